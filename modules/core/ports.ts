@@ -1,0 +1,147 @@
+// The ports of the engine-neutral core: everything it needs from the world.
+// Moddable adapters (modules/moddable), Node adapters (twin/adapters) and test
+// fakes (test/fakes) implement these. Keep them small and synchronous where the
+// device is synchronous; no Node, DOM or Moddable types may appear here.
+
+/** Monotonic clock and one-shot timers, in milliseconds. */
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): TimerId;
+  clearTimeout(id: TimerId): void;
+}
+export type TimerId = { readonly timer: unknown };
+
+/** An HTTP/1.x GET or HEAD to host:port, body delivered in bounded chunks. */
+export interface HttpRequest {
+  host: string;
+  port: number;
+  /** Request target, starting with "/", query included, already encoded. */
+  path: string;
+  method?: "GET" | "HEAD";
+  /** Extra request headers as name/value pairs (Host and Connection are the adapter's). */
+  headers?: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface HttpResponseHead {
+  status: number;
+  /** Header names lowercased; repeated headers joined with ", ". */
+  headers: ReadonlyMap<string, string>;
+}
+
+/**
+ * Callbacks of one exchange, called in order: onHead once, onData zero or more
+ * times, then exactly one of onEnd or onError. Nothing is called after abort().
+ * Back-pressure: the adapter delivers the next chunk only after onData returns,
+ * so a synchronous consumer (flash write, digest) paces the download.
+ */
+export interface HttpHandlers {
+  onHead(head: HttpResponseHead): void;
+  /** A chunk of at most 4096 bytes, valid only during the call (adapters may reuse it). */
+  onData(chunk: Uint8Array): void;
+  onEnd(): void;
+  /** Transport failure: connect refused, DNS, reset. The text is for logs; the core words the user message. */
+  onError(reason: string): void;
+}
+
+export interface HttpExchange {
+  abort(): void;
+}
+
+export interface HttpClient {
+  request(request: HttpRequest, handlers: HttpHandlers): HttpExchange;
+}
+
+/**
+ * Writes an image into the next OTA slot (the one not running).
+ * begin() prepares (erases) the slot for `size` bytes; write() appends;
+ * complete() validates the image end and switches the boot partition;
+ * abort() discards the slot. Until complete() succeeds the running firmware
+ * and the boot selection are untouched. Each call throws on failure.
+ */
+export interface OtaWriter {
+  /** Bytes available in the next OTA slot. */
+  readonly capacity: number;
+  begin(size: number): void;
+  write(chunk: Uint8Array): void;
+  complete(): void;
+  abort(): void;
+}
+
+export type DigestAlgorithm = "MD5" | "SHA256";
+
+/** A running digest: Moddable crypt Digest, node:crypto Hash, or a JS fake. */
+export interface Digest {
+  write(chunk: Uint8Array): void;
+  /** Finishes and returns the raw digest (16 bytes for MD5, 32 for SHA256). */
+  close(): Uint8Array;
+}
+export type DigestFactory = (algorithm: DigestAlgorithm) => Digest;
+
+/** Small persistent settings (NVS on the ESP32: keys <= 15 chars, values <= 4000 bytes). */
+export interface KeyValueStore {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+  delete(key: string): void;
+}
+
+/** Facts about the running device and firmware. */
+export interface DeviceInfo {
+  appName: string;
+  appVersion: string;
+  /** Chip id as in the image header (0x0000 ESP32, 0x0009 ESP32-S3, ...). */
+  chipId: number;
+  /** Label of the running app partition, e.g. "ota_0". */
+  runningPartition: string;
+  flashSize: number;
+  /** Size and MD5 (lowercase hex) of the running image, when known. */
+  sketchSize?: number;
+  sketchMd5?: string;
+  macs: { sta: string; ap: string; base: string };
+  sdkVersion: string;
+}
+
+export interface WifiNetwork {
+  ssid: string;
+  rssi: number;
+  secure: boolean;
+}
+
+export interface WifiStatus {
+  apSsid: string;
+  apAddress: string;
+  /** Station link, when joined. */
+  stationSsid?: string;
+  stationAddress?: string;
+  connected: boolean;
+}
+
+export interface WifiControl {
+  status(): WifiStatus;
+  scan(done: (networks: WifiNetwork[]) => void): void;
+  /** Joins a network (the adapter also stores nothing: the core stores credentials). */
+  connect(ssid: string, password: string): void;
+}
+
+export interface SystemControl {
+  /** Reboots into the boot partition. Never returns on a device. */
+  restart(): void;
+}
+
+/** One request to the portal, as the HTTP server adapter saw it. */
+export interface PortalRequest {
+  method: string;
+  /** Path without the query, percent-decoded is NOT applied. */
+  path: string;
+  /** Raw query string without "?" ("" when none). */
+  query: string;
+  /** Header names lowercased. */
+  headers: ReadonlyMap<string, string>;
+  /** Request body as text (form posts), already size-limited by the adapter. */
+  body: string;
+}
+
+export interface PortalResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: string;
+}

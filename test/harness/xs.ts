@@ -1,0 +1,82 @@
+// Runs engine-neutral test files inside Moddable's XS engine (the xsnap worker
+// that @agoric/xsnap builds from source at npm install).
+//
+// A test file is bundled by esbuild as plain ES2022 for a neutral platform: an
+// import of a Node built-in fails the bundle, and a Node global (process, Buffer,
+// setTimeout...) fails at run time in XS, so a core test that leans on Node
+// cannot pass here even when it passes on Node.
+import "@endo/init"; // @agoric/xsnap expects a hardened realm (harden, assert)
+import * as childProcess from "node:child_process";
+import * as fsPromises from "node:fs/promises";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type Plugin } from "esbuild";
+import { xsnap } from "@agoric/xsnap";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface XsResult {
+  name: string;
+  ok: boolean;
+  error?: string;
+}
+
+// Swap the Node test API (t.ts) for the XS registry (t-xs.ts).
+const xsTestApi: Plugin = {
+  name: "xs-test-api",
+  setup(b) {
+    const nodeApi = path.join(here, "t");
+    b.onResolve({ filter: /(^|\/)t(\.ts)?$/ }, (args) =>
+      path.resolve(args.resolveDir, args.path).replace(/\.ts$/, "") === nodeApi ? { path: path.join(here, "t-xs.ts") } : undefined,
+    );
+  },
+};
+
+/** Bundles one test file into a script that registers its tests and runs them. */
+export async function bundleForXs(testFile: string): Promise<string> {
+  const entry = `import ${JSON.stringify(path.resolve(testFile))};\nimport { runRegistered } from ${JSON.stringify(path.join(here, "t-xs.ts"))};\nglobalThis.__runRegistered = runRegistered;\n`;
+  const result = await build({
+    stdin: { contents: entry, resolveDir: process.cwd(), loader: "ts", sourcefile: "xs-entry.ts" },
+    bundle: true,
+    write: false,
+    format: "iife",
+    platform: "neutral",
+    target: "es2022",
+    mainFields: ["module", "main"],
+    conditions: ["import", "default"],
+    plugins: [xsTestApi],
+    logLevel: "silent",
+  });
+  return result.outputFiles[0].text;
+}
+
+/** Evaluates a bundle in a fresh XS worker and collects every test result. */
+export async function runInXs(bundle: string, name = "xs-test"): Promise<XsResult[]> {
+  const results: XsResult[] = [];
+  let plan: string[] = [];
+  const decoder = new TextDecoder();
+  const worker = await xsnap({
+    os: os.type(),
+    spawn: childProcess.spawn,
+    fs: { ...fsPromises, ...fs, tmpName: undefined } as never,
+    name,
+    meteringLimit: 0, // long tests (multi-megabyte streams) must not hit the crank meter
+    stderr: "inherit",
+    handleCommand: async (message: Uint8Array) => {
+      const report = JSON.parse(decoder.decode(message)) as XsResult & { plan?: string[] };
+      if (report.plan) plan = report.plan;
+      else results.push(report);
+      return new Uint8Array(0);
+    },
+  });
+  try {
+    await worker.evaluate(`${bundle}\n;globalThis.__runRegistered();`);
+  } finally {
+    await worker.close();
+  }
+  // A test whose promise never settled left no result: that is a failure too.
+  for (const name of plan.slice(results.length)) results.push({ name, ok: false, error: "did not settle in XS (a promise that never resolves, or a host timer that XS lacks)" });
+  return results;
+}

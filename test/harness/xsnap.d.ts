@@ -1,0 +1,19 @@
+// The part of @agoric/xsnap (src/xsnap.js, untyped JS) that the harness uses.
+declare module "@agoric/xsnap" {
+  export interface XSnap {
+    evaluate(code: string): Promise<unknown>;
+    issueCommand(message: Uint8Array): Promise<unknown>;
+    close(): Promise<void>;
+    terminate(): Promise<void>;
+  }
+  export function xsnap(options: {
+    os: string;
+    spawn: typeof import("node:child_process").spawn;
+    fs: never;
+    name?: string;
+    meteringLimit?: number;
+    stdout?: "ignore" | "inherit" | "pipe";
+    stderr?: "ignore" | "inherit" | "pipe";
+    handleCommand?: (message: Uint8Array) => Promise<Uint8Array>;
+  }): Promise<XSnap>;
+}
