@@ -1,0 +1,110 @@
+// A byte-exact emulated flash: two OTA app slots and the otadata boot
+// selection, with an OtaWriter that behaves like esp_ota_begin/write/end +
+// esp_ota_set_boot_partition. Tests compare bytes to prove the running image
+// and the boot partition are unchanged after a failure.
+import type { OtaWriter } from "../../modules/core/ports";
+
+export const SECTOR = 4096;
+
+export interface FakeFlashOptions {
+  /** Bytes per OTA slot (the update capacity). */
+  slotSize: number;
+  /** The running firmware, written into slot 0 (which is also the boot slot). */
+  runningImage: Uint8Array;
+  /** Make the writer throw: at begin, on the write that would pass byte `offset`, or at complete. */
+  fail?: { at: "begin" } | { at: "write"; offset: number } | { at: "complete" };
+}
+
+export type WriterState = "idle" | "open" | "completed" | "aborted";
+
+export class FakeFlash {
+  readonly slots: [Uint8Array, Uint8Array];
+  /** Slot the device booted from (never changes until a restart). */
+  readonly running = 0;
+  /** otadata: slot the bootloader will start next. */
+  bootSlot = 0;
+  readonly writer: FakeOtaWriter;
+
+  constructor(readonly options: FakeFlashOptions) {
+    if (options.runningImage.length > options.slotSize) throw new Error("running image larger than a slot");
+    this.slots = [new Uint8Array(options.slotSize).fill(0xff), new Uint8Array(options.slotSize).fill(0xff)];
+    this.slots[0].set(options.runningImage);
+    this.writer = new FakeOtaWriter(this);
+  }
+
+  /** The slot an update writes to. */
+  get nextSlot(): number {
+    return 1 - this.running;
+  }
+
+  /** True when slot 0 still holds exactly the running image and the boot selection still points at it. */
+  untouched(): boolean {
+    if (this.bootSlot !== this.running) return false;
+    const img = this.options.runningImage;
+    const slot = this.slots[this.running];
+    for (let i = 0; i < img.length; i++) if (slot[i] !== img[i]) return false;
+    return true;
+  }
+
+  /** The first `length` bytes of the update slot. */
+  written(length: number): Uint8Array {
+    return this.slots[this.nextSlot].slice(0, length);
+  }
+}
+
+export class FakeOtaWriter implements OtaWriter {
+  state: WriterState = "idle";
+  declaredSize = 0;
+  offset = 0;
+  begins = 0;
+  erasedBytes = 0;
+  largestWrite = 0;
+  writes = 0;
+
+  constructor(private readonly flash: FakeFlash) {}
+
+  get capacity(): number {
+    return this.flash.options.slotSize;
+  }
+
+  begin(size: number): void {
+    if (this.state === "open") throw new Error("OTA already open");
+    if (this.flash.options.fail?.at === "begin") throw new Error("esp_ota_begin failed (ESP_ERR_OTA_PARTITION_CONFLICT)");
+    if (size <= 0 || size > this.capacity) throw new Error(`size ${size} does not fit the slot`);
+    const slot = this.flash.slots[this.flash.nextSlot];
+    const erase = Math.ceil(size / SECTOR) * SECTOR;
+    slot.fill(0xff, 0, Math.min(erase, slot.length));
+    this.erasedBytes += erase;
+    this.begins++;
+    this.state = "open";
+    this.declaredSize = size;
+    this.offset = 0;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.state !== "open") throw new Error(`write while ${this.state}`);
+    const fail = this.flash.options.fail;
+    if (fail?.at === "write" && this.offset + chunk.length > fail.offset) throw new Error("esp_ota_write failed (ESP_ERR_FLASH_OP_FAIL)");
+    if (this.offset + chunk.length > this.declaredSize) throw new Error("write past the declared size");
+    const slot = this.flash.slots[this.flash.nextSlot];
+    // NOR flash only clears bits: writing over unerased bytes would corrupt them.
+    for (let i = 0; i < chunk.length; i++) slot[this.offset + i] &= chunk[i];
+    this.offset += chunk.length;
+    this.writes++;
+    if (chunk.length > this.largestWrite) this.largestWrite = chunk.length;
+  }
+
+  complete(): void {
+    if (this.state !== "open") throw new Error(`complete while ${this.state}`);
+    if (this.flash.options.fail?.at === "complete") throw new Error("esp_ota_end failed (ESP_ERR_OTA_VALIDATE_FAILED)");
+    if (this.offset !== this.declaredSize) throw new Error(`complete after ${this.offset} of ${this.declaredSize} bytes`);
+    if (this.flash.slots[this.flash.nextSlot][0] !== 0xe9) throw new Error("esp_ota_end: image magic missing");
+    this.state = "completed";
+    this.flash.bootSlot = this.flash.nextSlot;
+  }
+
+  abort(): void {
+    // esp_ota_abort: the half-written slot stays unbootable; boot selection untouched.
+    if (this.state === "open") this.state = "aborted";
+  }
+}
