@@ -1,0 +1,62 @@
+// Wording shared by the engine's user-facing errors: sizes, percentages,
+// HTTP status lines. Short and plain, as the portal shows them verbatim.
+
+const REASONS: Readonly<Record<number, string>> = {
+  200: "OK",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  410: "Gone",
+  416: "Range Not Satisfiable",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** "Server answered 404 Not Found" */
+export function serverAnswered(status: number): string {
+  const reason = REASONS[status];
+  return `Server answered ${status}${reason ? ` ${reason}` : ""}`;
+}
+
+/** "4.2 MB", "512 KB", "100 bytes" (binary units, one decimal from 1 MB). */
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(Math.floor((bytes / (1024 * 1024)) * 10) / 10).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${Math.floor(bytes / 1024)} KB`;
+  return `${bytes} bytes`;
+}
+
+/** Whole percent, never 100 before the end. */
+export function percent(received: number, total: number): number {
+  if (total <= 0) return 0;
+  if (received >= total) return 100;
+  return Math.min(99, Math.floor((received * 100) / total));
+}
+
+export function hostPort(host: string, port: number): string {
+  return `${host}:${port}`;
+}
+
+/** "8 s" for a timeout in milliseconds. */
+export function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** "Image is 4.2 MB, the update partition holds 1.9 MB" */
+export function tooLarge(size: number, capacity: number): string {
+  return `Image is ${formatSize(size)}, the update partition holds ${formatSize(capacity)}`;
+}

@@ -1,0 +1,59 @@
+// A whole updater on fakes: one call gives a test (or the portal's tests, or a
+// bench) createUpdater() wired to a manual clock, a scripted HTTP client, a
+// byte-exact flash, an NVS-limited store and noble digests.
+import type { Updater, UpdaterOptions, ServerSettings } from "../../modules/core/updater-api";
+import type { DeviceInfo } from "../../modules/core/ports";
+import { createUpdater } from "../../modules/core/updater";
+import { FakeClock } from "./clock";
+import { fakeDevice, FakeSystem } from "./device";
+import { nobleDigest } from "./digest";
+import { FakeFlash, type FakeFlashOptions } from "./flash";
+import { ScriptedHttp, type Route, type ScriptedResponse } from "./http";
+import { buildImage } from "./image";
+import { MemoryStore } from "./store";
+
+export interface RigOptions {
+  route: Route | ScriptedResponse[];
+  /** OTA slot size; default 1 MB. */
+  slotSize?: number;
+  fail?: FakeFlashOptions["fail"];
+  device?: Partial<DeviceInfo>;
+  options?: UpdaterOptions;
+  defaults?: ServerSettings;
+  store?: MemoryStore;
+}
+
+export interface Rig {
+  updater: Updater;
+  http: ScriptedHttp;
+  clock: FakeClock;
+  flash: FakeFlash;
+  store: MemoryStore;
+  system: FakeSystem;
+  device: DeviceInfo;
+  /** Lets the HTTP playback run to its end (or to a stall). */
+  settle(): Promise<void>;
+}
+
+export const TEST_SERVER: ServerSettings = { host: "192.168.4.2", port: 8000, path: "." };
+
+export function createRig(o: RigOptions): Rig {
+  const clock = new FakeClock();
+  const http = new ScriptedHttp(o.route);
+  const flash = new FakeFlash({ slotSize: o.slotSize ?? 1024 * 1024, runningImage: buildImage({ size: 8192, seed: 99 }), fail: o.fail });
+  const store = o.store ?? new MemoryStore();
+  const system = new FakeSystem();
+  const device = fakeDevice(o.device);
+  const updater = createUpdater({
+    http,
+    ota: flash.writer,
+    digest: nobleDigest,
+    clock,
+    store,
+    device,
+    system,
+    defaults: o.defaults ?? TEST_SERVER,
+    options: o.options,
+  });
+  return { updater, http, clock, flash, store, system, device, settle: () => http.settle() };
+}
