@@ -1,0 +1,143 @@
+// UPDATE page: update-server settings, the catalog as a radio list, the UPDATE
+// button; plus its JSON APIs. Opening the page (re)loads the catalog; the page
+// script polls GET /api/catalog and reloads with ?cached=1 once it has settled,
+// so the list itself is always rendered (and escaped) here.
+import type { CatalogEntry, CatalogState } from "./updater-api";
+import { esc, formatHHMM, formatSize, layout } from "./html";
+import { htmlResponse, jsonResponse, seeOther } from "./portal-http";
+import type { PortalContext, Route } from "./portal-router";
+import { isActivePhase } from "./page-progress";
+
+/** Catalog rows rendered on the page; more would overflow a page sent from RAM. */
+export const MAX_LISTED = 40;
+
+const CATALOG_SCRIPT =
+  "(function(){function p(){fetch('/api/catalog',{cache:'no-store'}).then(function(r){return r.json()})" +
+  ".then(function(j){if(j.state==='loading')setTimeout(p,1000);else location.replace('/update?cached=1')}," +
+  "function(){setTimeout(p,2000)})}setTimeout(p,1000)})()";
+
+function entryRow(entry: CatalogEntry, index: number): string {
+  const id = `fw${index}`;
+  const off = entry.disabled !== undefined;
+  return (
+    `<li${off ? " class=off" : ""}><label for=${id}>` +
+    `<input type=radio name=fw id=${id} value="${esc(entry.name)}"${off ? " disabled" : " required"}>` +
+    `<span><span class=name>${esc(entry.name)}</span><br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}</span>` +
+    (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
+    "</span></label></li>"
+  );
+}
+
+function catalogSection(state: CatalogState, server: string): string {
+  switch (state.state) {
+    case "idle":
+    case "loading":
+      return `<p id=status>Loading the catalog from ${esc(server)}…</p>`;
+    case "error":
+      return `<p id=catalog-error class=error>${esc(state.error)}</p><a class="btn alt" href="/update">Try again</a>`;
+    case "ready": {
+      if (state.entries.length === 0) return `<p id=status>No available firmwares</p><a class="btn alt" href="/update">Reload</a>`;
+      const shown = state.entries.slice(0, MAX_LISTED);
+      const anyEnabled = shown.some((e) => e.disabled === undefined);
+      const more = state.entries.length > shown.length ? `<p class=meta>${state.entries.length - shown.length} more not shown.</p>` : "";
+      return (
+        `<form id=update-form method=post action="/update"><ul class=list>${shown.map(entryRow).join("")}</ul>${more}` +
+        `<button id=update-btn${anyEnabled ? "" : " disabled"}>UPDATE</button></form>` +
+        `<a class="btn alt" href="/update">Reload</a>`
+      );
+    }
+  }
+}
+
+export function updatePage(context: PortalContext, error?: string): string {
+  const { updater, device, wifi } = context.deps;
+  const settings = updater.settings();
+  const catalog = updater.catalog();
+  const server = `${settings.host}:${settings.port}`;
+  const phase = updater.progress().phase;
+  const notes =
+    (isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "") +
+    (wifi.status().connected ? "" : `<section><p class=error>The station link is down: the update server is reached over it. <a href="/wifi">Wi-Fi</a></p></section>`);
+  const body =
+    `<p id=error>${esc(error ?? "")}</p>` +
+    notes +
+    `<section><h2>Firmware</h2><div id=catalog>${catalogSection(catalog, server)}</div></section>` +
+    `<section><h2>Update server</h2><form id=settings-form method=post action="/update/settings">` +
+    `<label for=host>Host</label><input type=text id=host name=host maxlength=64 value="${esc(settings.host)}" autocapitalize=off>` +
+    `<label for=port>Port</label><input type=number id=port name=port min=1 max=65535 value="${esc(settings.port)}">` +
+    `<label for=path>Path</label><input type=text id=path name=path maxlength=128 value="${esc(settings.path)}" autocapitalize=off>` +
+    `<button id=settings-btn class=alt>Save and reload</button></form></section>`;
+  const loading = catalog.state === "loading" || catalog.state === "idle";
+  return layout("UPDATE", body, {
+    appName: device.appName,
+    script: loading ? CATALOG_SCRIPT : undefined,
+    head: loading ? `<noscript><meta http-equiv=refresh content="3;url=/update?cached=1"></noscript>` : undefined,
+  });
+}
+
+function showUpdate(context: PortalContext): ReturnType<typeof htmlResponse> {
+  // A plain visit fetches a fresh catalog, as AutoConnect does; ?cached=1 shows the last one.
+  const state = context.deps.updater.catalog().state;
+  if (context.query.get("cached") !== "1" && state !== "loading") context.deps.updater.loadCatalog();
+  return htmlResponse(updatePage(context));
+}
+
+function startUpdate(context: PortalContext): string | undefined {
+  const name = context.form.get("fw") ?? "";
+  if (name === "") return "Choose a firmware first.";
+  const catalog = context.deps.updater.catalog();
+  if (catalog.state === "ready") {
+    const entry = catalog.entries.find((e) => e.name === name);
+    if (!entry) return "That firmware is not in the catalog.";
+    if (entry.disabled !== undefined) return entry.disabled;
+  }
+  return context.deps.updater.start(name);
+}
+
+/** Parses the settings form; the updater validates the values themselves. */
+function saveSettings(context: PortalContext): string | undefined {
+  const host = (context.form.get("host") ?? "").trim();
+  const portText = (context.form.get("port") ?? "").trim();
+  const path = (context.form.get("path") ?? "").trim() || ".";
+  if (!/^[0-9]{1,5}$/.test(portText)) return "The port is a number from 1 to 65535.";
+  return context.deps.updater.saveSettings({ host, port: Number(portText), path });
+}
+
+export const updateRoutes: Route[] = [
+  {
+    path: "/update",
+    get: showUpdate,
+    post: (c) => {
+      const error = startUpdate(c);
+      return error === undefined ? seeOther("/progress") : htmlResponse(updatePage(c, error), 400);
+    },
+    guarded: true,
+  },
+  {
+    path: "/update/settings",
+    post: (c) => {
+      const error = saveSettings(c);
+      if (error !== undefined) return htmlResponse(updatePage(c, error), 400);
+      c.deps.updater.loadCatalog();
+      return seeOther("/update?cached=1");
+    },
+    guarded: true,
+  },
+  {
+    path: "/api/catalog",
+    get: (c) => jsonResponse(c.deps.updater.catalog()),
+    post: (c) => {
+      c.deps.updater.loadCatalog();
+      return jsonResponse(c.deps.updater.catalog());
+    },
+    guarded: true,
+  },
+  {
+    path: "/api/update",
+    post: (c) => {
+      const error = startUpdate(c);
+      return error === undefined ? jsonResponse({ ok: true }, 202) : jsonResponse({ ok: false, error }, 409);
+    },
+    guarded: true,
+  },
+];

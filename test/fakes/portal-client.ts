@@ -1,0 +1,74 @@
+// Builds PortalRequests the way the server adapters do (lowercased headers,
+// raw query, body text) and sends them to a portal handler, for portal tests.
+import type { PortalRequest, PortalResponse } from "../../modules/core/ports";
+import type { PortalDeps, PortalHandler } from "../../modules/core/updater-api";
+import { createPortal } from "../../modules/core/portal";
+import { FakeClock } from "./clock";
+import { MemoryStore } from "./store";
+import { FakeSystem, fakeDevice } from "./device";
+import { FakeWifi } from "./wifi";
+import { ScriptedUpdater } from "./scripted-updater";
+
+export const PORTAL_HOST = "192.168.4.1";
+
+export interface RequestOptions {
+  host?: string | null;
+  headers?: Record<string, string>;
+  query?: string;
+  body?: string;
+}
+
+export function request(method: string, target: string, options: RequestOptions = {}): PortalRequest {
+  const q = target.indexOf("?");
+  const headers = new Map<string, string>();
+  if (options.host !== null) headers.set("host", options.host ?? PORTAL_HOST);
+  for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k.toLowerCase(), v);
+  const body = options.body ?? "";
+  if (method === "POST" && !headers.has("content-length")) headers.set("content-length", String(body.length));
+  return { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? (options.query ?? "") : target.slice(q + 1), headers, body };
+}
+
+/** Form-encodes fields as a browser does. */
+export function formBody(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/%20/g, "+")}`)
+    .join("&");
+}
+
+export function header(response: PortalResponse, name: string): string | undefined {
+  return response.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+}
+
+/** A portal over fakes, with its fakes exposed for the test to steer. */
+export interface PortalRig {
+  portal: PortalHandler;
+  updater: ScriptedUpdater;
+  wifi: FakeWifi;
+  store: MemoryStore;
+  system: FakeSystem;
+  clock: FakeClock;
+  deps: PortalDeps;
+  get(target: string, options?: RequestOptions): PortalResponse;
+  post(target: string, fields: Record<string, string>, options?: RequestOptions): PortalResponse;
+}
+
+export function portalRig(overrides: Partial<PortalDeps> = {}): PortalRig {
+  const updater = new ScriptedUpdater();
+  const wifi = new FakeWifi({ connected: true, stationSsid: "home", stationAddress: "192.168.1.57" });
+  const store = new MemoryStore();
+  const system = new FakeSystem();
+  const clock = new FakeClock();
+  const deps: PortalDeps = { updater, device: fakeDevice(), wifi, store, system, clock, portalHost: PORTAL_HOST, ...overrides };
+  const portal = createPortal(deps);
+  return {
+    portal,
+    updater,
+    wifi,
+    store,
+    system,
+    clock,
+    deps,
+    get: (target, options) => portal(request("GET", target, options)),
+    post: (target, fields, options) => portal(request("POST", target, { ...options, body: formBody(fields) })),
+  };
+}
