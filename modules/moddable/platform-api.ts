@@ -1,0 +1,23 @@
+// What differs between the esp32 build and the lin simulator build. The
+// manifest maps the module specifier "platform" to platform-esp32 or
+// platform-sim; main.ts imports only "platform" (see modules/types/platform.d.ts).
+
+import type { OtaWriter } from "../core/ports";
+
+export interface Closeable {
+  close(): void;
+}
+
+export interface Platform {
+  /** "esp32" on the board, "sim" in the Linux simulator. */
+  readonly name: string;
+  createOtaWriter(): OtaWriter;
+  /** Answers every A query with the access point address; undefined where no responder can run. */
+  startCaptiveDns(address: () => string): Closeable | undefined;
+  restart(): void;
+  runningPartition(): string;
+  chipId(): number;
+  flashSize(): number;
+  sdkVersion(): string;
+  macs(): { sta: string; ap: string; base: string };
+}
