@@ -1,0 +1,75 @@
+// buildServer(): the update server as a Fastify instance, not yet listening.
+// Route groups are plugins: catalog, firmware metadata, advanced updater,
+// binary downloads (the catch-all, so it goes last).
+import { createServer } from "node:http";
+import type { Socket } from "node:net";
+import Fastify, { type FastifyInstance } from "fastify";
+import pino from "pino";
+import { catalogPlugin } from "./catalog";
+import { CatalogRoot } from "./catalog-root";
+import type { ServerContext } from "./context";
+import { DigestCache } from "./digests";
+import { downloadsPlugin } from "./downloads";
+import { firmwareInfoPlugin } from "./firmware-info";
+import { DEFAULTS, type ServerOptions } from "./options";
+import { installRequestTargetFix } from "./request-target";
+import { refuse } from "./responses";
+import { updaterPlugin } from "./updater";
+
+export interface OtaServer {
+  app: FastifyInstance;
+  context: ServerContext;
+}
+
+// Returned in an object: a Fastify instance is thenable, so an async function
+// returning it bare would resolve to its `ready()` result type.
+export async function buildServer(options: ServerOptions): Promise<OtaServer> {
+  const o = { ...DEFAULTS, ...options };
+  const root = await CatalogRoot.open(o.catalogDir);
+  const context: ServerContext = { root, digests: new DigestCache(), rules: o.rules, open: o.open ?? false };
+  let pending: { pending: Set<Socket> } = { pending: new Set() };
+
+  const app = Fastify({
+    loggerInstance: pino({ level: o.logLevel ?? "info" }, o.logStream ?? process.stdout),
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          maxHeaderSize: o.maxHeaderSize,
+          headersTimeout: o.headersTimeoutMs,
+          requestTimeout: o.requestTimeoutMs,
+          keepAliveTimeout: o.keepAliveTimeoutMs,
+          connectionsCheckingInterval: o.timeoutCheckIntervalMs,
+        },
+        handler,
+      );
+      server.timeout = o.idleTimeoutMs;
+      pending = installRequestTargetFix(server, { firstBytesTimeoutMs: o.headersTimeoutMs });
+      return server;
+    },
+    // Malformed URLs: Fastify's default answer quotes the URL back; ours does not.
+    frameworkErrors: (error, request, reply) => {
+      request.log.info({ code: error.code }, "bad request");
+      void refuse(reply, 400, "Bad Request");
+    },
+    return503OnClosing: true,
+  });
+
+  app.setNotFoundHandler((request, reply) => refuse(reply, 404, "Not Found"));
+  app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, "request failed");
+    else request.log.info({ code: error.code }, "request refused");
+    return refuse(reply, status, status === 500 ? "Internal Server Error" : "Bad Request");
+  });
+  // Connections still waiting for their first request line hold no request:
+  // close them so shutdown does not wait for the first-bytes timeout.
+  app.addHook("preClose", async () => {
+    for (const socket of pending.pending) socket.destroy();
+  });
+
+  await app.register(catalogPlugin, { context });
+  await app.register(firmwareInfoPlugin, { context });
+  await app.register(updaterPlugin, { context });
+  await app.register(downloadsPlugin, { context });
+  return { app: app as unknown as FastifyInstance, context };
+}

@@ -1,0 +1,88 @@
+// ota-server: drop-in for AutoConnect's updateserver.py (same flags and
+// defaults) plus --config (advanced-updater rules) and --open.
+import { resolve } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { buildServer } from "./app";
+import { pinoLevelFromPython } from "./options";
+import { loadRules, type Rules } from "./rules";
+
+interface CliOptions {
+  port: number;
+  bind: string;
+  catalog: string;
+  log: string;
+  config?: string;
+  open: boolean;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("expected a port number 0-65535");
+  return n;
+}
+
+function level(value: string): string {
+  if (!pinoLevelFromPython(value)) throw new InvalidArgumentError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL");
+  return value;
+}
+
+export function cliProgram(): Command {
+  return new Command()
+    .name("ota-server")
+    .description("Firmware update server for ESP8266/ESP32 boards: AutoConnect catalog, binary downloads, HTTPUpdate advanced updater.")
+    .option("-p, --port <port>", "port number", port, 8000)
+    .option("-b, --bind <address>", "address to bind", "127.0.0.1")
+    .option("-d, --catalog <dir>", "catalog directory", process.cwd())
+    .option("-l, --log <level>", "logging level (DEBUG, INFO, WARNING, ERROR, CRITICAL)", level, "INFO")
+    .option("--config <file>", "advanced-updater rules (JSON or YAML)")
+    .option("--open", "serve downloads to any client, not only ESP HTTPUpdate", false)
+    .showHelpAfterError();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const opts = cliProgram().parse(argv).opts<CliOptions>();
+  let rules: Rules | undefined;
+  if (opts.config) {
+    try {
+      rules = await loadRules(opts.config);
+    } catch (error) {
+      console.error(`ota-server: ${opts.config}: ${(error as Error).message}`);
+      process.exit(2);
+    }
+  }
+  const catalogDir = resolve(opts.catalog);
+  let server;
+  try {
+    server = await buildServer({ catalogDir, logLevel: pinoLevelFromPython(opts.log), rules, open: opts.open });
+  } catch (error) {
+    console.error(`ota-server: cannot serve ${catalogDir}: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const { app, context } = server;
+  const address = await app.listen({ port: opts.port, host: opts.bind });
+  const lines = [
+    `ota-server listening on ${address}`,
+    `  catalog:   ${context.root.path}  (GET /_catalog?op=list&path=., GET /api/firmware?path=...)`,
+    `  downloads: GET /<path>${opts.open ? " (open to any client)" : " (ESP8266/ESP32 HTTPUpdate clients only; --open for all)"}`,
+    rules ? `  updater:   GET ${rules.endpoint} (${rules.devices.size} devices, ${rules.groups.size} groups${rules.fallback ? ", default" : ""})` : "  updater:   off (no --config)",
+  ];
+  console.log(lines.join("\n"));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      console.log(`ota-server: ${signal} again, exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`ota-server: ${signal}, finishing in-flight downloads`);
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+await main(process.argv);

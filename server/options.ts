@@ -1,0 +1,52 @@
+// Options of buildServer(); cli.ts maps the updateserver.py-compatible flags onto them.
+import type { Rules } from "./rules";
+
+export type PinoLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+
+export interface ServerOptions {
+  /** Catalog root: every served path must resolve inside it. */
+  catalogDir: string;
+  /** Pino level for the structured log; "silent" in tests. */
+  logLevel?: PinoLevel;
+  /** Where the log goes (defaults to stdout). */
+  logStream?: NodeJS.WritableStream;
+  /** Advanced-updater rules (see rules.ts); absent: the updater endpoint answers 404. */
+  rules?: Rules;
+  /** Let browsers and curl download binaries (the reference only serves HTTPUpdate clients). */
+  open?: boolean;
+  /** Slow-loris limits: whole header block, and whole request, must arrive by then. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Idle socket time (no byte read or written) before the connection is dropped. */
+  idleTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  /** Largest request header block accepted (bytes). */
+  maxHeaderSize?: number;
+  /** How often Node checks the header/request timeouts. */
+  timeoutCheckIntervalMs?: number;
+}
+
+export const DEFAULTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxHeaderSize: 8 * 1024,
+  timeoutCheckIntervalMs: 1_000,
+} as const;
+
+const PYTHON_LEVELS: Record<string, PinoLevel> = {
+  NOTSET: "trace",
+  DEBUG: "debug",
+  INFO: "info",
+  WARNING: "warn",
+  WARN: "warn",
+  ERROR: "error",
+  CRITICAL: "fatal",
+  FATAL: "fatal",
+};
+
+/** Python logging level name (any case, as updateserver.py's `--log`) to a pino level. */
+export function pinoLevelFromPython(name: string): PinoLevel | undefined {
+  return Object.hasOwn(PYTHON_LEVELS, name.toUpperCase()) ? PYTHON_LEVELS[name.toUpperCase()] : undefined;
+}
