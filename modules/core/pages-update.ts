@@ -49,11 +49,19 @@ function catalogSection(state: CatalogState, server: string): string {
   }
 }
 
-export function updatePage(context: PortalContext, error?: string): string {
+/** Settings as the form shows them: the stored ones, or what the user just typed. */
+interface SettingsDraft {
+  host: string;
+  port: string | number;
+  path: string;
+}
+
+export function updatePage(context: PortalContext, error?: string, draft?: SettingsDraft): string {
   const { updater, device, wifi } = context.deps;
-  const settings = updater.settings();
+  const stored = updater.settings();
+  const settings: SettingsDraft = draft ?? stored;
   const catalog = updater.catalog();
-  const server = `${settings.host}:${settings.port}`;
+  const server = `${stored.host}:${stored.port}`;
   const phase = updater.progress().phase;
   const notes =
     (isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "") +
@@ -117,7 +125,8 @@ export const updateRoutes: Route[] = [
     path: "/update/settings",
     post: (c) => {
       const error = saveSettings(c);
-      if (error !== undefined) return htmlResponse(updatePage(c, error), 400);
+      const draft = { host: c.form.get("host") ?? "", port: c.form.get("port") ?? "", path: c.form.get("path") ?? "" };
+      if (error !== undefined) return htmlResponse(updatePage(c, error, draft), 400);
       c.deps.updater.loadCatalog();
       return seeOther("/update?cached=1");
     },

@@ -1,0 +1,119 @@
+import { test, assert } from "../harness/t";
+import { header, portalRig } from "../fakes/portal-client";
+import type { CatalogEntry } from "../../modules/core/updater-api";
+
+const ENTRIES: CatalogEntry[] = [
+  // Row shapes as AutoConnect's updateserver.py lists them (protocol.md section 1).
+  { name: "fw-1.1.0.bin", date: "11/22/26", time: "10:55:15", size: 1572864 },
+  { name: "fw-s3.bin", date: "11/21/26", time: "09:01:00", size: 900000, disabled: "Built for ESP32-S3, this is an ESP32" },
+  { name: "huge.bin", date: "11/20/26", time: "23:59:59", size: 3000000, disabled: "Too big for the OTA slot (2.9 MB > 1.9 MB)" },
+];
+
+test("opening UPDATE loads the catalog and the page polls /api/catalog until it settles", () => {
+  const rig = portalRig();
+  const r = rig.get("/update");
+  assert.equal(r.status, 200);
+  assert.deepEqual(rig.updater.calls, ["loadCatalog"]);
+  assert.match(r.body, /<p id=status>Loading the catalog from 192\.168\.1\.10:8000…<\/p>/);
+  assert.match(r.body, /fetch\('\/api\/catalog'/);
+  assert.match(r.body, /<noscript><meta http-equiv=refresh content="3;url=\/update\?cached=1"><\/noscript>/, "works without script too");
+  assert.deepEqual(JSON.parse(rig.get("/api/catalog").body), { state: "loading" });
+  rig.get("/update");
+  assert.deepEqual(rig.updater.calls, ["loadCatalog"], "no second load while one is under way");
+});
+
+test("the catalog is a radio list with name, date, HH:MM and size; unfit entries disabled with the reason", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: ENTRIES };
+  const r = rig.get("/update?cached=1");
+  assert.deepEqual(rig.updater.calls, [], "?cached=1 shows the last catalog without reloading");
+  assert.match(r.body, /<form id=update-form method=post action="\/update">/);
+  assert.match(r.body, /<input type=radio name=fw id=fw0 value="fw-1\.1\.0\.bin" required>/);
+  assert.match(r.body, /11\/22\/26 10:55 · 1\.5 MB/);
+  assert.doesNotMatch(r.body, /10:55:15/);
+  assert.match(r.body, /<input type=radio name=fw id=fw1 value="fw-s3\.bin" disabled>/);
+  assert.match(r.body, /<span class=why>Built for ESP32-S3, this is an ESP32<\/span>/);
+  assert.match(r.body, /<span class=why>Too big for the OTA slot \(2\.9 MB &gt; 1\.9 MB\)<\/span>/);
+  assert.match(r.body, /<button id=update-btn>UPDATE<\/button>/);
+  assert.doesNotMatch(r.body, /fetch\(/, "nothing to poll once ready");
+});
+
+test("an empty catalog says No available firmwares; errors are shown; all-disabled disables UPDATE", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: [] };
+  assert.match(rig.get("/update?cached=1").body, /No available firmwares/);
+  rig.updater.catalogState = { state: "error", error: "Update server 192.168.1.10:8000 answered 404" };
+  assert.match(rig.get("/update?cached=1").body, /<p id=catalog-error class=error>Update server 192\.168\.1\.10:8000 answered 404<\/p>/);
+  rig.updater.catalogState = { state: "ready", entries: ENTRIES.slice(1) };
+  assert.match(rig.get("/update?cached=1").body, /<button id=update-btn disabled>/);
+});
+
+test("UPDATE starts the chosen firmware and sends the browser to the progress page", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: ENTRIES };
+  const r = rig.post("/update", { fw: "fw-1.1.0.bin" });
+  assert.equal(r.status, 303);
+  assert.equal(header(r, "location"), "/progress");
+  assert.deepEqual(rig.updater.calls, ["start fw-1.1.0.bin"]);
+});
+
+test("UPDATE refuses no choice, unknown and disabled entries, and shows the engine's refusal", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: ENTRIES };
+  const none = rig.post("/update", {});
+  assert.equal(none.status, 400);
+  assert.match(none.body, /<p id=error>Choose a firmware first\.<\/p>/);
+  assert.match(rig.post("/update", { fw: "other.bin" }).body, /<p id=error>That firmware is not in the catalog\.<\/p>/);
+  assert.match(rig.post("/update", { fw: "fw-s3.bin" }).body, /<p id=error>Built for ESP32-S3/);
+  rig.updater.startError = "An update is already running.";
+  assert.match(rig.post("/update", { fw: "fw-1.1.0.bin" }).body, /<p id=error>An update is already running\.<\/p>/);
+  assert.deepEqual(rig.updater.calls, ["start fw-1.1.0.bin"], "only the valid choice reached the engine");
+});
+
+test("POST /api/update answers JSON", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: ENTRIES };
+  const ok = rig.post("/api/update", { fw: "fw-1.1.0.bin" });
+  assert.equal(ok.status, 202);
+  assert.deepEqual(JSON.parse(ok.body), { ok: true });
+  const bad = rig.post("/api/update", { fw: "huge.bin" });
+  assert.equal(bad.status, 409);
+  assert.equal(JSON.parse(bad.body).ok, false);
+  assert.match(JSON.parse(bad.body).error, /Too big/);
+});
+
+test("settings are shown, saved through the updater and trigger a catalog reload", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: [] };
+  const page = rig.get("/update?cached=1").body;
+  assert.match(page, /<form id=settings-form method=post action="\/update\/settings">/);
+  assert.match(page, /name=host maxlength=64 value="192\.168\.1\.10"/);
+  assert.match(page, /name=port min=1 max=65535 value="8000"/);
+  assert.match(page, /name=path maxlength=128 value="bin"/);
+  const r = rig.post("/update/settings", { host: " 10.0.0.2 ", port: "8080", path: "" });
+  assert.equal(r.status, 303);
+  assert.equal(header(r, "location"), "/update?cached=1");
+  assert.deepEqual(rig.updater.calls, ["saveSettings 10.0.0.2:8080 .", "loadCatalog"]);
+});
+
+test("bad settings are refused with a message and nothing stored", () => {
+  const rig = portalRig();
+  const port = rig.post("/update/settings", { host: "10.0.0.2", port: "80a", path: "." });
+  assert.equal(port.status, 400);
+  assert.match(port.body, /<p id=error>The port is a number from 1 to 65535\.<\/p>/);
+  assert.match(port.body, /name=port min=1 max=65535 value="80a"/, "the form keeps what the user typed");
+  assert.match(port.body, /name=host maxlength=64 value="10\.0\.0\.2"/);
+  const host = rig.post("/update/settings", { host: "", port: "8000", path: "." });
+  assert.match(host.body, /<p id=error>Enter the update server&#39;s host\.<\/p>/);
+  assert.equal(rig.updater.settings().host, "192.168.1.10");
+  assert.ok(rig.updater.calls.indexOf("loadCatalog") < 0);
+});
+
+test("UPDATE warns when the station link is down and links a running update", () => {
+  const rig = portalRig();
+  rig.wifi.current = { apSsid: "ap", apAddress: "192.168.4.1", connected: false };
+  rig.updater.state = { phase: "downloading", target: "a.bin", received: 1, total: 2, rate: 0, resumes: 0 };
+  const page = rig.get("/update?cached=1").body;
+  assert.match(page, /station link is down/);
+  assert.match(page, /An update is running\. <a href="\/progress">/);
+});
