@@ -1,0 +1,26 @@
+// The esp32 side of "platform": flash OTA slots, dns/server, ESP-IDF facts.
+
+import Net from "net";
+import { chipId, flashSize, idfVersion, restart, runningPartition } from "esp32-system";
+import { CaptiveDns } from "./captive-dns";
+import { FlashOtaWriter } from "./ota-writer-flash";
+import type { Platform } from "./platform-api";
+
+const platform: Platform = {
+  name: "esp32",
+  createOtaWriter: () => new FlashOtaWriter(),
+  startCaptiveDns: (address) => new CaptiveDns(address),
+  restart,
+  runningPartition: () => runningPartition() ?? "unknown",
+  chipId,
+  flashSize,
+  sdkVersion: () => `Moddable SDK; ESP-IDF ${idfVersion()}`,
+  macs: () => {
+    const sta = Net.get("MAC", "station") ?? "";
+    const ap = Net.get("MAC", "ap") ?? "";
+    // The base MAC is the station MAC on ESP32 (esp_read_mac(ESP_MAC_WIFI_STA) = base).
+    return { sta, ap, base: sta };
+  },
+};
+
+export default platform;
