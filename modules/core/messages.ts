@@ -33,9 +33,9 @@ export function serverAnswered(status: number): string {
   return `Server answered ${status}${reason ? ` ${reason}` : ""}`;
 }
 
-/** "4.2 MB", "512 KB", "100 bytes" (binary units, one decimal from 1 MB). */
+/** "4.2 MB", "512 KB", "100 bytes" (binary units, one decimal, rounded, from 1 MB). */
 export function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(Math.floor((bytes / (1024 * 1024)) * 10) / 10).toFixed(1)} MB`;
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
   if (bytes >= 1024) return `${Math.floor(bytes / 1024)} KB`;
   return `${bytes} bytes`;
 }
