@@ -10,7 +10,6 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { chromium, type Browser } from "playwright-core";
 import type { PortalHandler } from "../../modules/core/updater-api";
-import { createPortal } from "../../modules/core/portal";
 import { fakeDevice } from "../fakes/device";
 import { portalRig, type PortalRig } from "../fakes/portal-client";
 
