@@ -39,7 +39,7 @@ export async function hashDescriptor(fd: number, version: FileVersion): Promise<
     sha.update(chunk);
     position += chunk.length;
   }
-  if ((await fstatVersion(fd)).key !== version.key) throw new FileChangedError();
+  if ((await fstatVersion(fd)).contentKey !== version.contentKey) throw new FileChangedError();
   return { md5: md5.digest("hex"), sha256: sha.digest("hex") };
 }
 

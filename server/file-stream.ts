@@ -44,7 +44,7 @@ export class VersionedFileStream extends Readable {
       }
       fstatVersion(this.handle.fd).then(
         (now) => {
-          if (now.key !== this.version.key) return this.destroy(new Error("file changed while it was sent"));
+          if (now.contentKey !== this.version.contentKey) return this.destroy(new Error("file changed while it was sent"));
           this.push(chunk);
           this.push(null);
         },

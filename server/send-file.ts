@@ -41,5 +41,7 @@ export function sendFile(request: FastifyRequest, reply: FastifyReply, file: Ser
     void file.handle.close();
     return reply.send();
   }
-  return reply.send(new VersionedFileStream(file.handle, file.version, start, end));
+  const stream = new VersionedFileStream(file.handle, file.version, start, end);
+  stream.on("error", (error: Error) => request.log.warn({ file: file.name, err: error.message }, "download cut short"));
+  return reply.send(stream);
 }

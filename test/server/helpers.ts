@@ -187,3 +187,22 @@ export function without(headers: Record<string, string>, ...names: string[]): Re
   for (const n of names) delete h[n];
   return h;
 }
+
+/**
+ * An ESP8266 app image as esptool's elf2image writes it (v1 format): 8-byte
+ * header (0xE9, segment count, SPI mode, size/freq, entry), then segments
+ * (load address, length, data) with no ESP32 extended header.
+ */
+export function esp8266Image(size: number, seed = 1): Buffer {
+  const image = Buffer.alloc(size);
+  image[0] = 0xe9;
+  image[1] = 1;
+  image[2] = 0; // QIO
+  image[3] = 0x40; // 4 MB, 40 MHz
+  image.writeUInt32LE(0x40100000, 4);
+  image.writeUInt32LE(0x40100000, 8); // first segment: IRAM
+  image.writeUInt32LE(size - 16, 12);
+  let x = seed;
+  for (let i = 16; i < size; i++) image[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  return image;
+}
