@@ -85,8 +85,10 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
 
 function showUpdate(context: PortalContext): ReturnType<typeof htmlResponse> {
   // A plain visit fetches a fresh catalog, as AutoConnect does; ?cached=1 shows the last one.
-  const state = context.deps.updater.catalog().state;
-  if (context.query.get("cached") !== "1" && state !== "loading") context.deps.updater.loadCatalog();
+  // Not while an update runs: a second connection would compete with the download.
+  const { updater } = context.deps;
+  const state = updater.catalog().state;
+  if (context.query.get("cached") !== "1" && state !== "loading" && !isActivePhase(updater.progress().phase)) updater.loadCatalog();
   return htmlResponse(updatePage(context));
 }
 

@@ -7,6 +7,7 @@ import { encodeComponent } from "./form";
 import { htmlResponse, jsonResponse } from "./portal-http";
 import type { PortalContext, Route } from "./portal-router";
 import { loadCredentials, rememberCredential, forgetCredential } from "./wifi-credentials";
+import { isActivePhase } from "./page-progress";
 
 const SCAN_SCRIPT =
   "(function(){function p(){fetch('/api/scan',{cache:'no-store'}).then(function(r){return r.json()})" +
@@ -27,7 +28,9 @@ function networkRow(n: WifiNetwork): string {
 
 function scanSection(context: PortalContext): string {
   const s = context.scanner.state();
-  if (s.state !== "ready") return `<p id=scan-status>Scanning…</p>`;
+  if (s.state === "idle" && isActivePhase(context.deps.updater.progress().phase)) return `<p id=scan-status>No scan while an update runs (the radio would leave the channel).</p>`;
+  if (s.state === "scanning") return `<p id=scan-status>Scanning…</p>`;
+  if (s.state === "idle") return `<p id=scan-status>Not scanned yet.</p><a class="btn alt" href="/wifi">Scan</a>`;
   if (s.networks.length === 0) return `<p id=scan-status>No networks found.</p><a class="btn alt" href="/wifi">Scan again</a>`;
   return `<ul class=list id=networks>${s.networks.map(networkRow).join("")}</ul><a class="btn alt" href="/wifi">Scan again</a>`;
 }
@@ -53,7 +56,7 @@ export function wifiPage(context: PortalContext, error?: string, message?: strin
   const { device, wifi } = context.deps;
   const w = wifi.status();
   const pick = context.query.get("ssid") ?? context.form.get("ssid") ?? "";
-  const scanning = context.scanner.state().state !== "ready";
+  const scanning = context.scanner.state().state === "scanning";
   const body =
     `<p id=error>${esc(error ?? "")}</p>` +
     (message ? `<p id=message class=ok>${esc(message)}</p>` : "") +
@@ -90,7 +93,7 @@ export const wifiRoutes: Route[] = [
   {
     path: "/wifi",
     get: (c) => {
-      if (c.query.get("cached") !== "1") c.scanner.start();
+      if (c.query.get("cached") !== "1" && !isActivePhase(c.deps.updater.progress().phase)) c.scanner.start();
       return htmlResponse(wifiPage(c));
     },
     guarded: true,
@@ -109,7 +112,7 @@ export const wifiRoutes: Route[] = [
     path: "/api/scan",
     get: (c) => jsonResponse(c.scanner.state()),
     post: (c) => {
-      c.scanner.start();
+      if (!isActivePhase(c.deps.updater.progress().phase)) c.scanner.start();
       return jsonResponse(c.scanner.state());
     },
     guarded: true,

@@ -117,3 +117,14 @@ test("UPDATE warns when the station link is down and links a running update", ()
   assert.match(page, /station link is down/);
   assert.match(page, /An update is running\. <a href="\/progress">/);
 });
+
+test("opening UPDATE during a download does not fetch the catalog again", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: ENTRIES };
+  rig.updater.state = { phase: "downloading", target: "fw-1.1.0.bin", received: 1, total: 2, rate: 0, resumes: 0 };
+  rig.get("/update");
+  assert.deepEqual(rig.updater.calls, []);
+  rig.updater.state = { ...rig.updater.state, phase: "failed", error: "x" };
+  rig.get("/update");
+  assert.deepEqual(rig.updater.calls, ["loadCatalog"]);
+});

@@ -113,3 +113,23 @@ test("tidyNetworks caps the list", () => {
   assert.equal(tidy.length, MAX_NETWORKS);
   assert.equal(tidy[0].ssid, "n0");
 });
+
+test("no scan starts while an update runs (the radio would leave the channel)", () => {
+  const rig = portalRig();
+  rig.updater.state = { phase: "downloading", target: "a.bin", received: 1, total: 2, rate: 0, resumes: 0 };
+  const page = rig.get("/wifi").body;
+  rig.post("/api/scan", {});
+  assert.equal(rig.wifi.scans, 0);
+  assert.match(page, /No scan while an update runs/);
+  assert.doesNotMatch(page, /fetch\(/);
+  rig.updater.state = { ...rig.updater.state, phase: "done" };
+  rig.get("/wifi");
+  assert.equal(rig.wifi.scans, 1);
+});
+
+test("a first visit with ?cached=1 offers a scan instead of waiting forever", () => {
+  const rig = portalRig();
+  const page = rig.get("/wifi?cached=1").body;
+  assert.match(page, /Not scanned yet\.<\/p><a class="btn alt" href="\/wifi">Scan<\/a>/);
+  assert.equal(rig.wifi.scans, 0);
+});
