@@ -19,12 +19,14 @@ export interface HttpStats {
   exchanges: number;
   largestChunk: number;
   bytes: number;
+  /** Times the socket was held back by the rate limit. */
+  pauses: number;
 }
 
 const loopback = (host: string) => host === "127.0.0.1" || host === "localhost" || host === "::1";
 
 export class NodeHttpClient implements HttpClient {
-  readonly stats: HttpStats = { exchanges: 0, largestChunk: 0, bytes: 0 };
+  readonly stats: HttpStats = { exchanges: 0, largestChunk: 0, bytes: 0, pauses: 0 };
   private readonly open = new Set<HttpExchange>();
   private disposed = false;
 
@@ -86,6 +88,7 @@ export class NodeHttpClient implements HttpClient {
         const rate = this.options.bytesPerSecond ?? 0;
         if (rate > 0 && !finished) {
           res.pause();
+          this.stats.pauses++;
           timer = setTimeout(() => {
             timer = undefined;
             if (!finished) res.resume();

@@ -1,0 +1,36 @@
+// Drives a twin's portal over its JSON API the way the pages' scripts do, for
+// tests that do not need a browser.
+import type { CatalogState, Progress } from "../../modules/core/updater-api";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function loadCatalog(base: string, timeoutMs = 10_000): Promise<CatalogState> {
+  await fetch(new URL("/api/catalog", base), { method: "POST" });
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const state = (await (await fetch(new URL("/api/catalog", base))).json()) as CatalogState;
+    if (state.state !== "loading" && state.state !== "idle") return state;
+    if (Date.now() > until) throw new Error("catalog did not settle");
+    await sleep(50);
+  }
+}
+
+export async function startUpdate(base: string, name: string): Promise<{ status: number; body: { ok: boolean; error?: string } }> {
+  const r = await fetch(new URL("/api/update", base), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `fw=${encodeURIComponent(name)}` });
+  return { status: r.status, body: (await r.json()) as { ok: boolean; error?: string } };
+}
+
+/** Polls /api/progress until the session ends (done, failed, cancelled, current). */
+export async function waitForEnd(base: string, timeoutMs = 20_000): Promise<Progress> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const p = (await (await fetch(new URL("/api/progress", base))).json()) as Progress;
+    if (["done", "failed", "cancelled", "current"].includes(p.phase)) return p;
+    if (Date.now() > until) throw new Error(`update still ${p.phase} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export async function status(base: string): Promise<{ version: string; partition: string; boot: string }> {
+  return (await (await fetch(new URL("/api/status", base))).json()) as { version: string; partition: string; boot: string };
+}

@@ -1,0 +1,140 @@
+// The twin's Node adapters against real loopback sockets and real files.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import { NodeHttpClient } from "../../twin/adapters/http-client";
+import { JsonFileStore } from "../../twin/adapters/store";
+import { nodeDigest } from "../../twin/adapters/digest";
+import { NodeClock } from "../../twin/adapters/clock";
+import { deadPort } from "../support/stack";
+
+const BODY = new Uint8Array(300_000).map((_, i) => (i * 31) & 0xff);
+
+async function withServer(fn: (port: number) => Promise<void>): Promise<void> {
+  const server = createServer((req, res) => {
+    res.setHeader("Content-Length", BODY.length);
+    res.setHeader("X-MD5", "abc");
+    res.appendHeader("X-Dup", "a");
+    res.appendHeader("X-Dup", "b");
+    res.end(req.method === "HEAD" ? undefined : BODY);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    await fn((server.address() as AddressInfo).port);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+test("http client: head with lowercased names, body in chunks of at most 4096 bytes, in order", async () => {
+  await withServer(async (port) => {
+    const http = new NodeHttpClient();
+    const got: number[] = [];
+    let largest = 0;
+    const result = await new Promise<{ status: number; dup?: string; md5?: string }>((resolve, reject) => {
+      let head: { status: number; dup?: string; md5?: string } = { status: 0 };
+      http.request(
+        { host: "127.0.0.1", port, path: "/x.bin" },
+        {
+          onHead: (h) => (head = { status: h.status, dup: h.headers.get("x-dup"), md5: h.headers.get("x-md5") }),
+          onData: (chunk) => {
+            largest = Math.max(largest, chunk.length);
+            for (const b of chunk) got.push(b);
+          },
+          onEnd: () => resolve(head),
+          onError: reject,
+        },
+      );
+    });
+    assert.deepEqual(result, { status: 200, dup: "a, b", md5: "abc" });
+    assert.ok(largest <= 4096 && largest > 0, `largest chunk ${largest}`);
+    assert.deepEqual(Uint8Array.from(got), BODY);
+  });
+});
+
+test("http client: abort inside onData stops every callback", async () => {
+  await withServer(async (port) => {
+    const http = new NodeHttpClient();
+    let calls = 0;
+    let after = 0;
+    await new Promise<void>((resolve) => {
+      const exchange = http.request(
+        { host: "127.0.0.1", port, path: "/x.bin" },
+        {
+          onHead: () => {},
+          onData: () => {
+            calls++;
+            if (calls === 3) {
+              exchange.abort();
+              setTimeout(resolve, 200);
+            } else if (calls > 3) after++;
+          },
+          onEnd: () => after++,
+          onError: () => after++,
+        },
+      );
+    });
+    assert.equal(calls, 3);
+    assert.equal(after, 0);
+  });
+});
+
+test("http client: connection refused is an error; non-loopback hosts are never contacted", async () => {
+  const http = new NodeHttpClient();
+  const port = await deadPort();
+  const refused = await new Promise<string>((resolve) => http.request({ host: "127.0.0.1", port, path: "/" }, { onHead: () => {}, onData: () => {}, onEnd: () => resolve("end"), onError: resolve }));
+  assert.match(refused, /ECONNREFUSED/);
+  const foreign = await new Promise<string>((resolve) => http.request({ host: "192.0.2.1", port: 80, path: "/" }, { onHead: () => {}, onData: () => {}, onEnd: () => resolve("end"), onError: resolve }));
+  assert.match(foreign, /loopback only/);
+});
+
+test("http client: the rate limit holds the socket back between reads", async () => {
+  await withServer(async (port) => {
+    const fetchAll = async (http: NodeHttpClient) => {
+      let bytes = 0;
+      await new Promise<void>((resolve, reject) => http.request({ host: "127.0.0.1", port, path: "/" }, { onHead: () => {}, onData: (c) => (bytes += c.length), onEnd: resolve, onError: reject }));
+      return bytes;
+    };
+    const paced = new NodeHttpClient({ bytesPerSecond: 4_000_000 });
+    const free = new NodeHttpClient();
+    assert.equal(await fetchAll(paced), BODY.length);
+    assert.equal(await fetchAll(free), BODY.length);
+    assert.ok(paced.stats.pauses > 0);
+    assert.equal(free.stats.pauses, 0);
+  });
+});
+
+test("store: NVS limits (key <= 15 chars, value <= 4000 bytes), persisted to the JSON file", () => {
+  const path = join(mkdtempSync(join(tmpdir(), "twin-store-")), "flash.bin.nvs.json");
+  const store = new JsonFileStore(path);
+  store.set("server.host", "127.0.0.1");
+  assert.throws(() => store.set("a-key-of-16-char", "x"), /1\.\.15 characters/);
+  assert.throws(() => store.set("big", "é".repeat(2001)), /over 4000 bytes/);
+  store.set("ok", "é".repeat(2000));
+  assert.equal(new JsonFileStore(path).get("server.host"), "127.0.0.1");
+  store.delete("server.host");
+  assert.equal(JSON.parse(readFileSync(path, "utf8"))["server.host"], undefined);
+});
+
+test("digest and clock adapters", async () => {
+  const md5 = nodeDigest("MD5");
+  md5.write(new TextEncoder().encode("ab"));
+  md5.write(new TextEncoder().encode("c"));
+  assert.equal(Buffer.from(md5.close()).toString("hex"), "900150983cd24fb0d6963f7d28e17f72");
+  const clock = new NodeClock();
+  const fired: string[] = [];
+  clock.setTimeout(() => fired.push("a"), 5);
+  const b = clock.setTimeout(() => fired.push("b"), 5);
+  clock.clearTimeout(b);
+  clock.setTimeout(() => fired.push("c"), 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(fired, ["a"]);
+  assert.equal(clock.pending, 1);
+  clock.dispose();
+  assert.equal(clock.pending, 0);
+});
