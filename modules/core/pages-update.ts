@@ -74,7 +74,10 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
     `<label for=host>Host</label><input type=text id=host name=host maxlength=64 value="${esc(settings.host)}" autocapitalize=off>` +
     `<label for=port>Port</label><input type=number id=port name=port min=1 max=65535 value="${esc(settings.port)}">` +
     `<label for=path>Path</label><input type=text id=path name=path maxlength=128 value="${esc(settings.path)}" autocapitalize=off>` +
-    `<button id=settings-btn class=alt>Save and reload</button></form></section>`;
+    `<button id=settings-btn class=alt>Save and reload</button></form></section>` +
+    `<section><h2>Check in</h2><form id=checkin-form method=post action="/update/checkin">` +
+    `<label for=url>HTTPUpdate server URL</label><input type=text id=url name=url maxlength=200 placeholder="http://host:port/path" autocapitalize=off>` +
+    `<button id=checkin-btn class=alt>Ask for an update</button></form></section>`;
   const loading = catalog.state === "loading" || catalog.state === "idle";
   return layout("UPDATE", body, {
     appName: device.appName,
@@ -131,6 +134,16 @@ export const updateRoutes: Route[] = [
       if (error !== undefined) return htmlResponse(updatePage(c, error, draft), 400);
       c.deps.updater.loadCatalog();
       return seeOther("/update?cached=1");
+    },
+    guarded: true,
+  },
+  {
+    // ESP8266/ESP32 HTTPUpdate "advanced updater" check-in: the server decides (image or 304).
+    path: "/update/checkin",
+    post: (c) => {
+      const url = (c.form.get("url") ?? "").trim();
+      const error = url === "" ? "Enter the update server URL." : c.deps.updater.checkIn(url);
+      return error === undefined ? seeOther("/progress") : htmlResponse(updatePage(c, error), 400);
     },
     guarded: true,
   },

@@ -87,11 +87,10 @@ export function createPortal(deps: PortalDeps): PortalHandler {
       bootId,
       scanner,
     };
-    const response = match.handler(context);
-    return method === "HEAD" ? { ...response, body: "" } : response;
+    return match.handler(context);
   }
 
-  return (request) => {
+  function answer(request: PortalRequest): PortalResponse {
     try {
       return handle(request);
     } catch (error) {
@@ -99,5 +98,10 @@ export function createPortal(deps: PortalDeps): PortalHandler {
       const text = error instanceof Error ? error.message : String(error);
       return errorPage(500, "Device error", `The device could not do that: ${text}`, appName);
     }
+  }
+
+  return (request) => {
+    const response = answer(request);
+    return request.method.toUpperCase() === "HEAD" ? { ...response, body: "" } : response;
   };
 }

@@ -22,7 +22,9 @@ function engineRig(md5 = md5Hex(IMAGE)): Rig {
   );
   return createRig({
     route: (r: HttpRequest): ScriptedResponse =>
-      r.path.startsWith("/_catalog") ? { status: 200, headers: [["Content-Type", "application/json"], ["Content-Length", String(catalog.length)]], body: catalog } : serveBytes(IMAGE, r, { headers: [["x-MD5", md5]] }),
+      r.path === "/update.php"
+        ? { status: 304 }
+        : r.path.startsWith("/_catalog") ? { status: 200, headers: [["Content-Type", "application/json"], ["Content-Length", String(catalog.length)]], body: catalog } : serveBytes(IMAGE, r, { headers: [["x-MD5", md5]] }),
   });
 }
 
@@ -96,4 +98,14 @@ test("settings saved from the portal reach the engine and its next catalog reque
   assert.match(web.get("/update?cached=1").body, /name=host maxlength=64 value="10\.0\.0\.7"/);
   const bad = web.post("/update/settings", { host: "10.0.0.7", port: "0", path: "bin" });
   assert.equal(bad.status, 400);
+});
+
+test("a check-in the server answers 304 ends as 'current' on the progress page", async () => {
+  const rig = engineRig();
+  const web = portalOver(rig);
+  assert.equal(web.post("/update/checkin", { url: "http://192.168.4.2:8000/update.php" }).status, 303);
+  await rig.settle();
+  assert.equal(JSON.parse(web.get("/api/progress").body).phase, "current");
+  assert.match(web.get("/progress").body, /The server says this firmware is current\./);
+  assert.equal(rig.flash.bootSlot, 0);
 });

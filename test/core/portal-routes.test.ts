@@ -76,6 +76,9 @@ test("HEAD answers like GET without a body", () => {
   assert.equal(r.status, 200);
   assert.equal(r.body, "");
   assert.equal(header(r, "content-type"), "text/html; charset=utf-8");
+  const missing = rig.portal(request("HEAD", "/nope"));
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body, "");
 });
 
 test("form bodies over the cap get 413, by declared length or by body", () => {

@@ -128,3 +128,16 @@ test("opening UPDATE during a download does not fetch the catalog again", () => 
   rig.get("/update");
   assert.deepEqual(rig.updater.calls, ["loadCatalog"]);
 });
+
+test("check-in posts the URL to the updater's advanced-updater check-in", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: [] };
+  assert.match(rig.get("/update?cached=1").body, /<form id=checkin-form method=post action="\/update\/checkin">/);
+  const r = rig.post("/update/checkin", { url: " http://10.0.0.2:8000/update.php " });
+  assert.equal(r.status, 303);
+  assert.equal(header(r, "location"), "/progress");
+  assert.deepEqual(rig.updater.calls, ["checkIn http://10.0.0.2:8000/update.php"]);
+  const empty = rig.post("/update/checkin", { url: "" });
+  assert.equal(empty.status, 400);
+  assert.match(empty.body, /<p id=error>Enter the update server URL\.<\/p>/);
+});
