@@ -179,6 +179,11 @@ describe("downloads", () => {
     assert.equal(s3OnEsp32.status, 409);
     assert.equal(s3OnEsp32.reason, "Image is for ESP32-S3, device is ESP32");
     assert.ok(server.logs.some((l) => l.msg === "download refused by pre-flight" && l.reason === "Image is for ESP32-S3, device is ESP32"));
+    const esp8266OnEsp32 = await get("/esp8266.bin", esp32Headers());
+    assert.equal(esp8266OnEsp32.status, 409);
+    assert.equal(esp8266OnEsp32.reason, "Image is not an ESP32 app image");
+    // filesystem images carry no app header: not chip-checked
+    assert.equal((await get("/esp8266.bin", esp32Headers({ "x-ESP32-mode": "spiffs" }))).status, 200);
   });
 });
 

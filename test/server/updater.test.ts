@@ -1,0 +1,215 @@
+// The HTTPUpdate "advanced updater" (shared/protocol.md section 2): the exact
+// ESP8266 requests of shared/fixtures/esp8266-httpupdate-request*.http, the
+// ESP32 current and 2.0.x header sets, rules by MAC, group and default,
+// 304 when up to date, pre-flight refusals and malformed headers.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parseRules } from "../../server/rules";
+import { buildImage } from "../../tools/esp-image";
+import {
+  esp32Headers,
+  esp32v2Headers,
+  esp8266Headers,
+  esp8266Image,
+  fixtureRequest,
+  MAC_A,
+  MAC_B,
+  MAC_C,
+  rawRequest,
+  requestText,
+  start,
+  without,
+  type Running,
+} from "./helpers";
+
+const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+const esp32v110 = Buffer.from(buildImage({ version: "1.1.0", size: 120_000 }));
+const s3v200 = Buffer.from(buildImage({ chip: "ESP32-S3", version: "2.0.0", size: 90_000 }));
+const big = Buffer.from(buildImage({ version: "9.9.9", size: 3_000_000 }));
+const flash8mb = Buffer.from(buildImage({ version: "3.0.0", size: 60_000, flashSize: 8 * 1024 * 1024 }));
+const esp8266 = esp8266Image(350_000);
+const filesystem = Buffer.alloc(64 * 1024, 0xff);
+
+const RULES = `
+endpoint: /update
+default: { firmware: esp32/app-1.1.0.bin, chip: esp32 }
+groups:
+  lab: { firmware: s3/app-2.0.0.bin, chip: esp32-s3, members: ["${MAC_C}"] }
+devices:
+  "${MAC_A}": { firmware: esp8266/app.bin, chip: esp8266, version: "1.0.0" }
+  "${MAC_B.toLowerCase()}": { firmware: esp32/app-1.1.0.bin, filesystem: fs/data.bin }
+  "24-6F-28-AA-BB-05": { firmware: s3/app-2.0.0.bin, chip: esp32 }
+  "24:6F:28:AA:BB:06": big.bin
+  "24:6F:28:AA:BB:07": missing/nothing.bin
+  "24:6F:28:AA:BB:08": flash8mb.bin
+`;
+
+describe("advanced updater", () => {
+  let server: Running;
+  before(async () => {
+    server = await start({ rules: parseRules(RULES, "yaml") });
+    for (const d of ["esp32", "s3", "esp8266", "fs"]) await mkdir(join(server.dir, d));
+    await writeFile(join(server.dir, "esp32", "app-1.1.0.bin"), esp32v110);
+    await writeFile(join(server.dir, "s3", "app-2.0.0.bin"), s3v200);
+    await writeFile(join(server.dir, "esp8266", "app.bin"), esp8266);
+    await writeFile(join(server.dir, "fs", "data.bin"), filesystem);
+    await writeFile(join(server.dir, "big.bin"), big);
+    await writeFile(join(server.dir, "flash8mb.bin"), flash8mb);
+  });
+  after(() => server.close());
+
+  const ask = (headers: Record<string, string>, target = "/update") => rawRequest(server.port, requestText(target, headers));
+  const logged = (msg: string) => server.logs.filter((l) => l.msg === msg);
+
+  test("ESP8266 capture with x-ESP8266-version equal to the rule's version: 304", async () => {
+    const r = await rawRequest(server.port, await fixtureRequest("esp8266-httpupdate-request.http", "/update", server.port));
+    assert.equal(r.status, 304);
+    assert.equal(r.body.length, 0);
+  });
+
+  test("ESP8266 capture without a version, other sketch MD5: 200 with its image", async () => {
+    const r = await rawRequest(server.port, await fixtureRequest("esp8266-httpupdate-request-noversion.http", "/update", server.port));
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(esp8266));
+    assert.equal(r.headers["content-length"], String(esp8266.length));
+    assert.equal(r.headers["x-md5"], md5(esp8266));
+    assert.ok(r.rawHeaders.some(([k]) => k === "x-MD5"));
+  });
+
+  test("ESP8266 running the image (sketch MD5 equal): 304", async () => {
+    const r = await ask(esp8266Headers({ "x-ESP8266-sketch-md5": md5(esp8266) }));
+    assert.equal(r.status, 304);
+  });
+
+  test("ESP32 (current core) gets its device rule's image; 304 by version, MD5 or SHA-256", async () => {
+    const r = await ask(esp32Headers());
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(esp32v110));
+    assert.equal(r.headers["x-md5"], md5(esp32v110));
+    assert.equal(r.headers["x-sha256"], sha256(esp32v110));
+    assert.equal((await ask(esp32Headers({ "x-ESP32-version": "1.1.0" }))).status, 304, "version from esp_app_desc_t");
+    assert.equal((await ask(esp32Headers({ "x-ESP32-version": "1.0.9" }))).status, 200);
+    assert.equal((await ask(esp32Headers({ "x-ESP32-sketch-md5": md5(esp32v110) }))).status, 304);
+    assert.equal((await ask(esp32Headers({ "x-ESP32-sketch-sha256": sha256(esp32v110).toUpperCase() }))).status, 304);
+  });
+
+  test("ESP32 2.0.x (no BASE-MAC, no SHA-256) and 1.0.x (no sketch MD5) are served", async () => {
+    const r = await ask(esp32v2Headers());
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(esp32v110));
+    assert.equal((await ask(without(esp32v2Headers(), "x-ESP32-sketch-md5"))).status, 200);
+  });
+
+  test("header names in any case", async () => {
+    const lower = Object.fromEntries(Object.entries(esp32Headers({ "x-ESP32-version": "1.1.0" })).map(([k, v]) => [k.toLowerCase(), v]));
+    assert.equal((await ask(lower)).status, 304);
+    const upper = Object.fromEntries(Object.entries(esp8266Headers()).map(([k, v]) => [k.toUpperCase(), v]));
+    assert.equal((await ask(upper)).status, 200);
+  });
+
+  test("the request target without a leading slash reaches the updater too", async () => {
+    assert.equal((await ask(esp32Headers(), "update")).status, 200);
+  });
+
+  test("group membership and the default pick the image", async () => {
+    const lab = await ask(esp32Headers({ "x-ESP32-STA-MAC": MAC_C, "x-ESP32-BASE-MAC": MAC_C }));
+    assert.equal(lab.status, 200);
+    assert.ok(lab.body.equals(s3v200));
+    const stranger = await ask(esp32Headers({ "x-ESP32-STA-MAC": "11:22:33:44:55:66", "x-ESP32-BASE-MAC": "11:22:33:44:55:66" }));
+    assert.equal(stranger.status, 200);
+    assert.ok(stranger.body.equals(esp32v110));
+  });
+
+  test("a device known only by its AP MAC is matched", async () => {
+    const r = await ask(esp32v2Headers({ "x-ESP32-STA-MAC": "11:22:33:44:55:66", "x-ESP32-AP-MAC": "24:6F:28:AA:BB:06" }));
+    assert.equal(r.status, 413, "the big.bin rule applied");
+  });
+
+  test("an S3 image on a rule that says esp32 is refused before any byte is sent, and logged", async () => {
+    const r = await ask(esp32Headers({ "x-ESP32-STA-MAC": "24:6F:28:AA:BB:05", "x-ESP32-BASE-MAC": "24:6F:28:AA:BB:05" }));
+    assert.equal(r.status, 409);
+    assert.equal(r.reason, "Image is for ESP32-S3, device is ESP32");
+    assert.equal(r.headers["x-md5"], undefined);
+    assert.ok(logged("updater: refused by pre-flight").some((l) => l.reason === r.reason && l.mac === "24:6F:28:AA:BB:05"));
+  });
+
+  test("an x-ESP32-chip header the sketch adds is checked against the image", async () => {
+    const r = await ask(esp32Headers({ "x-ESP32-STA-MAC": MAC_C, "x-ESP32-BASE-MAC": MAC_C, "x-ESP32-chip": "esp32-c3" }));
+    assert.equal(r.status, 409);
+    assert.equal(r.reason, "Image is for ESP32-S3, device is ESP32-C3");
+    assert.equal((await ask(esp32Headers({ "x-ESP32-STA-MAC": MAC_C, "x-ESP32-BASE-MAC": MAC_C, "x-ESP32-chip": "ESP32S3" }))).status, 200);
+    assert.equal((await ask(esp32Headers({ "x-ESP32-chip": "esp99" }))).status, 400);
+  });
+
+  test("an ESP8266 that falls to the esp32 default rule is refused", async () => {
+    const r = await ask(esp8266Headers({ "x-ESP8266-STA-MAC": "11:22:33:44:55:66", "x-ESP8266-AP-MAC": "11:22:33:44:55:66" }));
+    assert.equal(r.status, 409);
+    assert.equal(r.reason, "Rule is for esp32, device is ESP8266");
+  });
+
+  test("an image larger than x-*-free-space: 413 with the sizes", async () => {
+    const r = await ask(esp32Headers({ "x-ESP32-STA-MAC": "24:6F:28:AA:BB:06" }));
+    assert.equal(r.status, 413);
+    assert.equal(r.reason, `Not enough space: image ${big.length} bytes, free 1966080`);
+    assert.ok(logged("updater: refused by pre-flight").some((l) => l.status === 413));
+  });
+
+  test("an image built for more flash than the chip has is refused", async () => {
+    const r = await ask(esp32Headers({ "x-ESP32-STA-MAC": "24:6F:28:AA:BB:08" }));
+    assert.equal(r.status, 409);
+    assert.equal(r.reason, "Image needs 8 MB flash, device has 4 MB");
+  });
+
+  test("a rule naming a missing file: 404 without the path, logged as an error", async () => {
+    const r = await ask(esp32Headers({ "x-ESP32-STA-MAC": "24:6F:28:AA:BB:07" }));
+    assert.equal(r.status, 404);
+    assert.equal(r.reason, "Firmware file missing");
+    assert.ok(!(r.head + r.body.toString()).includes("nothing.bin"));
+    assert.ok(logged("updater: rule names an unavailable file").length > 0);
+  });
+
+  test("filesystem modes get the rule's filesystem image, or 304 when it has none", async () => {
+    const r = await ask(esp32Headers({ "x-ESP32-mode": "spiffs" }));
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(filesystem));
+    assert.equal((await ask(esp32Headers({ "x-ESP32-mode": "littlefs", "x-ESP32-STA-MAC": MAC_C, "x-ESP32-BASE-MAC": MAC_C }))).status, 304);
+  });
+
+  for (const [label, headers] of [
+    ["a bad STA MAC", esp32Headers({ "x-ESP32-STA-MAC": "not-a-mac" })],
+    ["a bad BASE MAC", esp32Headers({ "x-ESP32-BASE-MAC": "24:6F:28:AA:BB" })],
+    ["a non-hex sketch MD5", esp8266Headers({ "x-ESP8266-sketch-md5": "z".repeat(32) })],
+    ["a bad sketch SHA-256", esp32Headers({ "x-ESP32-sketch-sha256": "12" })],
+    ["a negative free space", esp32Headers({ "x-ESP32-free-space": "-1" })],
+    ["a mode with spaces", esp32Headers({ "x-ESP32-mode": "sketch; rm" })],
+  ] as const) {
+    test(`${label}: 400, never a crash`, async () => {
+      const r = await ask(headers);
+      assert.equal(r.status, 400);
+      assert.equal((await ask(esp32Headers())).status, 200);
+    });
+  }
+
+  test("browsers, curl and requests missing device headers: 403", async () => {
+    assert.equal((await ask({ Host: "127.0.0.1", "User-Agent": "curl/8.5.0" })).status, 403);
+    assert.equal((await ask(without(esp8266Headers(), "x-ESP8266-free-space"))).status, 403);
+    assert.equal((await ask({ ...esp32Headers(), "User-Agent": "ESP8266-http-Update" })).status, 400, "UA and headers disagree");
+  });
+});
+
+describe("without rules", () => {
+  test("the updater endpoint does not exist", async () => {
+    const server = await start();
+    try {
+      const r = await rawRequest(server.port, requestText("/update", esp32Headers()));
+      assert.equal(r.status, 404);
+    } finally {
+      await server.close();
+    }
+  });
+});
