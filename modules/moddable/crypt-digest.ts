@@ -5,9 +5,9 @@
 import { Digest as CryptDigest } from "crypt";
 import type { Digest, DigestAlgorithm, DigestFactory } from "../core/ports";
 
-/** What this adapter uses of a crypt Digest. */
+/** What this adapter uses of a crypt Digest (string in the union keeps the SDK's own typings assignable). */
 interface NativeDigest {
-  write(data: ArrayBuffer | ArrayBufferView): void;
+  write(data: string | ArrayBuffer | ArrayBufferView): void;
   close(): ArrayBuffer;
 }
 

@@ -50,7 +50,8 @@ export interface PortalServerOptions {
 }
 
 export type ServerFactory = (options: { port: number }) => LegacyServer;
-const legacyServer: ServerFactory = (options) => new Server(options) as LegacyServer;
+// Through unknown: the SDK's own typings (used by mcconfig's tsc) type the callback's `this` as Request.
+const legacyServer: ServerFactory = (options) => new Server(options) as unknown as LegacyServer;
 
 export class PortalServer {
   #server: LegacyServer;

@@ -1,6 +1,7 @@
 // What differs between the esp32 build and the lin simulator build. The
-// manifest maps the module specifier "platform" to platform-esp32 or
-// platform-sim; main.ts imports only "platform" (see modules/types/platform.d.ts).
+// manifest maps the module specifier "modules/moddable/platform" to
+// platform-esp32 or platform-sim; main.ts imports only that specifier
+// (declared in modules/types/platform.d.ts).
 
 import type { OtaWriter } from "../core/ports";
 

@@ -1,4 +1,4 @@
-// The esp32 side of "platform": flash OTA slots, dns/server, ESP-IDF facts.
+// The esp32 side of "modules/moddable/platform": flash OTA slots, dns/server, ESP-IDF facts.
 
 import Net from "net";
 import { chipId, flashSize, idfVersion, restart, runningPartition } from "esp32-system";

@@ -1,4 +1,4 @@
-// The lin simulator side of "platform". The simulator has no flash, no OTA
+// The lin simulator side of "modules/moddable/platform". The simulator has no flash, no OTA
 // and cannot bind a unicast UDP port: the legacy lin socket binds UDP only
 // when a multicast address is given, and then rejects every valid one
 // (modules/network/socket/lin/modSocket.c checks inet_pton() != 0), so no DNS

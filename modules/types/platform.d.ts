@@ -1,7 +1,8 @@
-// The platform module: modules/moddable/platform-esp32.ts on esp32,
-// modules/moddable/platform-sim.ts on lin (manifest.json "platforms").
+// The platform module, keyed "modules/moddable/platform" so that its relative
+// imports resolve inside modules/moddable: modules/moddable/platform-esp32.ts
+// on esp32, modules/moddable/platform-sim.ts on lin (manifest.json "platforms").
 
-declare module "platform" {
+declare module "modules/moddable/platform" {
   const platform: import("../moddable/platform-api").Platform;
   export default platform;
 }
