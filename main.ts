@@ -1,0 +1,113 @@
+// Device entry: boot -> settings -> access point (AP+STA, SSID with a MAC
+// suffix) -> captive DNS -> portal HTTP server -> join the stored network.
+// Everything engine-neutral lives in modules/core; this file only wires the
+// Moddable adapters to it. mcconfig -d -m -p esp32 | lin (see manifest.json).
+
+import config from "mc/config";
+import Instrumentation from "instrumentation";
+import Timer from "timer";
+import platform from "modules/moddable/platform";
+import { setPassword, storedPassword } from "./modules/core/basic-auth";
+import { createPortal } from "./modules/core/portal";
+import { MAX_FORM_BODY } from "./modules/core/form";
+import type { DeviceInfo } from "./modules/core/ports";
+import { createUpdater } from "./modules/core/updater";
+import { loadCredentials } from "./modules/core/wifi-credentials";
+import { cryptDigest } from "./modules/moddable/crypt-digest";
+import { ModdableHttpClient } from "./modules/moddable/http-client";
+import { PortalServer } from "./modules/moddable/http-server";
+import { PreferenceStore } from "./modules/moddable/preference-store";
+import { TimerClock } from "./modules/moddable/timer-clock";
+import { ModdableWifi } from "./modules/moddable/wifi-control";
+
+/** Preference domain (NVS namespace: at most 15 characters). */
+const DOMAIN = "ota";
+/** Marks that config.portalPassword was applied once, so removing it in the portal sticks. */
+const SEEDED_KEY = "portal.seeded";
+
+const store = new PreferenceStore(DOMAIN);
+const clock = new TimerClock();
+const system = { restart: () => platform.restart() };
+
+if (store.get(SEEDED_KEY) === undefined) {
+  const initial = String(config.portalPassword ?? "");
+  if (initial && storedPassword(store) === undefined) {
+    const problem = setPassword(store, initial);
+    if (problem) trace(`config.portalPassword ignored: ${problem}\n`);
+  }
+  store.set(SEEDED_KEY, "1");
+}
+
+const macs = platform.macs();
+const device: DeviceInfo = {
+  appName: String(config.appName ?? "ota-device"),
+  appVersion: String(config.appVersion ?? "0.0.0"),
+  chipId: platform.chipId(),
+  runningPartition: platform.runningPartition(),
+  flashSize: platform.flashSize(),
+  macs,
+  sdkVersion: platform.sdkVersion(),
+};
+
+const wifi = new ModdableWifi();
+wifi.onChange = (message) => trace(`wifi: ${message}\n`);
+const apSsid = String(config.apSsidPrefix ?? "ota-") + macs.ap.replace(/:/g, "").slice(-6).toUpperCase();
+wifi.startAccessPoint({ ssid: apSsid, password: String(config.apPassword ?? "") });
+const apAddress = wifi.status().apAddress;
+trace(`access point "${apSsid}" at ${apAddress}, running ${device.runningPartition}\n`);
+
+const dns = platform.startCaptiveDns(() => wifi.status().apAddress);
+
+const ota = platform.createOtaWriter();
+const updater = createUpdater({
+  http: new ModdableHttpClient(),
+  ota,
+  digest: cryptDigest,
+  clock,
+  store,
+  device,
+  system,
+  defaults: {
+    host: String(config.updateHost ?? "192.168.4.2"),
+    port: Number(config.updatePort ?? 8000),
+    path: String(config.updatePath ?? "."),
+  },
+});
+
+const portalPort = Number(config.portalPort ?? 80);
+const portal = createPortal({
+  updater,
+  device,
+  wifi,
+  store,
+  system,
+  clock,
+  portalHost: String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`)),
+});
+const server = new PortalServer(portal, { port: portalPort, maxBody: MAX_FORM_BODY });
+trace(`portal on port ${portalPort}\n`);
+
+const stored = loadCredentials(store)[0];
+if (stored) {
+  trace(`joining "${stored.ssid}"\n`);
+  try {
+    wifi.connect(stored.ssid, stored.password);
+  } catch (e) {
+    trace(`cannot join "${stored.ssid}": ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+}
+
+// Heap figures while a download runs (config.heapTrace): what the 4 KB
+// streaming costs, read from the SDK's instrumentation counters.
+if (config.heapTrace) {
+  const slots = Instrumentation.map("XS Slot Heap Used");
+  const chunks = Instrumentation.map("XS Chunk Heap Used");
+  const free = Instrumentation.map("System Free Memory");
+  Timer.repeat(() => {
+    const p = updater.progress();
+    if (p.phase !== "downloading" && p.phase !== "verifying") return;
+    trace(`heap: ${p.received}/${p.total} bytes, slots ${Instrumentation.get(slots)}, chunks ${Instrumentation.get(chunks)}, free ${Instrumentation.get(free)}\n`);
+  }, Number(config.heapTrace) > 1 ? Number(config.heapTrace) : 1000);
+}
+
+export default { updater, server, dns, wifi };
