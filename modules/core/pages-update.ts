@@ -8,8 +8,8 @@ import { htmlResponse, jsonResponse, seeOther } from "./portal-http";
 import type { PortalContext, Route } from "./portal-router";
 import { isActivePhase } from "./page-progress";
 
-/** Catalog rows rendered on the page; more would overflow a page sent from RAM. */
-export const MAX_LISTED = 40;
+/** Catalog rows per page (~240 bytes each): keeps the page under 8 KB; more are paged with ?from=N. */
+export const MAX_LISTED = 20;
 
 const CATALOG_SCRIPT =
   "(function(){function p(){fetch('/api/catalog',{cache:'no-store'}).then(function(r){return r.json()})" +
@@ -20,15 +20,15 @@ function entryRow(entry: CatalogEntry, index: number): string {
   const id = `fw${index}`;
   const off = entry.disabled !== undefined;
   return (
-    `<li${off ? " class=off" : ""}><label for=${id}>` +
+    `<li${off ? " class=off" : ""}><label>` +
     `<input type=radio name=fw id=${id} value="${esc(entry.name)}"${off ? " disabled" : " required"}>` +
-    `<span><span class=name>${esc(entry.name)}</span><br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}</span>` +
+    `<span><b>${esc(entry.name)}</b><br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}</span>` +
     (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
     "</span></label></li>"
   );
 }
 
-function catalogSection(state: CatalogState, server: string): string {
+function catalogSection(state: CatalogState, server: string, from: number): string {
   switch (state.state) {
     case "idle":
     case "loading":
@@ -37,16 +37,27 @@ function catalogSection(state: CatalogState, server: string): string {
       return `<p id=catalog-error class=error>${esc(state.error)}</p><a class="btn alt" href="/update">Try again</a>`;
     case "ready": {
       if (state.entries.length === 0) return `<p id=status>No available firmwares</p><a class="btn alt" href="/update">Reload</a>`;
-      const shown = state.entries.slice(0, MAX_LISTED);
+      const start = from < state.entries.length ? from : 0;
+      const shown = state.entries.slice(start, start + MAX_LISTED);
       const anyEnabled = shown.some((e) => e.disabled === undefined);
-      const more = state.entries.length > shown.length ? `<p class=meta>${state.entries.length - shown.length} more not shown.</p>` : "";
+      const pages =
+        (start > 0 ? `<a class="btn alt" id=catalog-prev href="/update?cached=1&amp;from=${Math.max(0, start - MAX_LISTED)}">Previous</a>` : "") +
+        (start + MAX_LISTED < state.entries.length
+          ? `<a class="btn alt" id=catalog-next href="/update?cached=1&amp;from=${start + MAX_LISTED}">More (${state.entries.length - start - MAX_LISTED})</a>`
+          : "");
       return (
-        `<form id=update-form method=post action="/update"><ul class=list>${shown.map(entryRow).join("")}</ul>${more}` +
+        `<form id=update-form method=post action="/update"><ul class=list>${shown.map((e, i) => entryRow(e, start + i)).join("")}</ul>` +
         `<button id=update-btn${anyEnabled ? "" : " disabled"}>UPDATE</button></form>` +
+        pages +
         `<a class="btn alt" href="/update">Reload</a>`
       );
     }
   }
+}
+
+function fromParameter(context: PortalContext): number {
+  const text = context.query.get("from") ?? "";
+  return /^[0-9]{1,4}$/.test(text) ? Number(text) : 0;
 }
 
 /** Settings as the form shows them: the stored ones, or what the user just typed. */
@@ -69,7 +80,7 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
   const body =
     `<p id=error>${esc(error ?? "")}</p>` +
     notes +
-    `<section><h2>Firmware</h2><div id=catalog>${catalogSection(catalog, server)}</div></section>` +
+    `<section><h2>Firmware</h2><div id=catalog>${catalogSection(catalog, server, fromParameter(context))}</div></section>` +
     `<section><h2>Update server</h2><form id=settings-form method=post action="/update/settings">` +
     `<label for=host>Host</label><input type=text id=host name=host maxlength=64 value="${esc(settings.host)}" autocapitalize=off>` +
     `<label for=port>Port</label><input type=number id=port name=port min=1 max=65535 value="${esc(settings.port)}">` +

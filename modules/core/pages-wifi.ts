@@ -44,8 +44,8 @@ function storedSection(context: PortalContext): string {
       .map(
         (c) =>
           `<li><span class=name>${esc(c.ssid)}</span>` +
-          `<form method=post action="/wifi/connect"><input type=hidden name=ssid value="${esc(c.ssid)}"><input type=hidden name=stored value=1><button>Connect</button></form>` +
-          `<form method=post action="/wifi/forget"><input type=hidden name=ssid value="${esc(c.ssid)}"><button class=alt>Forget</button></form></li>`,
+          `<form method=post action="/wifi/connect"><input type=hidden name=ssid value="${esc(c.ssid)}"><input type=hidden name=stored value=1>` +
+          `<button>Connect</button><button class=alt formaction="/wifi/forget">Forget</button></form></li>`,
       )
       .join("") +
     "</ul>"

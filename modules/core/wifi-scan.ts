@@ -2,8 +2,8 @@
 // synchronous, so one request starts it and the page polls its state.
 import type { Clock, WifiControl, WifiNetwork } from "./ports";
 
-/** Networks kept from one scan (strongest first): bounds memory and page size. */
-export const MAX_NETWORKS = 20;
+/** Networks kept from one scan (strongest first): bounds memory and keeps the Wi-Fi page under 8 KB. */
+export const MAX_NETWORKS = 15;
 /** A scan that has not reported after this long may be started again. */
 export const SCAN_TIMEOUT_MS = 15000;
 

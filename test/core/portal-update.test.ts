@@ -1,6 +1,7 @@
 import { test, assert } from "../harness/t";
 import { header, portalRig } from "../fakes/portal-client";
 import type { CatalogEntry } from "../../modules/core/updater-api";
+import { MAX_LISTED } from "../../modules/core/pages-update";
 
 const ENTRIES: CatalogEntry[] = [
   // Row shapes as AutoConnect's updateserver.py lists them (protocol.md section 1).
@@ -140,4 +141,21 @@ test("check-in posts the URL to the updater's advanced-updater check-in", () => 
   const empty = rig.post("/update/checkin", { url: "" });
   assert.equal(empty.status, 400);
   assert.match(empty.body, /<p id=error>Enter the update server URL\.<\/p>/);
+});
+
+test("a long catalog is paged, MAX_LISTED rows at a time", () => {
+  const rig = portalRig();
+  const many: CatalogEntry[] = Array.from({ length: MAX_LISTED + 5 }, (_, i) => ({ name: `fw-${i}.bin`, date: "11/22/26", time: "10:55:15", size: 1000 }));
+  rig.updater.catalogState = { state: "ready", entries: many };
+  const first = rig.get("/update?cached=1").body;
+  assert.equal(first.split("name=fw ").length - 1, MAX_LISTED);
+  assert.match(first, /<a class="btn alt" id=catalog-next href="\/update\?cached=1&amp;from=20">More \(5\)<\/a>/);
+  assert.doesNotMatch(first, /catalog-prev/);
+  const second = rig.get("/update?cached=1&from=20").body;
+  assert.equal(second.split("name=fw ").length - 1, 5);
+  assert.match(second, /id=fw24 value="fw-24\.bin"/);
+  assert.match(second, /id=catalog-prev href="\/update\?cached=1&amp;from=0"/);
+  assert.doesNotMatch(second, /catalog-next/);
+  assert.equal(rig.get("/update?cached=1&from=999").body.split("name=fw ").length - 1, MAX_LISTED, "out of range starts over");
+  assert.equal(rig.post("/update", { fw: "fw-24.bin" }).status, 303, "a row from the second page can be chosen");
 });
