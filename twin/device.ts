@@ -9,6 +9,7 @@ import type { DeviceInfo, SystemControl } from "../modules/core/ports";
 import type { ServerSettings, Updater, UpdaterOptions } from "../modules/core/updater-api";
 import { createUpdater } from "../modules/core/updater";
 import { createPortal } from "../modules/core/portal";
+import { SETTINGS_KEYS } from "../modules/core/settings";
 import { DeviceFlash } from "./flash/device-flash";
 import { boot, type BootResult } from "./flash/bootloader";
 import { FlashOtaWriter } from "./flash/ota-writer";
@@ -37,6 +38,10 @@ export interface TwinOptions {
   /** Chip the twin emulates (image header chip id). Default 0x0000, ESP32. */
   chipId?: number;
   updater?: UpdaterOptions;
+  /** Also store `server` in NVS, replacing settings saved in the portal earlier (the demo's --server). */
+  storeServer?: boolean;
+  /** Hosts the twin may download from; default loopback only. */
+  allowHost?: (host: string) => boolean;
   log?: (line: string) => void;
 }
 
@@ -85,6 +90,11 @@ export class Twin {
     const first = options.firstApp ?? (() => demoImage(demoFirmwares()[0]));
     this.flash = DeviceFlash.open(options.flashPath, { fresh: options.fresh, firstApp: first });
     this.store = new JsonFileStore(join(dirname(options.flashPath), `${basename(options.flashPath)}.nvs.json`));
+    if (options.storeServer) {
+      this.store.set(SETTINGS_KEYS.host, options.server.host);
+      this.store.set(SETTINGS_KEYS.port, String(options.server.port));
+      this.store.set(SETTINGS_KEYS.path, options.server.path);
+    }
   }
 
   static async start(options: TwinOptions): Promise<Twin> {
@@ -119,7 +129,7 @@ export class Twin {
     const result = boot(this.flash, chipId);
     const device = deviceInfo(result, this.flash.chip.size);
     const clock = new NodeClock();
-    const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond });
+    const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond, allowHost: this.options.allowHost });
     const writer = new FlashOtaWriter(this.flash, result.slot, chipId);
     const wifi = new SimulatedWifi(clock, { onJoin: (ssid) => (this.stationSsid = ssid) }, this.stationSsid);
     const system: SystemControl = { restart: () => this.restart() };

@@ -1,0 +1,57 @@
+// `npm start` as a user runs it: the demo process prints both URLs, serves the
+// catalog and the portal, keeps the installed version in its flash file, and
+// exits 0 on SIGINT (Ctrl-C) and on SIGTERM.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeDemoCatalog } from "../../twin/demo-catalog";
+
+const root = join(import.meta.dirname, "..", "..");
+
+function startDemo(args: string[]): Promise<{ child: ChildProcess; server: string; portal: string; output: () => string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "twin/demo.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    const onData = (data: Buffer) => {
+      out += data.toString();
+      const server = /Update server\s+(http:\/\/\S+?)\/_catalog/.exec(out)?.[1];
+      const portal = /Device portal\s+(http:\/\/\S+)/.exec(out)?.[1];
+      if (portal) resolve({ child, server: server ?? "", portal, output: () => out });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`demo exited ${code}: ${out}`)));
+  });
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+
+test("npm start: both URLs, catalog and portal up, clean exit on SIGINT and SIGTERM", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ota-demo-"));
+  writeDemoCatalog(join(dir, "catalog"), 0.2);
+  const args = ["--server-port", "0", "--portal-port", "0", "--catalog", join(dir, "catalog"), "--flash", join(dir, "flash.bin"), "--fresh"];
+  const demo = await startDemo(args);
+  const catalog = (await (await fetch(`${demo.server}/_catalog?op=list&path=.`)).json()) as Array<{ name: string }>;
+  assert.ok(catalog.some((e) => e.name === "demo-1.1.0.bin"));
+  const status = (await (await fetch(new URL("/api/status", demo.portal))).json()) as { version: string; partition: string };
+  assert.deepEqual([status.version, status.partition], ["1.0.0", "ota_0"]);
+  const code = exited(demo.child);
+  demo.child.kill("SIGINT");
+  assert.equal(await code, 0, demo.output());
+  await assert.rejects(fetch(new URL("/api/status", demo.portal)));
+
+  // --server points the twin at a server already running; SIGTERM stops it too.
+  const first = await startDemo(["--server-port", "0", "--portal-port", "0", "--catalog", join(dir, "catalog"), "--flash", join(dir, "flash-a.bin")]);
+  const second = await startDemo(["--server", new URL(first.server).host, "--portal-port", "0", "--flash", join(dir, "flash.bin")]);
+  assert.doesNotMatch(second.output(), /Update server/);
+  const update = await fetch(new URL("/update", second.portal));
+  assert.match(await update.text(), new RegExp(new URL(first.server).host.replace(/\./g, "\\.")));
+  for (const d of [second, first]) {
+    const done = exited(d.child);
+    d.child.kill("SIGTERM");
+    assert.equal(await done, 0, d.output());
+  }
+});

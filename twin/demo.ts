@@ -1,0 +1,107 @@
+// `npm start`: the whole product on one machine, no board needed. Starts the
+// update server on the demo catalog and the device twin's portal, prints both
+// URLs and stops cleanly on Ctrl-C.
+//   npm start -- --portal-port 8081 --server-port 8001
+//   npm start -- --server 127.0.0.1:9000     (use a server you started yourself)
+//   npm start -- --fresh                     (new flash file: back to 1.0.0)
+import { resolve } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { buildServer } from "../server/app";
+import { Twin } from "./device";
+import { writeDemoCatalog } from "./demo-catalog";
+
+interface DemoOptions {
+  serverPort: number;
+  portalPort: number;
+  server?: { host: string; port: number };
+  catalog?: string;
+  flash: string;
+  fresh: boolean;
+  speed: number;
+  verbose: boolean;
+}
+
+function port(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError("expected a port number 0-65535");
+  return Number(value);
+}
+
+function hostPort(value: string): { host: string; port: number } {
+  const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InvalidArgumentError("expected host:port, e.g. 127.0.0.1:8000");
+  return { host: m[1], port: Number(m[2]) };
+}
+
+export function demoProgram(): Command {
+  return new Command()
+    .name("npm start --")
+    .description("Update server + ESP32 device twin on this machine: open the portal, choose UPDATE, install a firmware.")
+    .option("--server-port <port>", "update server port", port, 8000)
+    .option("--portal-port <port>", "device twin's portal port", port, 8080)
+    .option("--server <host:port>", "point the twin at another update server (none is started)", hostPort)
+    .option("--catalog <dir>", "serve this catalog folder instead of generating the demo catalog")
+    .option("--flash <file>", "the twin's flash image file", ".twin/flash.bin")
+    .option("--fresh", "recreate the flash file (the twin starts again at 1.0.0)", false)
+    .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), 300)
+    .option("--verbose", "print the update server's request log", false)
+    .showHelpAfterError();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const o = demoProgram().parse(argv).opts<DemoOptions>();
+  let closeServer: (() => Promise<void>) | undefined;
+  let server = o.server;
+  if (!server) {
+    const catalogDir = resolve(o.catalog ?? ".twin/catalog");
+    if (!o.catalog) writeDemoCatalog(catalogDir);
+    const { app } = await buildServer({ catalogDir, logLevel: o.verbose ? "info" : "warn", open: true });
+    try {
+      await app.listen({ port: o.serverPort, host: "127.0.0.1" });
+    } catch (error) {
+      console.error(`Cannot start the update server on 127.0.0.1:${o.serverPort}: ${(error as Error).message} (try --server-port)`);
+      process.exit(2);
+    }
+    const address = app.server.address();
+    server = { host: "127.0.0.1", port: typeof address === "object" && address ? address.port : o.serverPort };
+    closeServer = () => app.close();
+    console.log(`Update server  http://${server.host}:${server.port}/_catalog?op=list&path=.   (catalog: ${catalogDir})`);
+  }
+  const target = server;
+  let twin: Twin;
+  try {
+    twin = await Twin.start({
+      flashPath: resolve(o.flash),
+      fresh: o.fresh,
+      server: { ...target, path: "." },
+      storeServer: true,
+      portalPort: o.portalPort,
+      bytesPerSecond: o.speed * 1024,
+      allowHost: (host) => host === target.host || host === "127.0.0.1" || host === "localhost",
+      log: (line) => console.log(line),
+    });
+  } catch (error) {
+    console.error(`Cannot start the device twin: ${(error as Error).message} (try --portal-port or --fresh)`);
+    await closeServer?.();
+    process.exit(2);
+  }
+  console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
+  console.log("Open the portal, choose UPDATE, pick a firmware. Ctrl-C stops both.");
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`\n${signal}: stopping the twin and the update server`);
+    Promise.all([twin.stop(), closeServer?.()]).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+await main(process.argv);
