@@ -8,7 +8,7 @@ import { toHex } from "./bytes";
 import { IMAGE_HEADER_SIZE } from "./image";
 import { hostPort, percent, seconds, serverAnswered } from "./messages";
 import { checkHead, checkImageHeader } from "./preflight";
-import { RateMeter, isFinal } from "./progress";
+import { RateMeter } from "./progress";
 
 export interface SessionDeps {
   http: HttpClient;
@@ -75,8 +75,12 @@ export class UpdateSession {
   }
 
   cancel(): void {
-    if (this.phase === "idle" || isFinal(this.progress())) return;
-    this.end("cancelled", undefined);
+    if (this.active()) this.end("cancelled", undefined);
+  }
+
+  /** Started and not yet finished. */
+  active(): boolean {
+    return this.phase !== "idle" && this.phase !== "done" && this.phase !== "failed" && this.phase !== "cancelled" && this.phase !== "current";
   }
 
   progress(): Progress {
@@ -103,7 +107,7 @@ export class UpdateSession {
     const headers: Array<readonly [string, string]> = [...(this.target.headers ?? [])];
     if (from > 0) headers.push(["Range", `bytes=${from}-`]);
     this.arm();
-    const live = () => seq === this.seq && !isFinal(this.progress());
+    const live = () => seq === this.seq && this.active();
     this.exchange = this.deps.http.request(
       { host: this.target.host, port: this.target.port, path: this.target.path, headers },
       {

@@ -7,7 +7,7 @@ import { fetchCatalog } from "./catalog-client";
 import { checkInHeaders, parseUpdateUrl } from "./checkin";
 import { formatSize } from "./messages";
 import { firmwarePath } from "./paths";
-import { IDLE_PROGRESS, isFinal } from "./progress";
+import { IDLE_PROGRESS } from "./progress";
 import { UpdateSession, type SessionTarget } from "./session";
 import { loadSettings, saveSettings } from "./settings";
 
@@ -37,7 +37,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
   let restartPending = false;
   let checkInTimer: TimerId | undefined;
 
-  const running = () => session !== undefined && !isFinal(session.progress()) && session.progress().phase !== "idle";
+  const running = () => session?.active() === true;
 
   const onFinish = (progress: Progress) => {
     if (progress.phase !== "done") return;
@@ -65,6 +65,12 @@ export function createUpdater(deps: UpdaterDeps): Updater {
         return `Cannot store the settings: ${error instanceof Error ? error.message : String(error)}`;
       }
       if ("error" in result) return result.error;
+      if (result.host !== settings.host || result.port !== settings.port || result.path !== settings.path) {
+        // the list came from the old server: its names mean nothing on the new one
+        catalogRequest?.cancel();
+        catalogRequest = undefined;
+        catalog = { state: "idle" };
+      }
       settings = result;
       return undefined;
     },

@@ -118,3 +118,12 @@ test("loading again replaces the earlier result and uses the saved settings", as
   assert.equal(rig.updater.catalog().state, "ready");
   assert.deepEqual([rig.http.requests[1].host, rig.http.requests[1].port, rig.http.requests[1].path], ["10.0.0.7", 8080, "/_catalog?op=list&path=bin"]);
 });
+
+test("saving a different server forgets the old list; saving the same one keeps it", async () => {
+  const rig = await catalogWith(json(REFERENCE_CATALOG));
+  assert.equal(rig.updater.saveSettings({ host: "192.168.4.2", port: 8000, path: "." }), undefined);
+  assert.equal(rig.updater.catalog().state, "ready");
+  assert.equal(rig.updater.saveSettings({ host: "192.168.4.3", port: 8000, path: "." }), undefined);
+  assert.deepEqual(rig.updater.catalog(), { state: "idle" });
+  assert.equal(rig.updater.start("fw_v2.bin"), "Load the firmware list first");
+});
