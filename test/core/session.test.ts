@@ -357,3 +357,32 @@ test("only one session at a time; unknown names are refused", async () => {
   assert.equal(rig.updater.start("fw.bin"), "An update is already running");
   assert.equal(rig.updater.start("other.bin"), "other.bin is not in the firmware list");
 });
+
+test("a drop inside the 24-byte image header resumes from there; nothing is erased until the header is whole", async () => {
+  const rig = firmwareRig((r, n) => good(r, n === 0 ? { chunkSize: 5, cut: { at: 10, how: "drop" } } : { chunkSize: 7 }));
+  await startUpdate(rig);
+  assert.equal(rig.updater.progress().received, 10);
+  assert.equal(rig.flash.writer.begins, 0, "not erased on a partial header");
+  rig.clock.advance(1000);
+  await rig.settle();
+  assertInstalled(rig);
+  assert.equal(rig.http.header(2, "Range"), "bytes=10-");
+});
+
+test("resume requests that cannot connect or get no answer use up the resumes", async () => {
+  let rig = firmwareRig((r, n) => (n === 0 ? good(r, { cut: { at: 26_000, how: "drop" } }) : n < 3 ? { refuse: "ECONNREFUSED" } : good(r)));
+  await startUpdate(rig);
+  for (let i = 0; i < 3; i++) {
+    rig.clock.advance(1000);
+    await rig.settle();
+  }
+  assertInstalled(rig);
+  assert.equal(rig.updater.progress().resumes, 3);
+  rig = firmwareRig((r, n) => (n === 0 ? good(r, { cut: { at: 26_000, how: "drop" } }) : { silent: true }));
+  await startUpdate(rig);
+  for (let i = 0; i < 3; i++) {
+    rig.clock.advance(1000 + 8000);
+    await rig.settle();
+  }
+  assertRefused(rig, "Download stalled at 52 %; gave up after 3 resumes");
+});
