@@ -9,7 +9,7 @@ import type { PortalRequest, PortalResponse } from "./ports";
 import { MAX_FORM_BODY, parseForm, utf8Length } from "./form";
 import { isPortalHost, isProbePath } from "./captive";
 import { authorized } from "./basic-auth";
-import { errorPage, redirect } from "./portal-http";
+import { errorPage, jsonResponse, redirect } from "./portal-http";
 import { matchRoute, type PortalContext, type Route } from "./portal-router";
 import { createScanner } from "./wifi-scan";
 import { homeRoutes } from "./pages-home";
@@ -42,8 +42,9 @@ function crossSite(request: PortalRequest): boolean {
   return origin.toLowerCase() !== `http://${host.trim().toLowerCase()}`;
 }
 
+/** A header-safe realm: printable ASCII without quotes or backslashes. */
 function realm(appName: string): string {
-  return appName.replace(/["\\\r\n]/g, "");
+  return appName.replace(/[^\x20-\x7e]|["\\]/g, "");
 }
 
 export function createPortal(deps: PortalDeps): PortalHandler {
@@ -52,10 +53,15 @@ export function createPortal(deps: PortalDeps): PortalHandler {
   const appName = deps.device.appName;
   const home = `http://${deps.portalHost}/`;
 
+  // JSON clients (the pages' scripts, tools) get errors as JSON, people get a page.
+  function fail(request: PortalRequest, status: number, title: string, message: string): PortalResponse {
+    return request.path.startsWith("/api/") ? jsonResponse({ ok: false, error: message }, status) : errorPage(status, title, message, appName);
+  }
+
   function handle(request: PortalRequest): PortalResponse {
     const method = request.method.toUpperCase();
     if (method !== "GET" && method !== "HEAD" && method !== "POST") {
-      const r = errorPage(405, "Method not allowed", `${method} is not supported here.`, appName);
+      const r = fail(request, 405, "Method not allowed", `${method} is not supported here.`);
       r.headers.push(["Allow", "GET, HEAD, POST"]);
       return r;
     }
@@ -64,18 +70,18 @@ export function createPortal(deps: PortalDeps): PortalHandler {
     if (isProbePath(request.path)) return redirect(home);
 
     const match = matchRoute(ROUTES, method, request.path);
-    if (match.kind === "no-path") return errorPage(404, "Not found", "There is no such page on this device.", appName);
+    if (match.kind === "no-path") return fail(request, 404, "Not found", "There is no such page on this device.");
     if (match.kind === "no-method") {
-      const r = errorPage(405, "Method not allowed", `${method} is not supported on this page.`, appName);
+      const r = fail(request, 405, "Method not allowed", `${method} is not supported on this page.`);
       r.headers.push(["Allow", match.allow]);
       return r;
     }
     if (method === "POST") {
-      if (bodyTooLarge(request)) return errorPage(413, "Too large", `Form data is limited to ${MAX_FORM_BODY} bytes.`, appName);
-      if (crossSite(request)) return errorPage(403, "Forbidden", "Forms are only accepted from the portal's own pages.", appName);
+      if (bodyTooLarge(request)) return fail(request, 413, "Too large", `Form data is limited to ${MAX_FORM_BODY} bytes.`);
+      if (crossSite(request)) return fail(request, 403, "Forbidden", "Forms are only accepted from the portal's own pages.");
     }
     if (match.route.guarded && !authorized(deps.store, request.headers.get("authorization"))) {
-      const r = errorPage(401, "Password required", "This page needs the portal password.", appName);
+      const r = fail(request, 401, "Password required", "This page needs the portal password.");
       r.headers.push(["WWW-Authenticate", `Basic realm="${realm(appName)} portal", charset="UTF-8"`]);
       return r;
     }
@@ -96,7 +102,7 @@ export function createPortal(deps: PortalDeps): PortalHandler {
     } catch (error) {
       // A throwing port (store full, radio busy) must still give the user an answer.
       const text = error instanceof Error ? error.message : String(error);
-      return errorPage(500, "Device error", `The device could not do that: ${text}`, appName);
+      return fail(request, 500, "Device error", `The device could not do that: ${text}`);
     }
   }
 

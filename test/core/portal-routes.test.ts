@@ -1,6 +1,7 @@
 import { test, assert } from "../harness/t";
 import { header, PORTAL_HOST, portalRig, request } from "../fakes/portal-client";
 import { MAX_FORM_BODY } from "../../modules/core/portal";
+import { fakeDevice } from "../fakes/device";
 
 test("home shows app, version, partition, AP and station, and the menu", () => {
   const rig = portalRig();
@@ -109,4 +110,27 @@ test("a throwing port ends in a 500 page with a message, not an exception", () =
   const r = rig.get("/");
   assert.equal(r.status, 500);
   assert.match(r.body, /radio busy/);
+});
+
+test("API errors are JSON; page errors are pages", () => {
+  const rig = portalRig();
+  const api = rig.get("/api/nope");
+  assert.equal(api.status, 404);
+  assert.equal(header(api, "content-type"), "application/json");
+  assert.deepEqual(JSON.parse(api.body), { ok: false, error: "There is no such page on this device." });
+  const method = rig.post("/api/status", {});
+  assert.equal(method.status, 405);
+  assert.equal(JSON.parse(method.body).ok, false);
+  rig.post("/password", { new: "pass-word", confirm: "pass-word" });
+  const locked = rig.get("/api/progress");
+  assert.equal(locked.status, 401);
+  assert.equal(header(locked, "content-type"), "application/json");
+  assert.ok(header(locked, "www-authenticate"));
+  assert.equal(header(rig.get("/nope"), "content-type"), "text/html; charset=utf-8");
+});
+
+test("the Basic realm is header-safe whatever the app is called", () => {
+  const rig = portalRig({ device: fakeDevice({ appName: 'Über "demo"\r\nX: y' }) });
+  rig.post("/password", { new: "pass-word", confirm: "pass-word" });
+  assert.equal(header(rig.get("/wifi"), "www-authenticate"), 'Basic realm="ber demoX: y portal", charset="UTF-8"');
 });
