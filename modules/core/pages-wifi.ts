@@ -2,7 +2,7 @@
 // Opening the page starts a scan; the page script polls GET /api/scan and
 // reloads with ?cached=1 when it is done, so the list is rendered (escaped) here.
 import type { WifiNetwork } from "./ports";
-import { esc, layout } from "./html";
+import { esc, jsonForScript, layout } from "./html";
 import { encodeComponent } from "./form";
 import { htmlResponse, jsonResponse } from "./portal-http";
 import type { PortalContext, Route } from "./portal-router";
@@ -13,6 +13,14 @@ const SCAN_SCRIPT =
   "(function(){function p(){fetch('/api/scan',{cache:'no-store'}).then(function(r){return r.json()})" +
   ".then(function(j){if(j.state==='scanning')setTimeout(p,1000);else location.replace('/wifi?cached=1')}," +
   "function(){setTimeout(p,2000)})}setTimeout(p,1000)})()";
+
+// After a connect: watch /api/status until the station is on that network (or give up after 30 polls).
+const JOIN_SCRIPT =
+  "(function(){var S=__SSID__,n=0,st=document.getElementById('station'),m=document.getElementById('message');" +
+  "function next(){if(++n<30)setTimeout(p,1000);else{m.className='error';m.textContent='Not connected to '+S+' yet: check the password, or move the board closer.'}}" +
+  "function p(){fetch('/api/status',{cache:'no-store'}).then(function(r){return r.json()}).then(function(j){var s=j.station;" +
+  "if(s.connected&&s.ssid===S){st.textContent=s.ssid+' '+s.address;m.textContent='Connected to '+S+' as '+s.address+'.'}else next()},next)}" +
+  "setTimeout(p,1000)})()";
 
 /** Signal as bars people recognise from phones. */
 function bars(rssi: number): string {
@@ -52,7 +60,7 @@ function storedSection(context: PortalContext): string {
   );
 }
 
-export function wifiPage(context: PortalContext, error?: string, message?: string): string {
+export function wifiPage(context: PortalContext, error?: string, message?: string, joining?: string): string {
   const { device, wifi } = context.deps;
   const w = wifi.status();
   const pick = context.query.get("ssid") ?? context.form.get("ssid") ?? "";
@@ -69,7 +77,7 @@ export function wifiPage(context: PortalContext, error?: string, message?: strin
     `<section><h2>Stored networks</h2>${storedSection(context)}</section>`;
   return layout("Wi-Fi", body, {
     appName: device.appName,
-    script: scanning ? SCAN_SCRIPT : undefined,
+    script: (scanning ? SCAN_SCRIPT + ";" : "") + (joining !== undefined ? JOIN_SCRIPT.replace("__SSID__", jsonForScript(joining)) : "") || undefined,
     head: scanning ? `<noscript><meta http-equiv=refresh content="4;url=/wifi?cached=1"></noscript>` : undefined,
   });
 }
@@ -86,7 +94,7 @@ function connect(context: PortalContext): ReturnType<typeof htmlResponse> {
   const error = rememberCredential(store, { ssid, password });
   if (error) return htmlResponse(wifiPage(context, error), 400);
   wifi.connect(ssid, password);
-  return htmlResponse(wifiPage(context, undefined, `Joining ${ssid}. The station address shows on the home page once connected.`));
+  return htmlResponse(wifiPage(context, undefined, `Joining ${ssid}…`, ssid));
 }
 
 export const wifiRoutes: Route[] = [

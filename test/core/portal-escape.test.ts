@@ -51,3 +51,11 @@ test("JSON endpoints carry hostile text as JSON strings", () => {
   const r = rig.get("/api/catalog");
   assert.equal(JSON.parse(r.body).entries[0].name, EVIL);
 });
+
+test("an SSID that tries to close the join-watch script stays data", () => {
+  const rig = portalRig();
+  const r = rig.post("/wifi/connect", { ssid: "</script><b>x", password: "" });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.split("</script>").length, 2, "only the page's own closing tag");
+  assert.ok(r.body.includes("&lt;/script&gt;&lt;b&gt;x"), "shown as text in the message");
+});

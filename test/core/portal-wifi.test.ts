@@ -58,7 +58,8 @@ test("connect stores the credentials, joins, and the stored list offers connect 
   const r = rig.post("/wifi/connect", { ssid: "home net", password: "correct horse" });
   assert.equal(r.status, 200);
   assert.deepEqual(rig.wifi.connects, [{ ssid: "home net", password: "correct horse" }]);
-  assert.match(r.body, /<p id=message class=ok>Joining home net\./);
+  assert.match(r.body, /<p id=message class=ok>Joining home net…<\/p>/);
+  assert.ok(r.body.includes(`var S="home net"`), "the page watches /api/status for the join");
   assert.deepEqual(loadCredentials(rig.store), [{ ssid: "home net", password: "correct horse" }]);
   const page = rig.get("/wifi?cached=1").body;
   assert.match(page, /<ul class=list id=stored><li><span class=name>home net<\/span>/);

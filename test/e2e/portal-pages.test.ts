@@ -173,6 +173,9 @@ test("Wi-Fi: the page waits for the scan, then a tap on a network fills the form
   await page.click("#connect-btn");
   await page.waitForSelector("#message");
   assert.deepEqual(rig.wifi.connects, [{ ssid: "Café net", password: "correct horse" }]);
+  await page.waitForFunction(() => /^Connected to/.test(document.getElementById("message")?.textContent ?? ""));
+  assert.equal(await page.textContent("#message"), "Connected to Café net as 192.168.1.57.");
+  assert.equal(await page.textContent("#station"), "Café net 192.168.1.57");
   await context.close();
 });
 
