@@ -31,6 +31,7 @@ function entryRow(entry: CatalogEntry, index: number): string {
 function catalogSection(state: CatalogState, server: string, from: number): string {
   switch (state.state) {
     case "idle":
+      return `<p id=status>The catalog is not loaded.</p><a class="btn alt" href="/update">Load the catalog</a>`;
     case "loading":
       return `<p id=status>Loading the catalog from ${esc(server)}…</p>`;
     case "error":
@@ -89,7 +90,7 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
     `<section><h2>Check in</h2><form id=checkin-form method=post action="/update/checkin">` +
     `<label for=url>HTTPUpdate server URL</label><input type=text id=url name=url maxlength=200 placeholder="http://host:port/path" autocapitalize=off>` +
     `<button id=checkin-btn class=alt>Ask for an update</button></form></section>`;
-  const loading = catalog.state === "loading" || catalog.state === "idle";
+  const loading = catalog.state === "loading";
   return layout("UPDATE", body, {
     appName: device.appName,
     script: loading ? CATALOG_SCRIPT : undefined,

@@ -2,7 +2,7 @@
 // PortalRequest -> PortalResponse function for the HTTP server adapter.
 //
 // Order of checks: method (405), captive redirects (foreign Host, OS probes:
-// 302), body size (413), cross-site posts (403), password (401), route (404/405).
+// 302), route (404/405), body size (413), cross-site posts (403), password (401).
 // Anything slow (catalog, scan) is started by one request and polled as JSON.
 import type { PortalDeps, PortalHandler } from "./updater-api";
 import type { PortalRequest, PortalResponse } from "./ports";

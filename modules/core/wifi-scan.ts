@@ -4,7 +4,7 @@ import type { Clock, WifiControl, WifiNetwork } from "./ports";
 
 /** Networks kept from one scan (strongest first): bounds memory and keeps the Wi-Fi page under 8 KB. */
 export const MAX_NETWORKS = 15;
-/** A scan that has not reported after this long may be started again. */
+/** A scan that has not reported after this long counts as finished with nothing found. */
 export const SCAN_TIMEOUT_MS = 15000;
 
 export type ScanState = { state: "idle" } | { state: "scanning" } | { state: "ready"; networks: WifiNetwork[] };
@@ -34,7 +34,7 @@ export function createScanner(wifi: WifiControl, clock: Clock): Scanner {
   let startedAt = 0;
   return {
     start() {
-      if (current.state === "scanning" && clock.now() - startedAt < SCAN_TIMEOUT_MS) return;
+      if (this.state().state === "scanning") return;
       const mine = ++generation;
       current = { state: "scanning" };
       startedAt = clock.now();
@@ -47,6 +47,10 @@ export function createScanner(wifi: WifiControl, clock: Clock): Scanner {
         if (mine === generation) current = { state: "ready", networks: [] };
       }
     },
-    state: () => current,
+    state() {
+      // A radio that never reports must not leave the page polling forever.
+      if (current.state === "scanning" && clock.now() - startedAt >= SCAN_TIMEOUT_MS) current = { state: "ready", networks: [] };
+      return current;
+    },
   };
 }

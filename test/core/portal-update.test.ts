@@ -159,3 +159,12 @@ test("a long catalog is paged, MAX_LISTED rows at a time", () => {
   assert.equal(rig.get("/update?cached=1&from=999").body.split("name=fw ").length - 1, MAX_LISTED, "out of range starts over");
   assert.equal(rig.post("/update", { fw: "fw-24.bin" }).status, 303, "a row from the second page can be chosen");
 });
+
+test("an unloaded catalog (e.g. during a download) offers a load instead of polling forever", () => {
+  const rig = portalRig();
+  rig.updater.state = { phase: "downloading", target: "a.bin", received: 1, total: 2, rate: 0, resumes: 0 };
+  const page = rig.get("/update").body;
+  assert.equal(rig.updater.catalog().state, "idle");
+  assert.match(page, /<p id=status>The catalog is not loaded\.<\/p><a class="btn alt" href="\/update">Load the catalog<\/a>/);
+  assert.doesNotMatch(page, /fetch\(|http-equiv=refresh/, "nothing would ever change it: no polling");
+});

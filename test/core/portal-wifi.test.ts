@@ -33,7 +33,11 @@ test("opening Wi-Fi starts one scan; the page polls /api/scan, then lists networ
 test("a scan that never reports may be restarted after the timeout; a stale answer is ignored", () => {
   const rig = portalRig();
   rig.get("/wifi");
-  rig.clock.advance(16000);
+  rig.clock.advance(14000);
+  assert.equal(JSON.parse(rig.get("/api/scan").body).state, "scanning");
+  rig.clock.advance(2000);
+  assert.deepEqual(JSON.parse(rig.get("/api/scan").body), { state: "ready", networks: [] }, "the page stops waiting");
+  assert.match(rig.get("/wifi?cached=1").body, /No networks found\./);
   rig.get("/wifi");
   assert.equal(rig.wifi.scans, 2);
   rig.wifi.finishScans([{ ssid: "x", rssi: -60, secure: true }]);
