@@ -132,3 +132,20 @@ test("server down: the catalog says it cannot reach the server", async () => {
     await s.stop();
   }
 });
+
+test("stalled download: the engine notices, resumes with Range and finishes", async () => {
+  const s = await startStack({ fault: { stallAt: 120_000 }, twin: { updater: { restartDelayMs: 300, stallMs: 1000 } } });
+  try {
+    const base = s.twin.url;
+    await loadCatalog(base);
+    await startUpdate(base, "demo-1.1.0.bin");
+    const end = await waitForEnd(base);
+    assert.equal(end.phase, "done", end.error);
+    assert.ok(end.resumes >= 1);
+    assert.equal(s.proxy?.stats.stalls, 1);
+    await s.twin.booted(2);
+    assert.equal((await status(base)).version, "1.1.0");
+  } finally {
+    await s.stop();
+  }
+});
