@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AddressInfo } from "node:net";
+import { createServer, type AddressInfo } from "node:net";
 import { buildServer } from "../../server/app";
 import { writeDemoCatalog, type DemoFirmware } from "../../twin/demo-catalog";
 import { Twin, type TwinOptions } from "../../twin/device";
@@ -70,7 +70,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 /** A port nothing listens on (bound, then released). */
 export async function deadPort(): Promise<number> {
-  const { createServer } = await import("node:net");
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
