@@ -9,8 +9,6 @@ import type { HttpClient, HttpExchange, HttpHandlers, HttpRequest } from "../cor
 /** Largest chunk handed to onData (ports.ts: at most 4096 bytes). */
 export const CHUNK = 4096;
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /** The part of a legacy Request this adapter uses (message numbers from http.js). */
 interface LegacyRequest {
   callback: (message: number, value?: unknown, etc?: unknown) => unknown;
@@ -112,7 +110,7 @@ export class RequestExchange implements HttpExchange {
   }
 }
 
-export type RequestFactory = (options: { host?: string; address?: string; port: number; path: string; method: string; headers: string[] }) => LegacyRequest;
+export type RequestFactory = (options: { host: string; port: number; path: string; method: string; headers: string[] }) => LegacyRequest;
 
 const legacyRequest: RequestFactory = (options) => new Request(options) as LegacyRequest;
 
@@ -127,9 +125,9 @@ export class ModdableHttpClient implements HttpClient {
     // http.js sends "Host: <host>" without the port; send our own so servers see host:port.
     const headers: string[] = ["Host", request.port === 80 ? request.host : `${request.host}:${request.port}`];
     for (const [name, value] of request.headers ?? []) headers.push(name, value);
-    const target = IPV4.test(request.host) ? { address: request.host } : { host: request.host };
+    // Always `host`: the lin socket rejects `address`, and lwIP's resolver takes IP literals.
     return new RequestExchange(
-      this.#create({ ...target, port: request.port, path: request.path, method: request.method ?? "GET", headers }),
+      this.#create({ host: request.host, port: request.port, path: request.path, method: request.method ?? "GET", headers }),
       handlers,
       request.method === "HEAD",
     );
