@@ -1,0 +1,227 @@
+// Checks manifest.json against the tree: valid JSON, every local path exists,
+// esp32 and lin sections are complete, and every module main.ts reaches is
+// resolvable by XS on each platform. XS resolves "./x" against the importing
+// module's manifest key (not its file), so a relative import only works when
+// the imported file is listed under the key that mirrors its path.
+// With MODDABLE set to an SDK checkout, $(MODULES)/$(MODDABLE) paths are checked too.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, posix } from "node:path";
+import ts from "typescript";
+
+const root = join(import.meta.dirname, "..", "..");
+const text = readFileSync(join(root, "manifest.json"), "utf8");
+
+type ModuleMap = Record<string, string | string[]>;
+interface Section {
+  include?: string | string[];
+  modules?: ModuleMap;
+  preload?: string[];
+  config?: Record<string, unknown>;
+  defines?: Record<string, unknown>;
+  typescript?: unknown;
+  error?: string;
+}
+interface Manifest extends Section {
+  platforms: Record<string, Section>;
+}
+
+const manifest = JSON.parse(text) as Manifest;
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Files a local module source names: "./a/b" -> a/b.ts or a/b.js; "./a/*" -> every .ts/.js in a/. */
+function localFiles(source: string): string[] {
+  const rel = source.slice(2);
+  if (rel.endsWith("*")) {
+    const dir = join(root, rel.slice(0, -1));
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts"))
+      .map((f) => posix.join(rel.slice(0, -1), f));
+  }
+  return [".ts", ".js"].map((ext) => rel + ext).filter((f) => existsSync(join(root, f)));
+}
+
+/** Module key -> repository file, as mcconfig would map them for one platform. */
+function keysFor(platform: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  const sections = [manifest, manifest.platforms[platform]];
+  for (const section of sections) {
+    for (const [key, sources] of Object.entries(section.modules ?? {})) {
+      for (const source of list(sources)) {
+        if (!source.startsWith("./")) {
+          keys.set(key === "*" ? posix.basename(source) : key, source);
+          continue;
+        }
+        for (const file of localFiles(source)) {
+          const base = file.replace(/\.(ts|js)$/, "");
+          if (key === "*") keys.set(posix.basename(base), file);
+          else if (key.endsWith("*")) keys.set(key.slice(0, -1) + posix.basename(base), file);
+          else keys.set(key, file);
+        }
+      }
+    }
+  }
+  return keys;
+}
+
+/** Modules the SDK provides and the manifest include that brings each in (undefined = always there). */
+const SDK: Record<string, Record<string, string | undefined>> = {
+  esp32: {
+    "mc/config": undefined,
+    timer: undefined,
+    time: undefined,
+    instrumentation: "$(MODULES)/base/instrumentation/manifest.json",
+    preference: "$(MODULES)/files/preference/manifest.json",
+    crypt: "$(MODULES)/crypt/digest/manifest.json",
+    net: "$(MODDABLE)/examples/manifest_net.json",
+    socket: "$(MODDABLE)/examples/manifest_net.json",
+    wifi: "$(MODULES)/network/wifi/manifest.json",
+    "embedded:update": "$(MODULES)/io/update/manifest.json",
+    "embedded:storage/flash": "$(MODULES)/io/update/manifest.json",
+  },
+  lin: {
+    "mc/config": undefined,
+    timer: undefined,
+    time: undefined,
+    instrumentation: "$(MODULES)/base/instrumentation/manifest.json",
+    preference: "$(MODULES)/files/preference/manifest.json",
+    crypt: "$(MODULES)/crypt/digest/manifest.json",
+    net: "$(MODDABLE)/examples/manifest_net.json",
+    socket: "$(MODDABLE)/examples/manifest_net.json",
+    wifi: "$(MODDABLE)/examples/manifest_net.json",
+    file: "$(MODULES)/files/file/manifest.json",
+  },
+};
+
+/** Runtime imports of a file (type-only imports and exports vanish in compilation). */
+function runtimeImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(join(root, file), "utf8"), ts.ScriptTarget.ES2022, false);
+  const found: string[] = [];
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+      if (statement.importClause?.isTypeOnly) continue;
+      const named = statement.importClause?.namedBindings;
+      const onlyTypes = statement.importClause && !statement.importClause.name && named && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly);
+      if (!onlyTypes) found.push(statement.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(statement) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier) && !statement.isTypeOnly) {
+      found.push(statement.moduleSpecifier.text);
+    }
+  }
+  return found;
+}
+
+/** Walks from "main" the way XS resolves specifiers; returns the problems found. */
+function unresolved(platform: string): string[] {
+  const keys = keysFor(platform);
+  const includes = [...list(manifest.include), ...list(manifest.platforms[platform].include)];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const queue = ["main"];
+  while (queue.length > 0) {
+    const key = queue.shift()!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const file = keys.get(key);
+    if (file === undefined) {
+      if (!(key in SDK[platform])) problems.push(`${key}: no module with this key`);
+      else {
+        const from = SDK[platform][key];
+        if (from !== undefined && !includes.includes(from)) problems.push(`${key}: needs include ${from}`);
+      }
+      continue;
+    }
+    if (!/\.(ts|js)$/.test(file) || !existsSync(join(root, file))) continue; // an SDK file mapped by key
+    for (const specifier of runtimeImports(file)) {
+      queue.push(specifier.startsWith(".") ? posix.normalize(posix.join(posix.dirname(key), specifier)) : specifier);
+    }
+  }
+  return problems;
+}
+
+test("manifest.json is valid JSON with esp32 and lin sections and refuses other platforms", () => {
+  assert.ok(manifest.platforms.esp32, "esp32 section");
+  assert.ok(manifest.platforms.lin, "lin section");
+  assert.match(manifest.platforms["..."]?.error ?? "", /esp32 and lin/);
+});
+
+test("every local path the manifest names exists", () => {
+  const sections: Array<[string, Section]> = [["base", manifest], ...Object.entries(manifest.platforms)];
+  let checked = 0;
+  for (const [name, section] of sections) {
+    for (const include of list(section.include)) {
+      if (include.startsWith("./")) {
+        assert.ok(existsSync(join(root, include)), `${name}: include ${include}`);
+        checked++;
+      }
+    }
+    for (const [key, sources] of Object.entries(section.modules ?? {})) {
+      for (const source of list(sources)) {
+        if (!source.startsWith("./")) continue;
+        assert.ok(localFiles(source).length > 0, `${name}: module ${key} -> ${source} names no file`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked >= 10, `only ${checked} local paths found`);
+});
+
+test("esp32: OTA table split in two slots, embedded:update, AP-capable wifi, captive DNS, native system module", () => {
+  const esp32 = manifest.platforms.esp32;
+  assert.deepEqual(esp32.defines?.ota, { autosplit: 1 });
+  assert.ok(list(esp32.include).includes("$(MODULES)/io/update/manifest.json"));
+  assert.ok(list(esp32.include).includes("$(MODULES)/network/wifi/manifest.json"), "legacy wifi is not in manifest_net on esp32");
+  assert.equal(esp32.modules?.["dns/server"], "$(MODULES)/network/dns/dnsserver");
+  assert.equal(esp32.modules?.["modules/moddable/platform"], "./modules/moddable/platform-esp32");
+  assert.ok(existsSync(join(root, "modules/moddable/esp32/system.c")), "native half of esp32-system");
+});
+
+test("lin: file-backed OTA slots and loopback defaults for the simulator", () => {
+  const lin = manifest.platforms.lin;
+  assert.equal(lin.modules?.["modules/moddable/platform"], "./modules/moddable/platform-sim");
+  assert.ok(list(lin.include).includes("$(MODULES)/files/file/manifest.json"));
+  assert.equal(lin.config?.updateHost, "127.0.0.1");
+  assert.equal(lin.config?.portalHost, `127.0.0.1:${String(lin.config?.portalPort)}`);
+});
+
+test("config carries AP prefix and password, update server host/port/path and portal password", () => {
+  const config = manifest.config ?? {};
+  for (const name of ["apSsidPrefix", "apPassword", "updateHost", "updatePort", "updatePath", "portalPassword"]) assert.ok(name in config, name);
+  assert.equal(config.updatePort, 8000, "AutoConnect's default update server port");
+  const ap = String(config.apPassword);
+  assert.ok(ap === "" || (ap.length >= 8 && ap.length <= 64), "xs_wifi_accessPoint needs 8-64 characters");
+});
+
+for (const platform of ["esp32", "lin"]) {
+  test(`${platform}: every module main.ts reaches resolves under a manifest key`, () => {
+    assert.deepEqual(unresolved(platform), []);
+  });
+}
+
+test("the import walk notices a module missing from the manifest", () => {
+  const saved = manifest.modules!["modules/moddable/timer-clock"];
+  delete manifest.modules!["modules/moddable/timer-clock"];
+  try {
+    assert.deepEqual(unresolved("lin"), ["modules/moddable/timer-clock: no module with this key"]);
+  } finally {
+    manifest.modules!["modules/moddable/timer-clock"] = saved;
+  }
+});
+
+const sdk = process.env.MODDABLE;
+test("SDK paths exist in $MODDABLE", { skip: sdk && existsSync(sdk) ? false : "set MODDABLE to an SDK checkout to check $(MODULES) paths" }, () => {
+  const expand = (p: string) => p.replace("$(MODULES)", join(sdk!, "modules")).replace("$(MODDABLE)", sdk!);
+  const sections: Section[] = [manifest, ...Object.values(manifest.platforms)];
+  for (const section of sections) {
+    for (const include of list(section.include)) if (include.startsWith("$(")) assert.ok(existsSync(expand(include)), include);
+    for (const sources of Object.values(section.modules ?? {})) {
+      for (const source of list(sources)) {
+        if (!source.startsWith("$(")) continue;
+        const path = expand(source);
+        const found = path.endsWith("*") ? existsSync(dirname(path)) : [".js", ".ts"].some((ext) => existsSync(path + ext));
+        assert.ok(found, source);
+      }
+    }
+  }
+});
