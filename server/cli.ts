@@ -59,15 +59,6 @@ async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const { app, context } = server;
-  const address = await app.listen({ port: opts.port, host: opts.bind });
-  const lines = [
-    `ota-server listening on ${address}`,
-    `  catalog:   ${context.root.path}  (GET /_catalog?op=list&path=., GET /api/firmware?path=...)`,
-    `  downloads: GET /<path>${opts.open ? " (open to any client)" : " (ESP8266/ESP32 HTTPUpdate clients only; --open for all)"}`,
-    rules ? `  updater:   GET ${rules.endpoint} (${rules.devices.size} devices, ${rules.groups.size} groups${rules.fallback ? ", default" : ""})` : "  updater:   off (no --config)",
-  ];
-  console.log(lines.join("\n"));
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -83,6 +74,15 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  const address = await app.listen({ port: opts.port, host: opts.bind });
+  const lines = [
+    `ota-server listening on ${address}`,
+    `  catalog:   ${context.root.path}  (GET /_catalog?op=list&path=., GET /api/firmware?path=...)`,
+    `  downloads: GET /<path>${opts.open ? " (open to any client)" : " (ESP8266/ESP32 HTTPUpdate clients only; --open for all)"}`,
+    rules ? `  updater:   GET ${rules.endpoint} (${rules.devices.size} devices, ${rules.groups.size} groups${rules.fallback ? ", default" : ""})` : "  updater:   off (no --config)",
+  ];
+  console.log(lines.join("\n"));
+
 }
 
 await main(process.argv);
