@@ -23,9 +23,9 @@ interface Started {
 }
 
 /** Runs the CLI on port 0 and waits for its banner. */
-function run(args: string[], cwd = ROOT, command: string[] = [process.execPath, ...CLI]): Promise<Started> {
+function run(args: string[], cwd = ROOT, command: string[] = [process.execPath, ...CLI], detached = false): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0], [...command.slice(1), "--port", "0", "--bind", "127.0.0.1", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command[0], [...command.slice(1), "--port", "0", "--bind", "127.0.0.1", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], detached });
     let out = "";
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     child.stdout.on("data", (c: Buffer) => {
@@ -133,11 +133,22 @@ describe("ota-server command", () => {
   });
 
   test("as `npm run server --` and as the package bin", async () => {
-    const viaNpm = await run(["--catalog", relative(ROOT, catalog)], ROOT, ["npm", "run", "--silent", "server", "--"]);
-    children.push(viaNpm.child);
+    // npm does not pass signals on to the script: run it in its own process
+    // group and signal the group (npm and the server it started).
+    const viaNpm = await run(["--catalog", relative(ROOT, catalog)], ROOT, ["npm", "run", "--silent", "server", "--"], true);
     assert.equal((await rawRequest(viaNpm.port, requestText("/_catalog?op=list", { Host: "x" }))).status, 200);
-    viaNpm.child.kill("SIGTERM");
+    process.kill(-viaNpm.child.pid!, "SIGTERM");
     await viaNpm.exited;
+    // the server itself goes too: wait until its port stops answering
+    for (;;) {
+      const refused = await new Promise<boolean>((resolve) => {
+        const s = connect(viaNpm.port, "127.0.0.1");
+        s.on("error", () => resolve(true));
+        s.on("connect", () => (s.destroy(), resolve(false)));
+      });
+      if (refused) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const viaBin = await run(["-d", catalog], catalog, [process.execPath, join(ROOT, "bin", "ota-server.js")]);
     children.push(viaBin.child);
     assert.equal((await rawRequest(viaBin.port, requestText("/_catalog?op=list", { Host: "x" }))).status, 200);
