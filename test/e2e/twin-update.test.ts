@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { buildImage } from "../../tools/esp-image";
+import { selectBootSlot } from "../../twin/flash/otadata";
 import { launchChromium, screenshots } from "../support/browser";
 import { deadPort, startStack, type Stack, type StackOptions } from "../support/stack";
 
@@ -97,6 +98,7 @@ test("update to 1.1.0 in the browser: radio list, progress to 100 %, restart, ne
     await screenshots(page, "update-1.1.0-6-home-after");
     const [a, b] = s.twin.flash.readOtadata();
     assert.deepEqual([a.seq, b.seq], [1, 2], "otadata sector 1 holds seq 2 -> (2 - 1) % 2 = ota_1");
+    assert.equal(selectBootSlot([a, b], 2).slot, 1);
     assert.equal(s.twin.boots, 2);
   });
 });
