@@ -16,6 +16,7 @@ import { loadCredentials } from "./modules/core/wifi-credentials";
 import { cryptDigest } from "./modules/moddable/crypt-digest";
 import { ModdableHttpClient } from "./modules/moddable/http-client";
 import { PortalServer } from "./modules/moddable/http-server";
+import { legacyRequest, legacyServer } from "./modules/moddable/legacy-http";
 import { PreferenceStore } from "./modules/moddable/preference-store";
 import { TimerClock } from "./modules/moddable/timer-clock";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
@@ -60,7 +61,7 @@ const dns = platform.startCaptiveDns(() => wifi.status().apAddress);
 
 const ota = platform.createOtaWriter();
 const updater = createUpdater({
-  http: new ModdableHttpClient(),
+  http: new ModdableHttpClient(legacyRequest),
   ota,
   digest: cryptDigest,
   clock,
@@ -84,7 +85,7 @@ const portal = createPortal({
   clock,
   portalHost: String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`)),
 });
-const server = new PortalServer(portal, { port: portalPort, maxBody: MAX_FORM_BODY });
+const server = new PortalServer(portal, legacyServer, { port: portalPort, maxBody: MAX_FORM_BODY, log: (line) => trace(line) });
 trace(`portal on port ${portalPort}\n`);
 
 const stored = loadCredentials(store)[0];

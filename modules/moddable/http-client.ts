@@ -1,16 +1,16 @@
-// HttpClient port over the legacy `http` Request (modules/network/http/http.js).
+// HttpClient port over the legacy `http` Request (modules/network/http/http.js),
+// made by modules/moddable/legacy-http.ts.
 // The body is never buffered by the module: each responseFragment is drained
 // with read(ArrayBuffer, n) in pieces of at most CHUNK bytes and handed on at
 // once, so the consumer (digest + flash write) paces the download.
 
-import { Request } from "http";
 import type { HttpClient, HttpExchange, HttpHandlers, HttpRequest } from "../core/ports";
 
 /** Largest chunk handed to onData (ports.ts: at most 4096 bytes). */
 export const CHUNK = 4096;
 
 /** The part of a legacy Request this adapter uses (message numbers from http.js). */
-interface LegacyRequest {
+export interface LegacyRequest {
   callback: (message: number, value?: unknown, etc?: unknown) => unknown;
   read(type: typeof ArrayBuffer, limit?: number): ArrayBuffer;
   close(): void;
@@ -110,14 +110,21 @@ export class RequestExchange implements HttpExchange {
   }
 }
 
-export type RequestFactory = (options: { host: string; port: number; path: string; method: string; headers: string[] }) => LegacyRequest;
-
-const legacyRequest: RequestFactory = (options) => new Request(options) as LegacyRequest;
+export interface RequestOptions {
+  host: string;
+  port: number;
+  path: string;
+  method: string;
+  /** Flat name/value list, as http.js takes it. */
+  headers: string[];
+}
+/** Makes a legacy Request (modules/moddable/legacy-http.ts); tests pass a scripted one. */
+export type RequestFactory = (options: RequestOptions) => LegacyRequest;
 
 export class ModdableHttpClient implements HttpClient {
   #create: RequestFactory;
 
-  constructor(create: RequestFactory = legacyRequest) {
+  constructor(create: RequestFactory) {
     this.#create = create;
   }
 

@@ -1,10 +1,10 @@
-// Serves a PortalHandler over the legacy `http` Server (modules/network/http/http.js).
+// Serves a PortalHandler over the legacy `http` Server (modules/network/http/http.js),
+// made by modules/moddable/legacy-http.ts.
 // Every response goes out with an explicit Content-Length counted in UTF-8
 // bytes and is streamed through responseFragment in socket-sized pieces:
 // http.js counts a string body in characters and writes a one-shot body
 // assuming it fits the socket's send buffer, both wrong for larger pages.
 
-import { Server } from "http";
 import { utf8Decode, utf8Encode } from "../core/bytes";
 import type { PortalRequest, PortalResponse } from "../core/ports";
 import type { PortalHandler } from "../core/updater-api";
@@ -27,7 +27,7 @@ export interface LegacyConnection {
   read(type: typeof ArrayBuffer, limit?: number): ArrayBuffer;
 }
 
-interface LegacyServer {
+export interface LegacyServer {
   callback: (this: LegacyConnection, message: number, value?: unknown, etc?: unknown) => unknown;
   close(connections?: boolean): void;
 }
@@ -47,21 +47,24 @@ export interface PortalServerOptions {
   port?: number;
   /** Request bodies above this many bytes are answered 413 unread. Default 2048. */
   maxBody?: number;
+  /** Where handler failures are reported (main.ts passes trace). */
+  log?: (line: string) => void;
 }
 
+/** Makes a legacy Server (modules/moddable/legacy-http.ts); tests pass a scripted one. */
 export type ServerFactory = (options: { port: number }) => LegacyServer;
-// Through unknown: the SDK's own typings (used by mcconfig's tsc) type the callback's `this` as Request.
-const legacyServer: ServerFactory = (options) => new Server(options) as unknown as LegacyServer;
 
 export class PortalServer {
   #server: LegacyServer;
   #handler: PortalHandler;
   #maxBody: number;
+  #log: (line: string) => void;
   #exchanges = new Map<LegacyConnection, Exchange>();
 
-  constructor(handler: PortalHandler, options: PortalServerOptions = {}, create: ServerFactory = legacyServer) {
+  constructor(handler: PortalHandler, create: ServerFactory, options: PortalServerOptions = {}) {
     this.#handler = handler;
     this.#maxBody = options.maxBody ?? 2048;
+    this.#log = options.log ?? (() => undefined);
     this.#server = create({ port: options.port ?? 80 });
     const dispatch = (connection: LegacyConnection, message: number, value: unknown, etc: unknown) => this.#message(connection, message, value, etc);
     // http.js calls the callback with `this` set to the connection.
@@ -146,7 +149,7 @@ export class PortalServer {
     try {
       return this.#handler(request);
     } catch (e) {
-      trace(`portal: ${request.method} ${request.path} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      this.#log(`portal: ${request.method} ${request.path} failed: ${e instanceof Error ? e.message : String(e)}\n`);
       return plain(500, "Internal error");
     }
   }
