@@ -16,8 +16,12 @@ function hexValue(c: number): number {
   return -1;
 }
 
+const NEEDS_BYTES = /[%\u0080-\uffff]/;
+
 /** Decodes one component: "+" is a space, "%XX" a byte; malformed escapes stay literal. */
 export function decodeComponent(text: string): string {
+  // Fast path (XS is slow at the byte loop): plain ASCII with at most "+" for spaces.
+  if (!NEEDS_BYTES.test(text)) return text.indexOf("+") < 0 ? text : text.split("+").join(" ");
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -54,7 +58,11 @@ export function parseForm(text: string): Map<string, string> {
 
 /** Encodes a value for a query string or form body. */
 export function encodeComponent(text: string): string {
-  // encodeURIComponent throws on a lone surrogate; such text arrives from scans.
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    // A lone surrogate (it arrives from scans) makes encodeURIComponent throw: replace it.
+  }
   return encodeURIComponent(text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd"));
 }
 

@@ -2,11 +2,30 @@
 // page layout. Pages are small strings sent from RAM, so the CSS is one shared
 // constant and nothing is loaded from elsewhere (a phone on the AP has no internet).
 
-const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const SPECIAL = /[&<>"']/;
 
 /** Escapes text for HTML text and quoted attribute values alike. */
 export function esc(value: string | number): string {
-  return String(value).replace(/[&<>"']/g, (c) => ENTITIES[c]);
+  // A plain loop: XS runs a global regex replace with a callback far slower,
+  // and most strings (names, versions) need no change at all.
+  const text = String(value);
+  const first = text.search(SPECIAL);
+  if (first < 0) return text;
+  let out = "";
+  let from = 0;
+  for (let i = first; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let entity: string;
+    if (c === 0x26) entity = "&amp;";
+    else if (c === 0x3c) entity = "&lt;";
+    else if (c === 0x3e) entity = "&gt;";
+    else if (c === 0x22) entity = "&quot;";
+    else if (c === 0x27) entity = "&#39;";
+    else continue;
+    out += text.slice(from, i) + entity;
+    from = i + 1;
+  }
+  return out + text.slice(from);
 }
 
 /**
@@ -25,11 +44,12 @@ export function formatSize(bytes: number): string {
   const units = ["KB", "MB", "GB"];
   let value = bytes / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= 1023.5 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
-  const text = value >= 100 ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, "");
+  // One decimal below 100, none above; "2" rather than "2.0".
+  const text = String(value >= 100 ? Math.round(value) : Math.round(value * 10) / 10);
   return `${text} ${units[unit]}`;
 }
 

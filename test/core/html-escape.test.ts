@@ -25,6 +25,9 @@ test("formatSize reads like 1.5 MB", () => {
   assert.equal(formatSize(2404), "2.3 KB");
   assert.equal(formatSize(200 * 1024), "200 KB");
   assert.equal(formatSize(-1), "?");
+  assert.equal(formatSize(1048575), "1 MB", "rounding up carries into the next unit");
+  assert.equal(formatSize(1023 * 1024), "1023 KB");
+  assert.equal(formatSize(1023.6 * 1024), "1 MB");
 });
 
 test("formatHHMM keeps the first five characters, as AutoConnect shows time", () => {
