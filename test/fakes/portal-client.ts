@@ -3,6 +3,7 @@
 import type { PortalRequest, PortalResponse } from "../../modules/core/ports";
 import type { PortalDeps, PortalHandler } from "../../modules/core/updater-api";
 import { createPortal } from "../../modules/core/portal";
+import { utf8Length } from "../../modules/core/form";
 import { FakeClock } from "./clock";
 import { MemoryStore } from "./store";
 import { FakeSystem, fakeDevice } from "./device";
@@ -24,7 +25,7 @@ export function request(method: string, target: string, options: RequestOptions 
   if (options.host !== null) headers.set("host", options.host ?? PORTAL_HOST);
   for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k.toLowerCase(), v);
   const body = options.body ?? "";
-  if (method === "POST" && !headers.has("content-length")) headers.set("content-length", String(body.length));
+  if (method === "POST" && !headers.has("content-length")) headers.set("content-length", String(utf8Length(body)));
   return { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? (options.query ?? "") : target.slice(q + 1), headers, body };
 }
 
