@@ -61,19 +61,22 @@ function resultText(progress: Progress): string {
 // with textContent only, so nothing from the network becomes markup.
 const SCRIPT = `(function(){var I=__INIT__,W=__WORDS__;
 function $(i){return document.getElementById(i)}
-var bar=$('progress'),st=$('status'),res=$('result'),err=$('error'),cf=$('cancel-form'),miss=0,mode='progress';
+var bar=$('progress'),st=$('status'),res=$('result'),err=$('error'),cf=$('cancel-form'),miss=0,mode='progress',done=false;
 function size(n){return n<1024?n+' B':n<1048576?(n/1024).toFixed(1).replace(/\\.0$/,'')+' KB':(n/1048576).toFixed(1).replace(/\\.0$/,'')+' MB'}
-function show(p){var pct=p.total>0?Math.min(100,Math.floor(p.received*100/p.total)):0;bar.value=pct;bar.setAttribute('aria-valuenow',pct);
+function fill(pct){bar.value=pct;bar.setAttribute('aria-valuenow',pct)}
+function show(p){var pct=p.total>0?Math.min(100,Math.floor(p.received*100/p.total)):0;fill(pct);
 st.textContent=(W[p.phase]||p.phase)+(p.total>0&&p.phase!=='idle'?': '+size(p.received)+' of '+size(p.total)+' ('+pct+'%)':'')}
 function end(){mode='end';if(cf)cf.hidden=true}
 function handle(j){if(mode==='progress'){if(j.boot!==I.boot){mode='restart';return}show(j);
-if(j.phase==='done'){mode='restart';if(cf)cf.hidden=true;res.textContent=j.target+' successfully updated. Restarting…'}
+if(j.phase==='done'){mode='restart';done=true;if(cf)cf.hidden=true;res.textContent=j.target+' successfully updated. Restarting…'}
 else if(j.phase==='failed'){err.textContent=j.error||'Update failed';end()}
 else if(j.phase==='cancelled'){res.textContent='The update was cancelled; the running firmware is unchanged.';end()}
 else if(j.phase==='current'){res.textContent='The server says this firmware is current.';end()}
 else if(j.phase==='idle')end();}
-else if(mode==='restart'){if(j.boot!==I.boot){end();st.textContent='Device restarted';
-res.textContent='Now running '+j.app+' '+j.version+(j.version===I.version?' (same version as before)':'');var v=$('version');if(v)v.textContent=j.version}
+else if(mode==='restart'){if(j.boot!==I.boot){end();st.textContent='Device restarted';var v=$('version');if(v)v.textContent=j.version;
+// The restart may come between two polls, before "done" was seen: a new version still proves the update.
+if(done||j.version!==I.version){fill(100);res.textContent='Now running '+j.app+' '+j.version+(j.version===I.version?' (same version as before)':'')}
+else{res.textContent='';err.textContent='The device restarted before the update finished; it still runs '+j.app+' '+j.version}}
 else st.textContent='Waiting for the device to restart…'}}
 function poll(){var url=mode==='progress'?'/api/progress':'/api/status',c=window.AbortController?new AbortController():null,
 t=setTimeout(function(){if(c)c.abort()},4000);

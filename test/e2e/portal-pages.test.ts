@@ -138,6 +138,35 @@ test("progress: a failure shows the error text and stops polling", async () => {
   await context.close();
 });
 
+test("progress: a restart between two polls that hides \"done\" still ends at 100 % with the new version", async () => {
+  const rig = reset();
+  rig.updater.state = { phase: "downloading", target: "fw-2.0.0.bin", received: 950 * 1024, total: 1024 * 1024, rate: 0, resumes: 0 };
+  const { page, context } = await phonePage();
+  await page.goto(`${base}/progress`);
+  assert.equal(await page.getAttribute("#progress", "aria-valuenow"), "92");
+  // The device commits and restarts before the page's next poll: the page never sees "done".
+  h.handler = portalRig({ portalHost: new URL(base).host, device: fakeDevice({ appVersion: "2.0.0", runningPartition: "ota_1" }) }).portal;
+  await page.waitForFunction(() => document.getElementById("version")?.textContent === "2.0.0");
+  assert.equal(await page.getAttribute("#progress", "aria-valuenow"), "100");
+  assert.equal(await page.textContent("#result"), "Now running ota-demo 2.0.0");
+  assert.equal(await page.textContent("#error"), "");
+  await context.close();
+});
+
+test("progress: a restart mid-download on the old version is reported as an unfinished update", async () => {
+  const rig = reset();
+  rig.updater.state = { phase: "downloading", target: "fw-2.0.0.bin", received: 300 * 1024, total: 1024 * 1024, rate: 0, resumes: 0 };
+  const { page, context } = await phonePage();
+  await page.goto(`${base}/progress`);
+  // Power loss: the device comes back on the version it ran before (fakeDevice's default).
+  h.handler = portalRig({ portalHost: new URL(base).host }).portal;
+  await page.waitForFunction(() => (document.getElementById("error")?.textContent ?? "") !== "");
+  assert.match((await page.textContent("#error")) ?? "", /^The device restarted before the update finished; it still runs ota-demo \S+$/);
+  assert.equal(await page.textContent("#result"), "");
+  assert.equal(await page.getAttribute("#progress", "aria-valuenow"), "29", "the bar does not claim success");
+  await context.close();
+});
+
 test("UPDATE: the page waits for the catalog, lists it, and the form starts the update", async () => {
   const rig = reset();
   const { page, context, dialogs } = await phonePage();
