@@ -2,6 +2,8 @@
 // page layout. Pages are small strings sent from RAM, so the CSS is one shared
 // constant and nothing is loaded from elsewhere (a phone on the AP has no internet).
 
+export { formatSize } from "./messages"; // one size wording for engine messages and pages
+
 const SPECIAL = /[&<>"']/;
 
 /** Escapes text for HTML text and quoted attribute values alike. */
@@ -38,20 +40,6 @@ export function jsonForScript(value: unknown): string {
 }
 
 /** Byte counts as people read them: "812 B", "12.5 KB", "1.5 MB". */
-export function formatSize(bytes: number): string {
-  if (!(bytes >= 0)) return "?";
-  if (bytes < 1024) return `${Math.floor(bytes)} B`;
-  const units = ["KB", "MB", "GB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1023.5 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  // One decimal below 100, none above; "2" rather than "2.0".
-  const text = String(value >= 100 ? Math.round(value) : Math.round(value * 10) / 10);
-  return `${text} ${units[unit]}`;
-}
 
 /** The catalog's time annotation shown as AutoConnect does: its first five chars (HH:MM). */
 export function formatHHMM(time: string): string {

@@ -33,11 +33,20 @@ export function serverAnswered(status: number): string {
   return `Server answered ${status}${reason ? ` ${reason}` : ""}`;
 }
 
-/** "4.2 MB", "512 KB", "100 bytes" (binary units, one decimal, rounded, from 1 MB). */
+/** "4.2 MB", "2.3 KB", "100 B": binary units, one decimal below 100, none above, no ".0". */
 export function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${Math.floor(bytes / 1024)} KB`;
-  return `${bytes} bytes`;
+  if (!(bytes >= 0)) return "?";
+  if (bytes < 1024) return `${Math.floor(bytes)} B`;
+  const units = ["KB", "MB", "GB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1023.5 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  // One decimal below 100, none above; "2" rather than "2.0".
+  const text = String(value >= 100 ? Math.round(value) : Math.round(value * 10) / 10);
+  return `${text} ${units[unit]}`;
 }
 
 /** Whole percent, never 100 before the end. */

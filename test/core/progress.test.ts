@@ -24,8 +24,9 @@ test("AutoConnect progress replies", () => {
 });
 
 test("user-facing numbers", () => {
-  assert.equal(formatSize(100), "100 bytes");
-  assert.equal(formatSize(2404), "2 KB");
+  assert.equal(formatSize(100), "100 B");
+  assert.equal(formatSize(2404), "2.3 KB");
+  assert.equal(formatSize(2 * 1024 * 1024), "2 MB");
   assert.equal(formatSize(4_404_019), "4.2 MB");
   assert.equal(percent(26_000, 50_000), 52);
   assert.equal(percent(49_999, 50_000), 99, "never 100 % before the end");

@@ -162,8 +162,8 @@ test("Content-Length must be present, numeric, > 0 and within the update partiti
     ["chunked", [["Transfer-Encoding", "chunked"]], "Server sent the image without a size (chunked transfer); a Content-Length is required"],
     ["zero", [["Content-Length", "0"]], "Server sent an empty image (Content-Length 0)"],
     ["junk", [["Content-Length", "12abc"]], "Server sent an invalid Content-Length (12abc)"],
-    ["tiny", [["Content-Length", "10"]], "Image is 10 bytes, too small to be firmware"],
-    ["too big", [["Content-Length", "4404019"]], "Image is 4.2 MB, the update partition holds 1.0 MB"],
+    ["tiny", [["Content-Length", "10"]], "Image is 10 B, too small to be firmware"],
+    ["too big", [["Content-Length", "4404019"]], "Image is 4.2 MB, the update partition holds 1 MB"],
   ];
   for (const [label, headers, error] of cases) {
     const rig = firmwareRig(() => ({ status: 200, headers: [["x-MD5", MD5], ...headers], body: IMAGE }));
