@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
+import { BufferPool } from "./buffer-pool";
 import { catalogPlugin } from "./catalog";
 import { CatalogRoot } from "./catalog-root";
 import type { ServerContext } from "./context";
@@ -26,7 +27,8 @@ export interface OtaServer {
 export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   const o = { ...DEFAULTS, ...options };
   const root = await CatalogRoot.open(o.catalogDir);
-  const context: ServerContext = { root, digests: new DigestCache(), rules: o.rules, open: o.open ?? false };
+  const pool = new BufferPool(o.chunkSize, o.poolBuffers, o.overflowChunkSize);
+  const context: ServerContext = { root, digests: new DigestCache(), rules: o.rules, open: o.open ?? false, pool };
   let pending: { pending: Set<Socket> } = { pending: new Set() };
 
   const app = Fastify({

@@ -1,5 +1,6 @@
 // What the route plugins share: the contained catalog root, the digest cache,
 // the advanced-updater rules and whether the download gate is open.
+import type { BufferPool } from "./buffer-pool";
 import type { CatalogRoot } from "./catalog-root";
 import type { DigestCache } from "./digests";
 import type { Rules } from "./rules";
@@ -9,4 +10,6 @@ export interface ServerContext {
   digests: DigestCache;
   rules?: Rules;
   open: boolean;
+  /** Read buffers shared by all downloads. */
+  pool: BufferPool;
 }

@@ -52,7 +52,7 @@ export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = a
       }
     }
     request.log.info({ file: file.name, size: file.version.size, md5: file.digests.md5 }, "sending firmware");
-    return sendFile(request, reply, file, true);
+    return sendFile(request, reply, file, true, context.pool);
   };
   app.route({ method: ["GET", "HEAD"], url: "/*", handler });
 };

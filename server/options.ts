@@ -24,6 +24,11 @@ export interface ServerOptions {
   maxHeaderSize?: number;
   /** How often Node checks the header/request timeouts. */
   timeoutCheckIntervalMs?: number;
+  /** Download read size, and how many such buffers all downloads share. */
+  chunkSize?: number;
+  poolBuffers?: number;
+  /** Read size once every pooled buffer is out (many slow clients). */
+  overflowChunkSize?: number;
 }
 
 export const DEFAULTS = {
@@ -33,6 +38,10 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 5_000,
   maxHeaderSize: 8 * 1024,
   timeoutCheckIntervalMs: 1_000,
+  // 64 x 256 KB = 16 MB of download buffers however many clients there are.
+  chunkSize: 256 * 1024,
+  poolBuffers: 64,
+  overflowChunkSize: 32 * 1024,
 } as const;
 
 const PYTHON_LEVELS: Record<string, PinoLevel> = {

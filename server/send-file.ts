@@ -3,12 +3,13 @@
 // byte ranges with If-Range. The body streams from the descriptor opened at
 // request start, so a concurrent replace never mixes versions.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { VersionedFileStream } from "./file-stream";
+import type { BufferPool } from "./buffer-pool";
+import { sendFileRange, TransferCut } from "./file-sender";
 import { decideRange } from "./range";
 import { contentDisposition, refuse } from "./responses";
 import type { ServedFile } from "./served-file";
 
-export function sendFile(request: FastifyRequest, reply: FastifyReply, file: ServedFile, allowRange: boolean): FastifyReply {
+export function sendFile(request: FastifyRequest, reply: FastifyReply, file: ServedFile, allowRange: boolean, pool: BufferPool): FastifyReply {
   const { size } = file.version;
   const etag = `"${file.digests.sha256}"`;
   const lastModified = new Date(file.version.mtimeMs).toUTCString();
@@ -41,7 +42,16 @@ export function sendFile(request: FastifyRequest, reply: FastifyReply, file: Ser
     void file.handle.close();
     return reply.send();
   }
-  const stream = new VersionedFileStream(file.handle, file.version, start, end);
-  stream.on("error", (error: Error) => request.log.warn({ file: file.name, err: error.message }, "download cut short"));
-  return reply.send(stream);
+  // The body bypasses Fastify's stream piping: pooled buffers need the
+  // socket's write callbacks (file-sender.ts).
+  reply.hijack();
+  const headers = reply.getHeaders() as Record<string, string>;
+  delete headers["x-md5"]; // already on the raw response, in the reference's spelling
+  delete headers["x-sha256"];
+  reply.raw.writeHead(reply.statusCode, headers);
+  sendFileRange(reply.raw, file.handle, file.version, start, end, pool).catch((error: Error) => {
+    const quiet = error instanceof TransferCut && error.message === "client went away";
+    request.log[quiet ? "info" : "warn"]({ file: file.name, err: error.message }, "download cut short");
+  });
+  return reply;
 }

@@ -70,7 +70,7 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
       return refuse(reply, refusal.status, refusal.reason);
     }
     log.info({ rule: target.source, image, size: file.version.size, md5: file.digests.md5, from: device.version }, "updater: sending update");
-    return sendFile(request, reply, file, false);
+    return sendFile(request, reply, file, false, context.pool);
   };
   app.route({ method: ["GET", "HEAD"], url: rules.endpoint, handler });
 };

@@ -23,6 +23,8 @@ function image(size: number, seed: number): Buffer {
 
 interface Flight {
   head: RawResponse;
+  /** Hangs up without reading on. */
+  abort(): void;
   /** Reads the rest; `complete` says all Content-Length bytes arrived. */
   finish(): Promise<{ complete: boolean; body: Buffer }>;
 }
@@ -47,6 +49,7 @@ function startDownload(port: number, target: string): Promise<Flight> {
       const head = parseResponse(bytes);
       resolve({
         head,
+        abort: () => socket.destroy(),
         finish: () =>
           new Promise((done) => {
             const length = Number(head.headers["content-length"]);
@@ -128,5 +131,36 @@ describe("digests and replacement", () => {
     // and the next request describes and sends the new version
     const next = await rawRequest(server.port, requestText("/inplace.bin", PLAIN));
     assert.equal(next.headers["x-md5"], md5(next.body));
+  });
+});
+
+describe("download buffer pool", () => {
+  test("more clients than pooled buffers, some hanging up mid-transfer: all bytes right, every buffer back", { timeout: 30_000 }, async () => {
+    const server = await start({ open: true, poolBuffers: 2, chunkSize: 64 * 1024, overflowChunkSize: 4096 });
+    try {
+      const data = image(3_000_000, 31);
+      await writeFile(join(server.dir, "fw.bin"), data);
+      const flights = await Promise.all(Array.from({ length: 12 }, () => startDownload(server.port, "/fw.bin")));
+      // a third of the clients hang up with the transfer under way
+      const results = await Promise.all(
+        flights.map(async (f, i) => {
+          if (i % 3 === 0) {
+            f.abort();
+            return undefined;
+          }
+          return f.finish();
+        }),
+      );
+      for (const r of results.filter((x) => x !== undefined)) {
+        assert.ok(r.complete);
+        assert.ok(r.body.equals(data));
+      }
+      while (server.context.pool.out !== 0) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(server.context.pool.out, 0);
+      const again = await rawRequest(server.port, requestText("/fw.bin", PLAIN));
+      assert.ok(again.body.equals(data));
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,0 +1,46 @@
+// Resident memory of a process tree from /proc (Linux), sampled while a load
+// runs so the figure is the peak under that load, not since process start.
+import { readFileSync, readdirSync } from "node:fs";
+
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Direct children of pid (nginx workers). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** Samples the summed RSS of `pids()` every `everyMs` until stopped; returns the peak in MiB. */
+export function sampleRss(pids: () => number[], everyMs = 25): { stop(): number } {
+  let peak = 0;
+  const take = () => {
+    const total = pids().reduce((sum, p) => sum + rssKiB(p), 0);
+    if (total > peak) peak = total;
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return peak / 1024;
+    },
+  };
+}
