@@ -9,8 +9,9 @@ import Flash from "embedded:storage/flash";
 import OTA from "embedded:update";
 import type { OtaWriter } from "../core/ports";
 
+/** What this writer uses of an embedded:update instance (Uint8Array satisfies both our and the SDK's typings). */
 interface Update {
-  write(buffer: ArrayBuffer | ArrayBufferView): void;
+  write(buffer: Uint8Array): void;
   complete(): void;
   close(): void;
 }

@@ -30,7 +30,7 @@ interface Manifest extends Section {
 const manifest = JSON.parse(text) as Manifest;
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** Files a local module source names: "./a/b" -> a/b.ts or a/b.js; "./a/*" -> every .ts/.js in a/. */
+/** Files a local module source names: "./a/b" -> a/b.ts, a/b.js or a/b.d.ts (typings for tsc); "./a/*" -> every .ts/.js in a/. */
 function localFiles(source: string): string[] {
   const rel = source.slice(2);
   if (rel.endsWith("*")) {
@@ -40,7 +40,7 @@ function localFiles(source: string): string[] {
       .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts"))
       .map((f) => posix.join(rel.slice(0, -1), f));
   }
-  return [".ts", ".js"].map((ext) => rel + ext).filter((f) => existsSync(join(root, f)));
+  return [".ts", ".js", ".d.ts"].map((ext) => rel + ext).filter((f) => existsSync(join(root, f)));
 }
 
 /** Module key -> repository file, as mcconfig would map them for one platform. */
@@ -55,6 +55,7 @@ function keysFor(platform: string): Map<string, string> {
           continue;
         }
         for (const file of localFiles(source)) {
+          if (file.endsWith(".d.ts")) continue; // typings only, nothing at run time
           const base = file.replace(/\.(ts|js)$/, "");
           if (key === "*") keys.set(posix.basename(base), file);
           else if (key.endsWith("*")) keys.set(key.slice(0, -1) + posix.basename(base), file);
