@@ -34,11 +34,13 @@ const xsTestApi: Plugin = {
   },
 };
 
-/** Bundles one test file into a script that registers its tests and runs them. */
-export async function bundleForXs(testFile: string): Promise<string> {
-  const entry = `import ${JSON.stringify(path.resolve(testFile))};\nimport { runRegistered } from ${JSON.stringify(path.join(here, "t-xs.ts"))};\nglobalThis.__runRegistered = runRegistered;\n`;
+/**
+ * Bundles a script for XS: ES2022 for a neutral platform, so an import of a Node
+ * built-in fails here. Test files' `harness/t` becomes the XS registry.
+ */
+export async function bundleScript(entry: string, resolveDir: string, sourcefile = "xs-entry.ts"): Promise<string> {
   const result = await build({
-    stdin: { contents: entry, resolveDir: process.cwd(), loader: "ts", sourcefile: "xs-entry.ts" },
+    stdin: { contents: entry, resolveDir, loader: "ts", sourcefile },
     bundle: true,
     write: false,
     format: "iife",
@@ -52,30 +54,47 @@ export async function bundleForXs(testFile: string): Promise<string> {
   return result.outputFiles[0].text;
 }
 
-/** Evaluates a bundle in a fresh XS worker and collects every test result. */
-export async function runInXs(bundle: string, name = "xs-test"): Promise<XsResult[]> {
-  const results: XsResult[] = [];
-  let plan: string[] = [];
+/** Bundles one test file into a script that registers its tests and runs them. */
+export async function bundleForXs(testFile: string): Promise<string> {
+  const entry = `import ${JSON.stringify(path.resolve(testFile))};\nimport { runRegistered } from ${JSON.stringify(path.join(here, "t-xs.ts"))};\nglobalThis.__runRegistered = runRegistered;\n`;
+  return bundleScript(entry, process.cwd());
+}
+
+/**
+ * Evaluates a script in a fresh XS worker, then `call` (an expression run after
+ * it); each JSON message the script sends with issueCommand reaches onMessage.
+ * The promise settles once XS's job queue is empty.
+ */
+export async function evaluateInXs(script: string, call: string, name: string, onMessage: (message: unknown) => void): Promise<void> {
   const decoder = new TextDecoder();
   const worker = await xsnap({
     os: os.type(),
     spawn: childProcess.spawn,
     fs: { ...fsPromises, ...fs, tmpName: undefined } as never,
     name,
-    meteringLimit: 0, // long tests (multi-megabyte streams) must not hit the crank meter
+    meteringLimit: 0, // long runs (multi-megabyte streams) must not hit the crank meter
     stderr: "inherit",
     handleCommand: async (message: Uint8Array) => {
-      const report = JSON.parse(decoder.decode(message)) as XsResult & { plan?: string[] };
-      if (report.plan) plan = report.plan;
-      else results.push(report);
+      onMessage(JSON.parse(decoder.decode(message)));
       return new Uint8Array(0);
     },
   });
   try {
-    await worker.evaluate(`${bundle}\n;globalThis.__runRegistered();`);
+    await worker.evaluate(`${script}\n;${call};`);
   } finally {
     await worker.close();
   }
+}
+
+/** Evaluates a test bundle in a fresh XS worker and collects every test result. */
+export async function runInXs(bundle: string, name = "xs-test"): Promise<XsResult[]> {
+  const results: XsResult[] = [];
+  let plan: string[] = [];
+  await evaluateInXs(bundle, "globalThis.__runRegistered()", name, (message) => {
+    const report = message as XsResult & { plan?: string[] };
+    if (report.plan) plan = report.plan;
+    else results.push(report);
+  });
   // A test whose promise never settled left no result: that is a failure too.
   for (const name of plan.slice(results.length)) results.push({ name, ok: false, error: "did not settle in XS (a promise that never resolves, or a host timer that XS lacks)" });
   return results;
