@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command } from "commander";
-import { APP_DESC_MAGIC, APP_DESC_SIZE, CHIP_IDS, IMAGE_HEADER_SIZE, IMAGE_MAGIC, SEGMENT_HEADER_SIZE, chipName, parseImageHeader } from "../modules/core/image";
+import { APP_DESC_MAGIC, APP_DESC_SIZE, CHIP_IDS, IMAGE_HEADER_SIZE, IMAGE_MAGIC, SEGMENT_HEADER_SIZE, chipName, parseImageHeader, type ImageHeader } from "../modules/core/image";
 
 export interface ImageOptions {
   /** Chip name as in CHIP_IDS ("ESP32", "ESP32-S3", ...). Default "ESP32". */
@@ -126,28 +126,55 @@ export function buildImage(o: ImageOptions): Uint8Array {
   return image;
 }
 
-/** Checks an image as the bootloader does; returns undefined when valid, else the reason. */
-export function verifyImage(image: Uint8Array): string | undefined {
+export interface ImageLayout {
+  header: ImageHeader;
+  /** Offset and length of each segment's data. */
+  segments: Array<[offset: number, length: number]>;
+  /** Offset of the checksum byte (the last byte of the 16-byte block after the segments). */
+  checksumAt: number;
+  /** Offset just past the image: checksum, plus the SHA-256 when appended. */
+  end: number;
+}
+
+/** Walks the header and segment headers; the segments must lie inside `bytes`. */
+export function imageLayout(bytes: Uint8Array): ImageLayout | string {
   let header;
   try {
-    header = parseImageHeader(image);
+    header = parseImageHeader(bytes);
   } catch (error) {
     return (error as Error).message;
   }
-  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const segments: Array<[number, number]> = [];
   let at = IMAGE_HEADER_SIZE;
-  let checksum = 0xef;
   for (let s = 0; s < header.segmentCount; s++) {
-    if (at + SEGMENT_HEADER_SIZE > image.length) return `segment ${s} header is truncated`;
+    if (at + SEGMENT_HEADER_SIZE > bytes.length) return `segment ${s} header is truncated`;
     const length = view.getUint32(at + 4, true);
-    if (at + SEGMENT_HEADER_SIZE + length > image.length) return `segment ${s} is truncated`;
-    for (const b of image.subarray(at + SEGMENT_HEADER_SIZE, at + SEGMENT_HEADER_SIZE + length)) checksum ^= b;
+    if (at + SEGMENT_HEADER_SIZE + length > bytes.length) return `segment ${s} is truncated`;
+    segments.push([at + SEGMENT_HEADER_SIZE, length]);
     at += SEGMENT_HEADER_SIZE + length;
   }
   const checksumAt = at + (15 - (at % 16));
+  return { header, segments, checksumAt, end: checksumAt + 1 + (header.hashAppended ? 32 : 0) };
+}
+
+/** Length of the image at the start of `bytes` (e.g. a whole partition), or the reason there is none. */
+export function imageLength(bytes: Uint8Array): number | string {
+  const layout = imageLayout(bytes);
+  if (typeof layout === "string") return layout;
+  return layout.end <= bytes.length ? layout.end : "image runs past the end";
+}
+
+/** Checks an image as the bootloader does; returns undefined when valid, else the reason. */
+export function verifyImage(image: Uint8Array): string | undefined {
+  const layout = imageLayout(image);
+  if (typeof layout === "string") return layout;
+  let checksum = 0xef;
+  for (const [offset, length] of layout.segments) for (const b of image.subarray(offset, offset + length)) checksum ^= b;
+  const { checksumAt } = layout;
   if (checksumAt >= image.length) return "checksum is missing";
   if (image[checksumAt] !== checksum) return "checksum mismatch";
-  if (header.hashAppended) {
+  if (layout.header.hashAppended) {
     const end = checksumAt + 1;
     if (image.length < end + 32) return "appended SHA-256 is missing";
     const expected = createHash("sha256").update(image.subarray(0, end)).digest();

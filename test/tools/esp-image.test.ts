@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { buildImage, verifyImage } from "../../tools/esp-image";
+import { buildImage, imageLength, verifyImage } from "../../tools/esp-image";
 import { chipName, parseAppDescriptor, parseImageHeader } from "../../modules/core/image";
 
 test("a built ESP32 image passes the bootloader's checks and describes itself", () => {
@@ -39,4 +39,13 @@ test("one flipped byte anywhere is caught by the checksum or the appended SHA-25
     assert.match(verifyImage(bad) ?? "", /mismatch|Not an ESP32/, `byte ${at}`);
   }
   assert.match(verifyImage(image.subarray(0, image.length - 10)) ?? "", /SHA-256 is missing/);
+});
+
+test("imageLength finds an image's end inside an erased (0xFF) partition", () => {
+  const image = buildImage({ version: "1.0.0", size: 10_000 });
+  const partition = new Uint8Array(64 * 1024).fill(0xff);
+  partition.set(image);
+  assert.equal(imageLength(partition), image.length);
+  assert.equal(imageLength(partition.subarray(0, image.length - 1)), "image runs past the end");
+  assert.match(String(imageLength(new Uint8Array(4096).fill(0xff))), /Not an ESP32 app image/);
 });
