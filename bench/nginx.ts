@@ -12,7 +12,7 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-export async function startNginx(root: string, port: number, workDir: string, workers: number): Promise<Nginx> {
+export async function startNginx(root: string, port: number, workDir: string, workers: number, sendfile = true): Promise<Nginx> {
   await mkdir(join(workDir, "tmp"), { recursive: true });
   const conf = join(workDir, "nginx.conf");
   await writeFile(
@@ -24,7 +24,7 @@ error_log ${join(workDir, "error.log")} warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  sendfile on;
+  sendfile ${sendfile ? "on" : "off"};
   tcp_nopush on;
   keepalive_requests 1000000;
   client_body_temp_path ${join(workDir, "tmp")};

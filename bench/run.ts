@@ -3,6 +3,10 @@
 //   - catalog requests/s (ours: /_catalog JSON; nginx: autoindex JSON of the same folder)
 //   - 1.5 MB image downloads at 1, 50 and 500 concurrent clients (MB/s, req/s)
 //   - peak RSS of each server (sampled from /proc during each load)
+// nginx runs twice: as shipped (sendfile on: the kernel moves file pages to the
+// socket without a user-space copy) and with sendfile off (read + write, the
+// path any user-space server such as Node takes), so the figures separate the
+// cost of our code from the cost of copying.
 // Prints figures; asserts nothing. BENCH_SECONDS (default 5) sets each run's length.
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -96,30 +100,38 @@ const fmt = (m: Measured, bytes: boolean) =>
 
 async function main(): Promise<void> {
   const { work, dir } = await makeCatalog();
-  const [otaPort, nginxPort] = [await freePort(), await freePort()];
+  const [otaPort, nginxPort, copyPort] = [await freePort(), await freePort(), await freePort()];
   let ota: Awaited<ReturnType<typeof startOta>> | undefined;
   let nginx: Nginx | undefined;
+  let nginxCopy: Nginx | undefined;
   try {
     ota = await startOta(dir, otaPort);
     nginx = await startNginx(dir, nginxPort, join(work, "nginx"), 1);
+    nginxCopy = await startNginx(dir, copyPort, join(work, "nginx-copy"), 1, false);
     const otaPids = () => [ota!.child.pid!];
     const nginxPids = () => nginx!.pids();
+    const copyPids = () => nginxCopy!.pids();
     const otaFw = `http://127.0.0.1:${otaPort}/fw.bin`;
     const nginxFw = `http://127.0.0.1:${nginxPort}/fw.bin`;
+    const copyFw = `http://127.0.0.1:${copyPort}/fw.bin`;
     // warm up: digests computed, JIT warm, page cache hot
-    await runWrk(otaFw, 4, 1, DEVICE_HEADERS);
-    await runWrk(nginxFw, 4, 1, DEVICE_HEADERS);
+    for (const url of [otaFw, nginxFw, copyFw]) await runWrk(url, 4, 1, DEVICE_HEADERS);
 
     console.log(`ota-server vs nginx ${"(1 worker; ota-server is one Node process)"} on ${cpus().length} CPUs, ${SECONDS} s per run, wrk on the same host`);
     console.log(`\nDownloads of a ${(IMAGE_SIZE / 1e6).toFixed(1)} MB image (ESP32 HTTPUpdate headers)`);
     const ratios: number[] = [];
+    const copyRatios: number[] = [];
     const rss: number[] = [];
     for (const c of CONCURRENCY) {
       const a = await measure(otaPids, otaFw, c, DEVICE_HEADERS);
       const b = await measure(nginxPids, nginxFw, c, DEVICE_HEADERS);
+      const d = await measure(copyPids, copyFw, c, DEVICE_HEADERS);
       ratios.push(a.bytesPerSec / b.bytesPerSec);
+      copyRatios.push(a.bytesPerSec / d.bytesPerSec);
       rss.push(a.rssMiB);
-      console.log(`  ${String(c).padStart(3)} clients  ota-server ${fmt(a, true)}   nginx ${fmt(b, true)}   ratio ${(a.bytesPerSec / b.bytesPerSec).toFixed(2)}x`);
+      console.log(
+        `  ${String(c).padStart(3)} clients  ota-server ${fmt(a, true)} | nginx ${fmt(b, true)} (${(a.bytesPerSec / b.bytesPerSec).toFixed(2)}x) | nginx sendfile off ${fmt(d, true)} (${(a.bytesPerSec / d.bytesPerSec).toFixed(2)}x)`,
+      );
     }
     console.log(`\nCatalog listing (${26} entries; nginx: autoindex JSON of the same folder)`);
     for (const c of CONCURRENCY) {
@@ -128,11 +140,12 @@ async function main(): Promise<void> {
       console.log(`  ${String(c).padStart(3)} clients  ota-server ${fmt(a, false)}   nginx ${fmt(b, false)}`);
     }
     console.log(
-      `\nSummary: downloads at ${ratios.map((r) => `${r.toFixed(2)}x`).join(" / ")} nginx (1/50/500 clients); ota-server peak RSS ${rss.map((r) => r.toFixed(0)).join(" / ")} MiB`,
+      `\nSummary (1/50/500 clients): downloads at ${ratios.map((r) => `${r.toFixed(2)}x`).join(" / ")} nginx, ${copyRatios.map((r) => `${r.toFixed(2)}x`).join(" / ")} nginx without sendfile; ota-server peak RSS ${rss.map((r) => r.toFixed(0)).join(" / ")} MiB`,
     );
   } finally {
     await ota?.stop();
     await nginx?.stop();
+    await nginxCopy?.stop();
     await rm(work, { recursive: true, force: true });
   }
 }

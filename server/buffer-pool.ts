@@ -1,30 +1,56 @@
-// Read buffers for downloads, reused instead of allocated per chunk: less GC
-// and a memory ceiling that does not grow with the number of clients. When
-// every pooled buffer is out (many slow readers), a download gets a small
-// one-off buffer instead of waiting, so stalled clients cannot starve others.
+// Read buffers for downloads, reused instead of allocated per chunk: less GC,
+// and at most `capacity` reads queue for the I/O threads at once, however many
+// clients there are. A download waits briefly for a buffer; if none comes back
+// in `waitMs` (clients that stopped reading hold theirs until the idle
+// timeout) it gets a one-off buffer, so stalled clients cannot starve others.
+
+interface Waiter {
+  resolve(lease: Lease): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface Lease {
+  buffer: Buffer;
+  pooled: boolean;
+}
 
 export class BufferPool {
   private readonly free: Buffer[] = [];
-  /** Buffers handed out and not yet back (tests and the bench read it). */
+  private readonly waiters: Waiter[] = [];
+  /** Pooled buffers handed out and not yet back (tests read it). */
   out = 0;
 
   constructor(
     readonly chunkSize: number,
     readonly capacity: number,
-    readonly overflowSize: number,
+    readonly waitMs: number,
   ) {}
 
-  /** A pooled buffer, or a one-off overflow buffer when the pool is drained. */
-  take(): { buffer: Buffer; pooled: boolean } {
+  take(): Promise<Lease> {
     if (this.out < this.capacity) {
       this.out++;
-      return { buffer: this.free.pop() ?? Buffer.allocUnsafeSlow(this.chunkSize), pooled: true };
+      return Promise.resolve({ buffer: this.free.pop() ?? Buffer.allocUnsafeSlow(this.chunkSize), pooled: true });
     }
-    return { buffer: Buffer.allocUnsafe(this.overflowSize), pooled: false };
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          resolve({ buffer: Buffer.allocUnsafe(this.chunkSize), pooled: false });
+        }, this.waitMs),
+      };
+      this.waiters.push(waiter);
+    });
   }
 
-  /** Back to the pool, once nothing (no pending socket write) refers to it. */
+  /** Back to the pool (or straight to a waiter) once no socket write refers to it. */
   give(buffer: Buffer): void {
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve({ buffer, pooled: true });
+      return;
+    }
     this.out--;
     this.free.push(buffer);
   }
@@ -32,5 +58,11 @@ export class BufferPool {
   /** A pooled buffer whose fate is unknown: count it back but never reuse it. */
   forget(): void {
     this.out--;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      this.out++;
+      waiter.resolve({ buffer: Buffer.allocUnsafeSlow(this.chunkSize), pooled: true });
+    }
   }
 }

@@ -2,7 +2,7 @@
 // updateserver.py's answer (same keys, key order and JSON spacing), minus its
 // bugs: folders are "directory" wherever the server was started, a missing
 // folder is a JSON 404, paths are contained, and the order is stable (sorted).
-import { constants } from "node:fs";
+import { constants, type Dirent, type Stats } from "node:fs";
 import { open, readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyPluginAsync } from "fastify";
@@ -70,32 +70,48 @@ async function firstByte(path: string): Promise<number | undefined> {
   }
 }
 
-/** One listing; entries whose real path leaves the root are left out. */
-export async function listDirectory(root: string, dir: string): Promise<CatalogEntry[]> {
-  const names = (await readdir(dir)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const entries: CatalogEntry[] = [];
-  for (const name of names) {
-    const full = join(dir, name);
-    let real: string;
+// First byte of each *.bin, per file version: a listing then costs one stat
+// per entry, not an open/read/close per image.
+const magicCache = new Map<string, boolean>();
+const MAGIC_CACHE_MAX = 8192;
+
+async function isImage(path: string, st: Stats): Promise<boolean> {
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  const hit = magicCache.get(key);
+  if (hit !== undefined) return hit;
+  const image = (await firstByte(path)) === IMAGE_MAGIC;
+  if (magicCache.size >= MAGIC_CACHE_MAX) magicCache.delete(magicCache.keys().next().value as string);
+  magicCache.set(key, image);
+  return image;
+}
+
+async function describeEntry(root: string, dir: string, entry: Dirent): Promise<CatalogEntry | undefined> {
+  const name = entry.name;
+  let path = join(dir, name);
+  // `dir` is a real path inside the root, so only a symlink can lead out.
+  if (entry.isSymbolicLink()) {
     try {
-      real = await realpath(full);
+      path = await realpath(path);
     } catch {
-      continue; // dangling symlink or vanished meanwhile
+      return undefined; // dangling
     }
-    if (!isInside(root, real)) continue;
-    const st = await stat(real).catch(() => undefined);
-    if (!st) continue;
-    if (st.isDirectory()) {
-      entries.push({ name, type: "directory" });
-      continue;
-    }
-    if (st.isFile() && hasBinExtension(name) && (await firstByte(real)) === IMAGE_MAGIC) {
-      entries.push({ name, type: "bin", ...catalogDateTime(st.mtimeMs), size: st.size });
-      continue;
-    }
-    entries.push({ name, type: "file" });
+    if (!isInside(root, path)) return undefined;
   }
-  return entries;
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return undefined; // vanished meanwhile
+  if (st.isDirectory()) return { name, type: "directory" };
+  if (st.isFile() && hasBinExtension(name) && (await isImage(path, st))) return { name, type: "bin", ...catalogDateTime(st.mtimeMs), size: st.size };
+  return { name, type: "file" };
+}
+
+/** One listing, in name order; entries whose real path leaves the root are left out. */
+export async function listDirectory(root: string, dir: string): Promise<CatalogEntry[]> {
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: (CatalogEntry | undefined)[] = [];
+  const BATCH = 64; // bounded parallelism for huge folders
+  for (let i = 0; i < entries.length; i += BATCH)
+    out.push(...(await Promise.all(entries.slice(i, i + BATCH).map((e) => describeEntry(root, dir, e)))));
+  return out.filter((e): e is CatalogEntry => e !== undefined);
 }
 
 function first(value: unknown): string | undefined {

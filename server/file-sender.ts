@@ -50,7 +50,7 @@ export async function sendFileRange(
     let position = start;
     while (position <= end) {
       if (res.destroyed) throw new TransferCut("client went away");
-      const { buffer, pooled } = pool.take();
+      const { buffer, pooled } = await pool.take();
       let n: number;
       try {
         n = await readAt(handle.fd, buffer, Math.min(buffer.length, end - position + 1), position);

@@ -27,8 +27,8 @@ export interface ServerOptions {
   /** Download read size, and how many such buffers all downloads share. */
   chunkSize?: number;
   poolBuffers?: number;
-  /** Read size once every pooled buffer is out (many slow clients). */
-  overflowChunkSize?: number;
+  /** How long a download waits for a pooled buffer before taking a one-off one. */
+  poolWaitMs?: number;
 }
 
 export const DEFAULTS = {
@@ -38,10 +38,10 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 5_000,
   maxHeaderSize: 8 * 1024,
   timeoutCheckIntervalMs: 1_000,
-  // 64 x 256 KB = 16 MB of download buffers however many clients there are.
+  // 32 x 256 KB = 8 MB of download buffers however many clients there are.
   chunkSize: 256 * 1024,
-  poolBuffers: 64,
-  overflowChunkSize: 32 * 1024,
+  poolBuffers: 32,
+  poolWaitMs: 250,
 } as const;
 
 const PYTHON_LEVELS: Record<string, PinoLevel> = {
