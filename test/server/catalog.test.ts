@@ -1,5 +1,6 @@
 // GET /_catalog: AutoConnect's catalog protocol (shared/protocol.md section 1).
-// Test vector: shared/fixtures/autoconnect-updateserver-catalog-response.http,
+// Test vector: shared/fixtures/autoconnect-updateserver-catalog-response.http
+// (copied to test/server/fixtures/),
 // AutoConnect's reference updateserver.py listing readme.txt, fw_v1.bin,
 // fw_v2.bin, subdir (wrongly "file" there) and not_esp.bin (no 0xE9 magic).
 import assert from "node:assert/strict";

@@ -9,7 +9,8 @@ import { Writable } from "node:stream";
 import { buildServer, type OtaServer } from "../../server/app";
 import type { ServerOptions } from "../../server/options";
 
-export const FIXTURES = join(import.meta.dirname, "..", "..", "..", "shared", "fixtures");
+// Copies of shared/fixtures (see fixtures/README.md).
+export const FIXTURES = join(import.meta.dirname, "fixtures");
 
 export interface Running extends OtaServer {
   port: number;
