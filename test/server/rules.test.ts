@@ -83,3 +83,10 @@ describe("rules", () => {
     });
   }
 });
+
+test("the example rules file shipped in server/ is valid", async () => {
+  const rules = await loadRules(join(import.meta.dirname, "..", "..", "server", "rules.example.yaml"));
+  assert.equal(rules.endpoint, "/update");
+  assert.equal(rules.groupMembers.get("24:6F:28:AA:BB:03"), "greenhouse");
+  assert.equal(rules.devices.get("24:6F:28:AA:BB:04")?.filesystem, "esp32/littlefs-1.2.0.bin");
+});
