@@ -19,6 +19,8 @@ export class BufferPool {
   private readonly waiters: Waiter[] = [];
   /** Pooled buffers handed out and not yet back (tests read it). */
   out = 0;
+  /** One-off buffers handed out because none came back in time. */
+  overflows = 0;
 
   constructor(
     readonly chunkSize: number,
@@ -36,6 +38,7 @@ export class BufferPool {
         resolve,
         timer: setTimeout(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          this.overflows++;
           resolve({ buffer: Buffer.allocUnsafe(this.chunkSize), pooled: false });
         }, this.waitMs),
       };
