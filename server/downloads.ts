@@ -8,7 +8,7 @@ import { classifyImage, readHead } from "./image-facts";
 import { preflight } from "./preflight";
 import { refuse } from "./responses";
 import { sendFile } from "./send-file";
-import { openServedFile } from "./served-file";
+import { closing, openServedFile } from "./served-file";
 
 export const GATE_REASON = "The request available only from ESP8266 or ESP32 http updater.";
 
@@ -43,7 +43,7 @@ export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = a
     }
     const { file } = opened;
     if (parsed.kind === "device") {
-      const facts = classifyImage(await readHead(file.handle.fd, file.version.size));
+      const facts = classifyImage(await readHead(file.handle.fd, file.version.size).catch(closing(file)));
       const refusal = preflight(parsed.device, file.version.size, facts);
       if (refusal) {
         await file.handle.close();

@@ -59,3 +59,11 @@ export async function openServedFile(root: CatalogRoot, digests: DigestCache, cl
     throw error;
   }
 }
+
+/** For `.catch()`: closes the file's descriptor, then rethrows. */
+export function closing(file: ServedFile): (error: unknown) => Promise<never> {
+  return async (error) => {
+    await file.handle.close().catch(() => undefined);
+    throw error;
+  };
+}

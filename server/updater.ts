@@ -12,7 +12,7 @@ import { refuse } from "./responses";
 import type { Target } from "./rules";
 import { selectTarget } from "./rules";
 import { sendFile } from "./send-file";
-import { openServedFile, type ServedFile } from "./served-file";
+import { closing, openServedFile, type ServedFile } from "./served-file";
 
 /** Why the device needs nothing: it already runs the target (by MD5, SHA-256 or version). */
 export function alreadyRunning(device: DeviceRequest, file: ServedFile, facts: ImageFacts, target: Target): string | undefined {
@@ -55,7 +55,7 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
       return refuse(reply, opened.status === 503 ? 503 : 404, opened.status === 503 ? opened.reason : "Firmware file missing");
     }
     const file = opened.file;
-    const facts = classifyImage(await readHead(file.handle.fd, file.version.size));
+    const facts = classifyImage(await readHead(file.handle.fd, file.version.size).catch(closing(file)));
     const same = alreadyRunning(device, file, facts, target);
     if (same) {
       await file.handle.close();
