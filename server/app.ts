@@ -27,7 +27,7 @@ export interface OtaServer {
 export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   const o = { ...DEFAULTS, ...options };
   const root = await CatalogRoot.open(o.catalogDir);
-  const pool = new BufferPool(o.chunkSize, o.poolBuffers, o.poolWaitMs);
+  const pool = new BufferPool(o.chunkSize, o.poolBuffers, o.poolWaitMs, o.overflowChunkSize);
   const context: ServerContext = { root, digests: new DigestCache(), rules: o.rules, open: o.open ?? false, pool };
   let pending: { pending: Set<Socket> } = { pending: new Set() };
 

@@ -2,7 +2,8 @@
 // and at most `capacity` reads queue for the I/O threads at once, however many
 // clients there are. A download waits briefly for a buffer; if none comes back
 // in `waitMs` (clients that stopped reading hold theirs until the idle
-// timeout) it gets a one-off buffer, so stalled clients cannot starve others.
+// timeout) it gets a small one-off buffer, so stalled clients cannot starve
+// others and a crowd of waiters cannot balloon memory.
 
 interface Waiter {
   resolve(lease: Lease): void;
@@ -26,6 +27,7 @@ export class BufferPool {
     readonly chunkSize: number,
     readonly capacity: number,
     readonly waitMs: number,
+    readonly overflowSize: number,
   ) {}
 
   take(): Promise<Lease> {
@@ -39,7 +41,7 @@ export class BufferPool {
         timer: setTimeout(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           this.overflows++;
-          resolve({ buffer: Buffer.allocUnsafe(this.chunkSize), pooled: false });
+          resolve({ buffer: Buffer.allocUnsafe(this.overflowSize), pooled: false });
         }, this.waitMs),
       };
       this.waiters.push(waiter);

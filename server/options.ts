@@ -29,6 +29,8 @@ export interface ServerOptions {
   poolBuffers?: number;
   /** How long a download waits for a pooled buffer before taking a one-off one. */
   poolWaitMs?: number;
+  /** Size of those one-off buffers. */
+  overflowChunkSize?: number;
 }
 
 export const DEFAULTS = {
@@ -43,6 +45,7 @@ export const DEFAULTS = {
   chunkSize: 512 * 1024,
   poolBuffers: 16,
   poolWaitMs: 250,
+  overflowChunkSize: 64 * 1024,
 } as const;
 
 const PYTHON_LEVELS: Record<string, PinoLevel> = {

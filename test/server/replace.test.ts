@@ -136,7 +136,7 @@ describe("digests and replacement", () => {
 
 describe("download buffer pool", () => {
   test("more clients than pooled buffers, some hanging up mid-transfer: all bytes right, every buffer back", { timeout: 30_000 }, async () => {
-    const server = await start({ open: true, poolBuffers: 2, chunkSize: 64 * 1024, poolWaitMs: 5 });
+    const server = await start({ open: true, poolBuffers: 2, chunkSize: 64 * 1024, poolWaitMs: 5, overflowChunkSize: 4096 });
     try {
       const data = image(3_000_000, 31);
       await writeFile(join(server.dir, "fw.bin"), data);
