@@ -62,7 +62,7 @@ export const CSS =
   "ul.list label{display:flex;gap:10px;align-items:flex-start;margin:0;min-height:44px}ul.list input{width:22px;height:22px;flex:none}" +
   ".meta{color:#666;font-size:.9em}.off{color:#999}.why{color:#a33;font-size:.9em}" +
   "#error,.error{color:#b00020;font-weight:600}.ok{color:#1b7a2e;font-weight:600}" +
-  "progress{width:100%;height:24px}";
+  "progress{width:100%;height:24px}progress.bad{accent-color:#b00020}";
 
 export interface PageOptions {
   /** Extra markup for <head> (e.g. a <noscript> refresh). Must already be safe. */

@@ -69,14 +69,14 @@ st.textContent=(W[p.phase]||p.phase)+(p.total>0&&p.phase!=='idle'?': '+size(p.re
 function end(){mode='end';if(cf)cf.hidden=true}
 function handle(j){if(mode==='progress'){if(j.boot!==I.boot){mode='restart';return}show(j);
 if(j.phase==='done'){mode='restart';done=true;if(cf)cf.hidden=true;res.textContent=j.target+' successfully updated. Restarting…'}
-else if(j.phase==='failed'){err.textContent=j.error||'Update failed';end()}
+else if(j.phase==='failed'){err.textContent=j.error||'Update failed';bar.className='bad';end()}
 else if(j.phase==='cancelled'){res.textContent='The update was cancelled; the running firmware is unchanged.';end()}
 else if(j.phase==='current'){res.textContent='The server says this firmware is current.';end()}
 else if(j.phase==='idle')end();}
 else if(mode==='restart'){if(j.boot!==I.boot){end();st.textContent='Device restarted';var v=$('version');if(v)v.textContent=j.version;
 // The restart may come between two polls, before "done" was seen: a new version still proves the update.
 if(done||j.version!==I.version){fill(100);res.textContent='Now running '+j.app+' '+j.version+(j.version===I.version?' (same version as before)':'')}
-else{res.textContent='';err.textContent='The device restarted before the update finished; it still runs '+j.app+' '+j.version}}
+else{res.textContent='';bar.className='bad';err.textContent='The device restarted before the update finished; it still runs '+j.app+' '+j.version}}
 else st.textContent='Waiting for the device to restart…'}}
 function poll(){var url=mode==='progress'?'/api/progress':'/api/status',c=window.AbortController?new AbortController():null,
 t=setTimeout(function(){if(c)c.abort()},4000);
@@ -101,7 +101,7 @@ export function progressPage(context: PortalContext): string {
   const body =
     "<section>" +
     `<p id=target>${esc(p.target || "—")}</p>` +
-    `<progress id=progress max=100 value=${pct} aria-valuenow=${pct} aria-valuemin=0 aria-valuemax=100></progress>` +
+    `<progress id=progress${p.phase === "failed" ? " class=bad" : ""} max=100 value=${pct} aria-valuenow=${pct} aria-valuemin=0 aria-valuemax=100></progress>` +
     `<p id=status>${esc(statusLine(p))}</p>` +
     `<p id=result class=ok>${esc(resultText(p))}</p>` +
     `<p id=error>${esc(p.phase === "failed" ? (p.error ?? "Update failed") : "")}</p>` +

@@ -49,11 +49,13 @@ test("failed, done and idle render their final words", () => {
   rig.updater.state = { ...base, phase: "failed", received: 100, total: 200, error: "Wrong MD5" };
   const failed = rig.get("/progress").body;
   assert.match(failed, /<p id=error>Wrong MD5<\/p>/);
+  assert.match(failed, /<progress id=progress class=bad /, "a failed update's bar is drawn as failed, not as a finished one");
   assert.doesNotMatch(failed, /<form id=cancel-form/);
   assert.match(failed, /"poll":false/);
   rig.updater.state = { ...base, phase: "done", received: 200, total: 200 };
   const done = rig.get("/progress").body;
   assert.match(done, /<p id=result class=ok>fw-1\.1\.0\.bin successfully updated\. Restarting…<\/p>/);
+  assert.doesNotMatch(done, /<progress[^>]*class=bad/);
   assert.match(done, /"poll":true/, "keeps polling to see the device come back");
   rig.updater.state = { phase: "idle", target: "", received: 0, total: 0, rate: 0, resumes: 0 };
   assert.match(rig.get("/progress").body, /<p id=status>No update running<\/p>/);

@@ -135,6 +135,7 @@ test("progress: a failure shows the error text and stops polling", async () => {
   await page.waitForFunction(() => (document.getElementById("error")?.textContent ?? "") !== "");
   assert.equal(await page.textContent("#error"), "MD5 mismatch: the image is damaged");
   assert.equal(await page.isVisible("#cancel-form"), false);
+  assert.equal(await page.getAttribute("#progress", "class"), "bad");
   await context.close();
 });
 
@@ -164,6 +165,7 @@ test("progress: a restart mid-download on the old version is reported as an unfi
   assert.match((await page.textContent("#error")) ?? "", /^The device restarted before the update finished; it still runs ota-demo \S+$/);
   assert.equal(await page.textContent("#result"), "");
   assert.equal(await page.getAttribute("#progress", "aria-valuenow"), "29", "the bar does not claim success");
+  assert.equal(await page.getAttribute("#progress", "class"), "bad");
   await context.close();
 });
 
