@@ -16,6 +16,8 @@ export interface CatalogEntry {
   date: string;
   time: string;
   size: number;
+  /** App version from the image, when the server tells it (our server's /api/catalog). */
+  version?: string;
   /** Set when the entry cannot be installed here, with the reason shown to the user. */
   disabled?: string;
 }
