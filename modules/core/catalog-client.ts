@@ -1,13 +1,14 @@
 // Fetches the catalog from an AutoConnect-compatible update server:
 // GET /_catalog?op=list&path=P, parsed as it streams in, every failure worded
-// for the user.
+// for the user. fetchRows is the same exchange for any JSON array of rows.
 import type { Clock, HttpClient, HttpExchange, TimerId } from "./ports";
 import type { CatalogEntry, ServerSettings } from "./updater-api";
-import { CatalogError, CatalogParser, DEFAULT_CATALOG_LIMITS, type CatalogLimits } from "./catalog-parser";
+import { CatalogError, CatalogParser, DEFAULT_CATALOG_LIMITS, type CatalogLimits, type JsonRowParser } from "./catalog-parser";
 import { hostPort, seconds, serverAnswered } from "./messages";
 import { encodePath } from "./paths";
 
-export type CatalogResult = { entries: CatalogEntry[] } | { error: string };
+export type RowsResult<T> = { entries: T[] } | { error: string };
+export type CatalogResult = RowsResult<CatalogEntry>;
 
 export interface CatalogFetchOptions {
   /** No answer or no byte for this long fails the request. */
@@ -26,14 +27,29 @@ export function fetchCatalog(
   options: CatalogFetchOptions,
   done: (result: CatalogResult) => void,
 ): { cancel(): void } {
+  return fetchRows(deps, server, catalogPath(server.path), new CatalogParser(options.limits ?? DEFAULT_CATALOG_LIMITS), options.timeoutMs, done);
+}
+
+/**
+ * GET `target` on the server, fed to `parser` as it streams in: only a 200 is
+ * read; no answer or no byte for `timeoutMs` fails. `done` is called exactly
+ * once unless cancel() comes first.
+ */
+export function fetchRows<T>(
+  deps: { http: HttpClient; clock: Clock },
+  server: ServerSettings,
+  target: string,
+  parser: JsonRowParser<T>,
+  timeoutMs: number,
+  done: (result: RowsResult<T>) => void,
+): { cancel(): void } {
   const where = hostPort(server.host, server.port);
-  const parser = new CatalogParser(options.limits ?? DEFAULT_CATALOG_LIMITS);
   let exchange: HttpExchange | undefined = undefined;
   let timer: TimerId | undefined;
   let headSeen = false;
   let finished = false;
 
-  const finish = (result: CatalogResult, abort: boolean) => {
+  const finish = (result: RowsResult<T>, abort: boolean) => {
     if (finished) return;
     finished = true;
     if (timer) deps.clock.clearTimeout(timer);
@@ -44,13 +60,13 @@ export function fetchCatalog(
     if (timer) deps.clock.clearTimeout(timer);
     timer = deps.clock.setTimeout(() => {
       timer = undefined;
-      finish({ error: headSeen ? `Catalog download from ${where} stalled` : `No answer from ${where} within ${seconds(options.timeoutMs)}` }, true);
-    }, options.timeoutMs);
+      finish({ error: headSeen ? `Catalog download from ${where} stalled` : `No answer from ${where} within ${seconds(timeoutMs)}` }, true);
+    }, timeoutMs);
   };
 
   arm();
   exchange = deps.http.request(
-    { host: server.host, port: server.port, path: catalogPath(server.path), headers: [["Accept", "application/json"]] },
+    { host: server.host, port: server.port, path: target, headers: [["Accept", "application/json"]] },
     {
       onHead(head) {
         if (finished) return;

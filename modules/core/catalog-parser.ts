@@ -1,4 +1,5 @@
-// Incremental parser for AutoConnect's catalog, a JSON array of flat objects.
+// Incremental parser for AutoConnect's catalog, a JSON array of flat objects
+// (and for our server's chip/version list, the same shape of array).
 // It never holds the body: bytes are scanned as they arrive and only the
 // object being read is buffered (bounded), then decoded with JSON.parse.
 import type { CatalogEntry } from "./updater-api";
@@ -34,8 +35,11 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-export class CatalogParser {
-  readonly entries: CatalogEntry[] = [];
+/** Maps one decoded object to a kept row, or undefined to skip it. */
+export type RowMapper<T> = (row: Record<string, unknown>) => T | undefined;
+
+export class JsonRowParser<T> {
+  readonly entries: T[] = [];
   private state = S.Start;
   private readonly buffer: Uint8Array;
   private fill = 0;
@@ -44,7 +48,10 @@ export class CatalogParser {
   private escaped = false;
   private total = 0;
 
-  constructor(private readonly limits: CatalogLimits = DEFAULT_CATALOG_LIMITS) {
+  constructor(
+    private readonly toRow: RowMapper<T>,
+    private readonly limits: CatalogLimits = DEFAULT_CATALOG_LIMITS,
+  ) {
     this.buffer = new Uint8Array(limits.maxEntryBytes);
   }
 
@@ -84,8 +91,8 @@ export class CatalogParser {
     }
   }
 
-  /** Call at the end of the body; returns the kept `bin` rows. */
-  end(): CatalogEntry[] {
+  /** Call at the end of the body; returns the kept rows. */
+  end(): T[] {
     if (this.state !== S.Done) throw new CatalogError(this.total === 0 ? "Not a catalog: the server sent an empty answer" : NOT_A_CATALOG);
     return this.entries;
   }
@@ -127,10 +134,17 @@ export class CatalogParser {
       throw new CatalogError(NOT_A_CATALOG);
     }
     if (typeof row !== "object" || row === null || Array.isArray(row)) throw new CatalogError(NOT_A_CATALOG);
-    const entry = toEntry(row as Record<string, unknown>);
+    const entry = this.toRow(row as Record<string, unknown>);
     if (!entry) return;
     if (this.entries.length === this.limits.maxEntries) throw new CatalogError(`Catalog too large: more than ${this.limits.maxEntries} firmwares`);
     this.entries.push(entry);
+  }
+}
+
+/** AutoConnect's catalog: keeps the `bin` rows. */
+export class CatalogParser extends JsonRowParser<CatalogEntry> {
+  constructor(limits: CatalogLimits = DEFAULT_CATALOG_LIMITS) {
+    super(toEntry, limits);
   }
 }
 

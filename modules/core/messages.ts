@@ -69,3 +69,8 @@ export function seconds(ms: number): string {
 export function tooLarge(size: number, capacity: number): string {
   return `Image is ${formatSize(size)}, the update partition holds ${formatSize(capacity)}`;
 }
+
+/** "Image is for ESP32-S3, this board is ESP32": pre-flight and the catalog list say it the same way. */
+export function wrongChip(imageChip: string, boardChip: string): string {
+  return `Image is for ${imageChip}, this board is ${boardChip}`;
+}

@@ -16,13 +16,20 @@ const CATALOG_SCRIPT =
   ".then(function(j){if(j.state==='loading')setTimeout(p,1000);else location.replace('/update?cached=1')}," +
   "function(){setTimeout(p,2000)})}setTimeout(p,1000)})()";
 
+/** "v2.0.0" for a numeric version; other version strings ("dev-42", "v1.2") as they are. */
+function versionLabel(version: string): string {
+  return /^[0-9]/.test(version) ? `v${version}` : version;
+}
+
 function entryRow(entry: CatalogEntry, index: number): string {
   const id = `fw${index}`;
   const off = entry.disabled !== undefined;
   return (
     `<li${off ? " class=off" : ""}><label>` +
     `<input type=radio name=fw id=${id} value="${esc(entry.name)}"${off ? " disabled" : " required"}>` +
-    `<span><b>${esc(entry.name)}</b><br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}</span>` +
+    `<span><b>${esc(entry.name)}</b><br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
+    (entry.version !== undefined ? ` · ${esc(versionLabel(entry.version))}` : "") +
+    "</span>" +
     (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
     "</span></label></li>"
   );

@@ -4,7 +4,7 @@
 import type { HttpResponseHead } from "./ports";
 import { isHex } from "./bytes";
 import { IMAGE_HEADER_SIZE, ImageFormatError, chipName, parseImageHeader } from "./image";
-import { formatSize, tooLarge } from "./messages";
+import { formatSize, tooLarge, wrongChip } from "./messages";
 
 export interface HeadLimits {
   /** Bytes the update slot holds. */
@@ -44,7 +44,7 @@ export function checkHead(head: HttpResponseHead, limits: HeadLimits): AcceptedH
 export function checkImageHeader(header: Uint8Array, runningChipId: number): string | undefined {
   try {
     const parsed = parseImageHeader(header);
-    if (parsed.chipId !== runningChipId) return `Image is for ${chipName(parsed.chipId)}, this board is ${chipName(runningChipId)}`;
+    if (parsed.chipId !== runningChipId) return wrongChip(chipName(parsed.chipId), chipName(runningChipId));
     return undefined;
   } catch (error) {
     return error instanceof ImageFormatError ? error.message : String(error);

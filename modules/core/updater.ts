@@ -4,6 +4,7 @@
 import type { CatalogEntry, CatalogState, Progress, Updater, UpdaterDeps } from "./updater-api";
 import type { TimerId } from "./ports";
 import { fetchCatalog } from "./catalog-client";
+import { applyFacts, fetchCatalogFacts } from "./catalog-facts";
 import { checkInHeaders, parseUpdateUrl } from "./checkin";
 import { formatSize } from "./messages";
 import { firmwarePath } from "./paths";
@@ -89,7 +90,11 @@ export function createUpdater(deps: UpdaterDeps): Updater {
           const problem = entryProblem(e, capacity);
           return problem ? { ...e, disabled: problem } : e;
         });
-        catalog = { state: "ready", entries };
+        // Still "loading" until our server's chip/version list is in or has failed.
+        catalogRequest = fetchCatalogFacts(deps, settings, stallMs, (facts) => {
+          catalogRequest = undefined;
+          catalog = { state: "ready", entries: facts ? applyFacts(entries, facts, deps.device.chipId) : entries };
+        });
       });
     },
 
