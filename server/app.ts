@@ -1,5 +1,5 @@
 // buildServer(): the update server as a Fastify instance, not yet listening.
-// Route groups are plugins: catalog, firmware metadata, advanced updater,
+// Route groups are plugins: catalog, its chip/version list, firmware metadata, advanced updater,
 // binary downloads (the catch-all, so it goes last).
 import { createServer } from "node:http";
 import type { Socket } from "node:net";
@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
 import { BufferPool } from "./buffer-pool";
 import { catalogPlugin } from "./catalog";
+import { catalogApiPlugin } from "./catalog-api";
 import { CatalogRoot } from "./catalog-root";
 import type { ServerContext } from "./context";
 import { DigestCache } from "./digests";
@@ -70,6 +71,7 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   });
 
   await app.register(catalogPlugin, { context });
+  await app.register(catalogApiPlugin, { context });
   await app.register(firmwareInfoPlugin, { context });
   await app.register(updaterPlugin, { context });
   await app.register(downloadsPlugin, { context });

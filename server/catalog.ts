@@ -7,7 +7,7 @@ import { open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyPluginAsync } from "fastify";
 import { isInside } from "./catalog-root";
-import { refuse } from "./responses";
+import { refuse, sendJsonText } from "./responses";
 import type { ServerContext } from "./context";
 
 export interface CatalogEntry {
@@ -118,9 +118,30 @@ export async function listDirectory(root: string, dir: string): Promise<CatalogE
   return out.filter((e): e is CatalogEntry => e !== undefined);
 }
 
-function first(value: unknown): string | undefined {
+/** A query parameter's first value. */
+export function first(value: unknown): string | undefined {
   if (Array.isArray(value)) return typeof value[0] === "string" ? value[0] : undefined;
   return typeof value === "string" ? value : undefined;
+}
+
+export type Listing =
+  | { ok: true; dir: string; entries: CatalogEntry[] }
+  | { ok: false; status: 403 | 404; reason: string; detail: string };
+
+/** A client's folder path ("" or absent = the root) resolved in the catalog and listed; refusals name no path. */
+export async function listFolder(context: ServerContext, clientPath: string | undefined): Promise<Listing> {
+  const resolved = await context.root.resolve(clientPath || ".");
+  if (!resolved.ok) {
+    return resolved.reason === "forbidden"
+      ? { ok: false, status: 403, reason: "Forbidden", detail: resolved.detail }
+      : { ok: false, status: 404, reason: "Not Found", detail: resolved.detail };
+  }
+  try {
+    return { ok: true, dir: resolved.path, entries: await listDirectory(context.root.path, resolved.path) };
+  } catch (error) {
+    // ENOTDIR (a file), or gone since it was resolved
+    return { ok: false, status: 404, reason: "Not Found", detail: (error as NodeJS.ErrnoException).code ?? "listing failed" };
+  }
 }
 
 export const catalogPlugin: FastifyPluginAsync<{ context: ServerContext }> = async (app, { context }) => {
@@ -129,21 +150,11 @@ export const catalogPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
     const op = first(query.op);
     if (op === undefined || op === "") return refuse(reply, 403, "Invalid catalog request");
     if (op !== "list") return refuse(reply, 403, "Unknown operation");
-    const path = first(query.path) || ".";
-    const resolved = await context.root.resolve(path);
-    if (!resolved.ok) {
-      request.log.info({ detail: resolved.detail }, "catalog path refused");
-      return resolved.reason === "forbidden" ? refuse(reply, 403, "Forbidden") : refuse(reply, 404, "Not Found");
+    const listing = await listFolder(context, first(query.path));
+    if (!listing.ok) {
+      request.log.info({ detail: listing.detail }, "catalog path refused");
+      return refuse(reply, listing.status, listing.reason);
     }
-    let entries: CatalogEntry[];
-    try {
-      entries = await listDirectory(context.root.path, resolved.path);
-    } catch (error) {
-      // ENOTDIR (a file), or gone since it was resolved
-      request.log.info({ code: (error as NodeJS.ErrnoException).code }, "catalog listing failed");
-      return refuse(reply, 404, "Not Found");
-    }
-    const body = Buffer.from(pythonJson(entries), "utf8");
-    return reply.type("application/json").header("content-length", String(body.length)).send(body);
+    return sendJsonText(reply, pythonJson(listing.entries));
   });
 };

@@ -16,3 +16,9 @@ export function contentDisposition(name: string): string {
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
+
+/** A JSON body with an explicit Content-Length (devices do not decode chunked bodies). */
+export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
+  const body = Buffer.from(text, "utf8");
+  return reply.type("application/json").header("content-length", String(body.length)).send(body);
+}

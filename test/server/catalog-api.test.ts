@@ -1,0 +1,179 @@
+// GET /api/catalog?path=P: chip and version of each bin entry of a catalog
+// folder, for devices that disable wrong-chip images (modules/core/catalog-facts.ts).
+// Images are built with tools/esp-image.ts; the containment cases are those of
+// catalog.test.ts (the reference updateserver.py has no such route).
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { buildImage } from "../../tools/esp-image";
+import { MAX_ROW_BYTES, rowText } from "../../server/catalog-api";
+import { esp8266Image, rawRequest, requestText, start, tempDir, type Running } from "./helpers";
+
+interface Row {
+  name: string;
+  chip?: string;
+  chipId?: number;
+  version?: string;
+}
+
+async function get(server: Running, target: string) {
+  const r = await rawRequest(server.port, requestText(target, { Host: `127.0.0.1:${server.port}` }, "GET", "HTTP/1.1"));
+  return { status: r.status, type: r.headers["content-type"], length: r.headers["content-length"], body: r.body.toString("utf8"), reason: r.reason };
+}
+
+const api = (server: Running, path?: string) => get(server, path === undefined ? "/api/catalog" : `/api/catalog?path=${path}`);
+
+/** A 0xE9 file that is no ESP32 image (as catalog.test.ts's fixture images). */
+function plainMagic(size: number): Buffer {
+  const b = Buffer.alloc(size, 1);
+  b[0] = 0xe9;
+  return b;
+}
+
+describe("chip list of a catalog folder", () => {
+  let server: Running;
+  before(async () => {
+    server = await start();
+    const d = server.dir;
+    await writeFile(join(d, "demo-1.1.0.bin"), buildImage({ chip: "ESP32", version: "1.1.0", size: 20_000 }));
+    await writeFile(join(d, "demo-s3-2.0.0.bin"), buildImage({ chip: "ESP32-S3", version: "2.0.0", size: 20_000 }));
+    await writeFile(join(d, "c3.bin"), buildImage({ chip: "ESP32-C3", version: "", size: 20_000 }));
+    await writeFile(join(d, "esp8266.bin"), esp8266Image(4000));
+    await writeFile(join(d, "fw_v1.bin"), plainMagic(1028));
+    await writeFile(join(d, "not_esp.bin"), "no magic here");
+    await writeFile(join(d, "readme.txt"), "read me\n");
+    await mkdir(join(d, "s3"));
+    await writeFile(join(d, "s3", "thermo.bin"), buildImage({ chip: "ESP32-S3", version: "2.1.0-rc1", size: 9000 }));
+  });
+  after(() => server.close());
+
+  test("200, application/json, explicit Content-Length; one flat row per bin entry, in /_catalog's order", async () => {
+    const r = await api(server, ".");
+    assert.equal(r.status, 200);
+    assert.equal(r.type, "application/json");
+    assert.equal(Number(r.length), Buffer.byteLength(r.body));
+    const rows = JSON.parse(r.body) as Row[];
+    const catalog = JSON.parse((await get(server, "/_catalog?op=list&path=.")).body) as { name: string; type: string }[];
+    assert.deepEqual(rows.map((e) => e.name), catalog.filter((e) => e.type === "bin").map((e) => e.name));
+    assert.deepEqual(rows, [
+      { name: "c3.bin", chip: "ESP32-C3", chipId: 5 },
+      { name: "demo-1.1.0.bin", chip: "ESP32", chipId: 0, version: "1.1.0" },
+      { name: "demo-s3-2.0.0.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0" },
+      { name: "esp8266.bin" },
+      { name: "fw_v1.bin" },
+    ]);
+  });
+
+  test("compact rows in the documented key order, each under 200 bytes", async () => {
+    const { body } = await api(server, ".");
+    assert.ok(body.includes('{"name":"demo-s3-2.0.0.bin","chip":"ESP32-S3","chipId":9,"version":"2.0.0"}'), body);
+    assert.ok(!body.includes(": "), "no spacing");
+    for (const row of body.match(/\{[^}]*\}/g) ?? []) assert.ok(Buffer.byteLength(row) < MAX_ROW_BYTES, row);
+  });
+
+  test("path defaults to the catalog root and lists sub-folders", async () => {
+    assert.equal((await api(server)).body, (await api(server, ".")).body);
+    assert.equal((await api(server, "")).body, (await api(server, ".")).body);
+    assert.deepEqual(JSON.parse((await api(server, "s3")).body), [{ name: "thermo.bin", chip: "ESP32-S3", chipId: 9, version: "2.1.0-rc1" }]);
+  });
+
+  test("an image replaced in place is read again (the cache is per file version)", async () => {
+    const path = join(server.dir, "s3", "swap.bin");
+    await writeFile(path, buildImage({ chip: "ESP32-S3", version: "1.0.0", size: 9000 }));
+    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32-S3", chipId: 9, version: "1.0.0" });
+    await writeFile(path, buildImage({ chip: "ESP32", version: "1.0.1", size: 9000 }));
+    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32", chipId: 0, version: "1.0.1" });
+  });
+
+  test("a missing folder or a file is a JSON 404 that does not name the path", async () => {
+    const r = await api(server, "nowhere/at/all");
+    assert.equal(r.status, 404);
+    assert.deepEqual(JSON.parse(r.body), { error: "Not Found" });
+    assert.ok(!r.body.includes("nowhere") && !r.body.includes(server.dir) && !r.reason.includes(server.dir));
+    assert.equal((await api(server, "readme.txt")).status, 404);
+  });
+
+  test("the compatibility catalog keeps exactly its shape", async () => {
+    const entries = JSON.parse((await get(server, "/_catalog?op=list&path=.")).body) as object[];
+    for (const e of entries) for (const k of Object.keys(e)) assert.ok(["name", "type", "date", "time", "size"].includes(k), k);
+  });
+});
+
+describe("chip list rows stay small", () => {
+  let server: Running;
+  // 128-byte name: the full row is over 200 bytes, the row without its version under.
+  const medium = `${"m".repeat(124)}.bin`;
+  // 200-byte name: no row can hold it.
+  const long = `${"l".repeat(196)}.bin`;
+  before(async () => {
+    server = await start();
+    await writeFile(join(server.dir, medium), buildImage({ chip: "ESP32-S3", version: "2.0.0-with-a-long-suffix", size: 9000 }));
+    await writeFile(join(server.dir, long), buildImage({ chip: "ESP32-S3", version: "2.0.0", size: 9000 }));
+    await writeFile(join(server.dir, "ok.bin"), buildImage({ chip: "ESP32-S3", version: "2.0.0", size: 9000 }));
+  });
+  after(() => server.close());
+
+  test("a row too long for a device drops its version, then is left out", async () => {
+    const rows = JSON.parse((await api(server, ".")).body) as Row[];
+    assert.deepEqual(rows, [
+      { name: medium, chip: "ESP32-S3", chipId: 9 },
+      { name: "ok.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0" },
+    ]);
+    assert.equal(rowText({ name: long }), undefined);
+    assert.equal(rowText({ name: "a.bin", chipId: 9 }), '{"name":"a.bin","chipId":9}');
+  });
+});
+
+describe("chip list containment", () => {
+  let base: string;
+  let server: Running;
+  before(async () => {
+    base = await tempDir();
+    await mkdir(join(base, "fw"));
+    await mkdir(join(base, "fw-old"));
+    await mkdir(join(base, "outside"));
+    const s3 = buildImage({ chip: "ESP32-S3", version: "6.6.6", size: 9000 });
+    await writeFile(join(base, "fw-old", "secret.bin"), s3);
+    await writeFile(join(base, "outside", "leak.bin"), s3);
+    await mkdir(join(base, "fw", "inner"));
+    await writeFile(join(base, "fw", "inner", "ok.bin"), buildImage({ chip: "ESP32", version: "1.0.0", size: 9000 }));
+    await symlink(join(base, "outside"), join(base, "fw", "escape"));
+    await symlink(join(base, "outside", "leak.bin"), join(base, "fw", "leak.bin"));
+    await symlink(join(base, "fw", "inner", "ok.bin"), join(base, "fw", "inner", "alias.bin"));
+    server = await start({ dir: join(base, "fw") });
+  });
+  after(async () => {
+    await server.close();
+    execFileSync("rm", ["-rf", base]);
+  });
+
+  for (const [label, path] of [
+    ["a sibling folder sharing the root's prefix", "../fw-old"],
+    ["a parent segment", ".."],
+    ["a parent segment in the middle", "inner/../../outside"],
+    ["an absolute path", "/etc"],
+    ["an absolute path inside the root", "/"],
+    ["encoded dots", "%2e%2e"],
+    ["encoded dots and slash", "%2e%2e%2ffw-old"],
+    ["a symlink that leaves the root", "escape"],
+  ]) {
+    test(`refuses ${label} with a 403 that names no path`, async () => {
+      const r = await api(server, path);
+      assert.equal(r.status, 403, r.body);
+      assert.deepEqual(JSON.parse(r.body), { error: "Forbidden" });
+      assert.ok(!r.body.includes(base) && !r.reason.includes(base));
+    });
+  }
+
+  test("a symlink to an image inside is listed; one that leaves the root is not, nor read", async () => {
+    assert.deepEqual(JSON.parse((await api(server, ".")).body), []);
+    assert.deepEqual(JSON.parse((await api(server, "inner")).body), [
+      { name: "alias.bin", chip: "ESP32", chipId: 0, version: "1.0.0" },
+      { name: "ok.bin", chip: "ESP32", chipId: 0, version: "1.0.0" },
+    ]);
+    const all = (await api(server, ".")).body + (await api(server, "inner")).body;
+    assert.ok(!all.includes("6.6.6") && !all.includes(base));
+  });
+});
