@@ -89,17 +89,43 @@ test("one corrupted byte: MD5 error, running version, ota_0 and otadata unchange
   }
 });
 
-test("ESP32-S3 image: refused before any flash write (the whole flash file is unchanged)", async () => {
+test("ESP32-S3 image: listed disabled from the server's chip list; refused before any flash write (the whole flash file is unchanged)", async () => {
   const s = await startStack();
   try {
     const base = s.twin.url;
     const before = sha(s.flashPath);
     const erased = s.twin.flash.chip.counters.sectorsErased;
-    await loadCatalog(base);
-    await startUpdate(base, "demo-s3-2.0.0.bin");
+    const catalog = await loadCatalog(base);
+    assert.equal(catalog.state, "ready");
+    const entry = catalog.state === "ready" ? catalog.entries.find((e) => e.name === "demo-s3-2.0.0.bin") : undefined;
+    assert.equal(entry?.disabled, "Image is for ESP32-S3, this board is ESP32");
+    assert.equal(entry?.version, "2.0.0");
+    const started = await startUpdate(base, "demo-s3-2.0.0.bin");
+    assert.equal(started.status, 409);
+    assert.equal(started.body.error, "Image is for ESP32-S3, this board is ESP32");
+    assert.equal((await status(base)).version, "1.0.0");
+    assert.equal(sha(s.flashPath), before);
+    assert.equal(s.twin.flash.chip.counters.sectorsErased, erased);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("ESP32-S3 image when the chip list fails (cut mid-body): listed as before, and pre-flight refuses it before any flash write", async () => {
+  const s = await startStack({ fault: { match: /^\/api\/catalog\?/, cutAt: 0.5 } });
+  try {
+    const base = s.twin.url;
+    const before = sha(s.flashPath);
+    const erased = s.twin.flash.chip.counters.sectorsErased;
+    const catalog = await loadCatalog(base);
+    assert.equal(s.proxy?.stats.cuts, 1, "the chip list was cut");
+    assert.equal(catalog.state, "ready", "no error for a failed chip list");
+    const entry = catalog.state === "ready" ? catalog.entries.find((e) => e.name === "demo-s3-2.0.0.bin") : undefined;
+    assert.deepEqual(entry && [entry.disabled, entry.version], [undefined, undefined]);
+    assert.equal((await startUpdate(base, "demo-s3-2.0.0.bin")).status, 202);
     const end = await waitForEnd(base);
     assert.equal(end.phase, "failed");
-    assert.match(end.error ?? "", /ESP32-S3/);
+    assert.equal(end.error, "Image is for ESP32-S3, this board is ESP32");
     assert.equal(sha(s.flashPath), before);
     assert.equal(s.twin.flash.chip.counters.sectorsErased, erased);
   } finally {
