@@ -148,14 +148,29 @@ test("server down: the UPDATE page says the server cannot be reached", async () 
   });
 });
 
-test("ESP32-S3 image: refused before any flash write, flash bytes unchanged", async () => {
+test("ESP32-S3 image: shown disabled with the reason; a forced click or post is refused before any flash write, flash bytes unchanged", async () => {
   await withStack({}, async (s, page) => {
     const before = sha(s.flashPath);
     await openUpdate(page, s);
-    await pick(page, "demo-s3-2.0.0.bin");
-    await page.waitForFunction(() => (document.getElementById("error")?.textContent ?? "").trim() !== "", undefined, { timeout: 15_000 });
-    assert.match((await page.locator("#error").textContent()) ?? "", /ESP32-S3/);
+    const radio = page.locator('input[name="fw"][value="demo-s3-2.0.0.bin"]');
+    assert.equal(await radio.isDisabled(), true);
+    const row = page.locator("li", { has: radio });
+    assert.equal(((await row.locator(".why").textContent()) ?? "").trim(), "Image is for ESP32-S3, this board is ESP32");
+    assert.match((await row.locator(".meta").textContent()) ?? "", /· v2\.0\.0$/);
+    // The ESP32 builds stay installable.
+    assert.equal(await page.locator('input[name="fw"][value="demo-1.1.0.bin"]').isDisabled(), false);
+    await row.scrollIntoViewIfNeeded();
+    await screenshots(page, "fault-s3-disabled");
+    // A user who edits the page still cannot start it...
+    await radio.evaluate((el) => ((el as HTMLInputElement).disabled = false));
+    await radio.check();
+    await page.click("#update-btn");
+    await page.locator("#error").filter({ hasText: "Image is for ESP32-S3, this board is ESP32" }).waitFor();
     await screenshots(page, "fault-s3-refused");
+    // ...nor one who posts by hand.
+    const posted = await page.request.post(new URL("/api/update", s.twin.url).href, { form: { fw: "demo-s3-2.0.0.bin" } });
+    assert.equal(posted.status(), 409);
+    assert.deepEqual(await posted.json(), { ok: false, error: "Image is for ESP32-S3, this board is ESP32" });
     assert.equal(sha(s.flashPath), before);
     await page.goto(s.twin.url);
     assert.equal(await page.locator("#version").textContent(), "1.0.0");
