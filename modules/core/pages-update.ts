@@ -4,12 +4,20 @@
 // so the list itself is always rendered (and escaped) here.
 import type { CatalogEntry, CatalogState } from "./updater-api";
 import { esc, formatHHMM, formatSize, layout } from "./html";
+import { utf8Length } from "./form";
 import { htmlResponse, jsonResponse, seeOther } from "./portal-http";
 import type { PortalContext, Route } from "./portal-router";
 import { isActivePhase } from "./page-progress";
 
-/** Catalog rows per page (~240 bytes each): keeps the page under 8 KB; more are paged with ?from=N. */
+/** Catalog rows per page (~240 bytes each); more are paged with ?from=N. */
 export const MAX_LISTED = 20;
+
+/**
+ * Bytes of rows per page: a page holds fewer than MAX_LISTED rows when they
+ * carry versions and reasons (a folder of another chip's builds), so the
+ * page stays under 8 KB. The first row of a page is always shown.
+ */
+export const LIST_BUDGET = 5000;
 
 const CATALOG_SCRIPT =
   "(function(){function p(){fetch('/api/catalog',{cache:'no-store'}).then(function(r){return r.json()})" +
@@ -46,15 +54,26 @@ function catalogSection(state: CatalogState, server: string, from: number): stri
     case "ready": {
       if (state.entries.length === 0) return `<p id=status>No available firmwares</p><a class="btn alt" href="/update">Reload</a>`;
       const start = from < state.entries.length ? from : 0;
-      const shown = state.entries.slice(start, start + MAX_LISTED);
-      const anyEnabled = shown.some((e) => e.disabled === undefined);
+      let rows = "";
+      let bytes = 0;
+      let end = start;
+      let anyEnabled = false;
+      while (end < state.entries.length && end - start < MAX_LISTED) {
+        const row = entryRow(state.entries[end], end);
+        const size = utf8Length(row);
+        if (end > start && bytes + size > LIST_BUDGET) break;
+        rows += row;
+        bytes += size;
+        if (state.entries[end].disabled === undefined) anyEnabled = true;
+        end++;
+      }
       const pages =
         (start > 0 ? `<a class="btn alt" id=catalog-prev href="/update?cached=1&amp;from=${Math.max(0, start - MAX_LISTED)}">Previous</a>` : "") +
-        (start + MAX_LISTED < state.entries.length
-          ? `<a class="btn alt" id=catalog-next href="/update?cached=1&amp;from=${start + MAX_LISTED}">More (${state.entries.length - start - MAX_LISTED})</a>`
+        (end < state.entries.length
+          ? `<a class="btn alt" id=catalog-next href="/update?cached=1&amp;from=${end}">More (${state.entries.length - end})</a>`
           : "");
       return (
-        `<form id=update-form method=post action="/update"><ul class=list>${shown.map((e, i) => entryRow(e, start + i)).join("")}</ul>` +
+        `<form id=update-form method=post action="/update"><ul class=list>${rows}</ul>` +
         `<button id=update-btn${anyEnabled ? "" : " disabled"}>UPDATE</button></form>` +
         pages +
         `<a class="btn alt" href="/update">Reload</a>`

@@ -17,7 +17,8 @@ import { createRig, type Rig, type RigOptions } from "../fakes/rig";
 import type { ScriptedResponse } from "../fakes/http";
 import { buildImage } from "../fakes/image";
 import { FakeWifi } from "../fakes/wifi";
-import { request } from "../fakes/portal-client";
+import { portalRig, request } from "../fakes/portal-client";
+import { utf8Length } from "../../modules/core/form";
 
 const json = (text: string, extra: Partial<ScriptedResponse> = {}): ScriptedResponse => ({
   status: 200,
@@ -219,4 +220,33 @@ test("the UPDATE page shows the version in the meta line and the chip reason und
   assert.equal(JSON.parse(posted.body).error, S3_ON_ESP32);
   assert.equal(rig.flash.writer.begins, 0);
   assert.ok(rig.flash.untouched());
+});
+
+test("UPDATE pages stay under 8 KB with versions and chip reasons on every row; paging still reaches every entry once", () => {
+  const LIMIT = 8192;
+  const names = (page: string) => [...page.matchAll(/name=fw id=fw\d+ value="([^"]*)"/g)].map((m) => m[1]);
+  const walk = (entries: CatalogEntry[]) => {
+    const rig = portalRig();
+    rig.updater.catalogState = { state: "ready", entries };
+    const seen: string[] = [];
+    const perPage: number[] = [];
+    let target: string | undefined = "/update?cached=1";
+    while (target !== undefined) {
+      const page: string = rig.get(target).body;
+      assert.ok(utf8Length(page) < LIMIT, `${target} is ${utf8Length(page)} bytes`);
+      perPage.push(names(page).length);
+      seen.push(...names(page));
+      const next: string | undefined = /id=catalog-next href="([^"]*)"/.exec(page)?.[1];
+      target = next?.replace(/&amp;/g, "&");
+    }
+    assert.deepEqual(seen, entries.map((e) => e.name));
+    return perPage;
+  };
+  const entry = (i: number, extra: Partial<CatalogEntry>): CatalogEntry => ({ name: `firmware-release-${i}.bin`, date: "11/22/26", time: "10:55:15", size: 1500000 + i, ...extra });
+  // A folder of another chip's builds, too large as well, with the longest versions (32 chars, escaped 4x).
+  const worst = Array.from({ length: 64 }, (_, i) => entry(i, { version: "<".repeat(32), disabled: `Too large: 4.2 MB, the update partition holds 1.9 MB; ${S3_ON_ESP32}` }));
+  const pages = walk(worst);
+  assert.ok(pages.length > 4, `fewer rows per page: ${pages.join(", ")}`);
+  // Ordinary rows with versions still come 20 to a page.
+  assert.deepEqual(walk(Array.from({ length: 45 }, (_, i) => entry(i, { version: "2.0.0", disabled: i % 3 === 0 ? S3_ON_ESP32 : undefined }))), [20, 20, 5]);
 });
