@@ -207,3 +207,19 @@ export function esp8266Image(size: number, seed = 1): Buffer {
   for (let i = 16; i < size; i++) image[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
   return image;
 }
+
+/**
+ * Catalog paths that must be refused, against a tree with the catalog root at
+ * base/fw, a sibling base/fw-old, base/outside, base/fw/inner, and a symlink
+ * base/fw/escape -> base/outside.
+ */
+export const ESCAPING_PATHS: ReadonlyArray<readonly [label: string, path: string]> = [
+  ["a sibling folder sharing the root's prefix", "../fw-old"],
+  ["a parent segment", ".."],
+  ["a parent segment in the middle", "inner/../../outside"],
+  ["an absolute path", "/etc"],
+  ["an absolute path inside the root", "/"],
+  ["encoded dots", "%2e%2e"],
+  ["encoded dots and slash", "%2e%2e%2ffw-old"],
+  ["a symlink that leaves the root", "escape"],
+];
