@@ -67,30 +67,28 @@ function keysFor(platform: string): Map<string, string> {
   return keys;
 }
 
+/** SDK modules both platforms get the same way. */
+const SDK_COMMON: Record<string, string | undefined> = {
+  "mc/config": undefined,
+  timer: undefined,
+  time: undefined,
+  instrumentation: "$(MODULES)/base/instrumentation/manifest.json",
+  preference: "$(MODULES)/files/preference/manifest.json",
+  crypt: "$(MODULES)/crypt/digest/manifest.json",
+  net: "$(MODDABLE)/examples/manifest_net.json",
+  socket: "$(MODDABLE)/examples/manifest_net.json",
+};
+
 /** Modules the SDK provides and the manifest include that brings each in (undefined = always there). */
 const SDK: Record<string, Record<string, string | undefined>> = {
   esp32: {
-    "mc/config": undefined,
-    timer: undefined,
-    time: undefined,
-    instrumentation: "$(MODULES)/base/instrumentation/manifest.json",
-    preference: "$(MODULES)/files/preference/manifest.json",
-    crypt: "$(MODULES)/crypt/digest/manifest.json",
-    net: "$(MODDABLE)/examples/manifest_net.json",
-    socket: "$(MODDABLE)/examples/manifest_net.json",
+    ...SDK_COMMON,
     wifi: "$(MODULES)/network/wifi/manifest.json",
     "embedded:update": "$(MODULES)/io/update/manifest.json",
     "embedded:storage/flash": "$(MODULES)/io/update/manifest.json",
   },
   lin: {
-    "mc/config": undefined,
-    timer: undefined,
-    time: undefined,
-    instrumentation: "$(MODULES)/base/instrumentation/manifest.json",
-    preference: "$(MODULES)/files/preference/manifest.json",
-    crypt: "$(MODULES)/crypt/digest/manifest.json",
-    net: "$(MODDABLE)/examples/manifest_net.json",
-    socket: "$(MODDABLE)/examples/manifest_net.json",
+    ...SDK_COMMON,
     wifi: "$(MODDABLE)/examples/manifest_net.json",
     file: "$(MODULES)/files/file/manifest.json",
   },
