@@ -3,8 +3,8 @@
 // every typed-array / ArrayBuffer allocation made while it runs.
 import type { Digest, DigestFactory, OtaWriter } from "../modules/core/ports";
 import type { Progress } from "../modules/core/updater-api";
-import { UpdateSession } from "../modules/core/session";
-import { CatalogParser } from "../modules/core/catalog-parser";
+import { UpdateSession } from "../modules/core/engine/session";
+import { CatalogParser } from "../modules/core/engine/catalog-parser";
 import { utf8Encode } from "../modules/core/bytes";
 import { FakeClock } from "../test/fakes/clock";
 import { ScriptedHttp, serveBytes } from "../test/fakes/http";

@@ -2,8 +2,8 @@
 // fakes and reports its size and mean time per request. Engine-neutral: runs
 // inside XS and on Node alike.
 import { portalRig } from "../test/fakes/portal-client";
-import { utf8Length } from "../modules/core/form";
-import { rememberCredential } from "../modules/core/wifi-credentials";
+import { utf8Length } from "../modules/core/portal/form";
+import { rememberCredential } from "../modules/core/portal/wifi-credentials";
 
 export interface PageFigure {
   page: string;

@@ -2,8 +2,8 @@
 // raw query, body text) and sends them to a portal handler, for portal tests.
 import type { PortalRequest, PortalResponse } from "../../modules/core/ports";
 import type { PortalDeps, PortalHandler } from "../../modules/core/updater-api";
-import { createPortal } from "../../modules/core/portal";
-import { utf8Length } from "../../modules/core/form";
+import { createPortal } from "../../modules/core/portal/portal";
+import { utf8Length } from "../../modules/core/portal/form";
 import { FakeClock } from "./clock";
 import { MemoryStore } from "./store";
 import { FakeSystem, fakeDevice } from "./device";

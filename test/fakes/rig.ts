@@ -3,7 +3,7 @@
 // byte-exact flash, an NVS-limited store and noble digests.
 import type { Updater, UpdaterOptions, ServerSettings } from "../../modules/core/updater-api";
 import type { DeviceInfo } from "../../modules/core/ports";
-import { createUpdater } from "../../modules/core/updater";
+import { createUpdater } from "../../modules/core/engine/updater";
 import { FakeClock } from "./clock";
 import { fakeDevice, FakeSystem } from "./device";
 import { nobleDigest } from "./digest";

@@ -1,7 +1,7 @@
 // An Updater whose state the test sets directly, for portal routing and
 // rendering tests. It records calls and validates settings like the facade's
 // contract says (an error text or undefined). The real engine is exercised by
-// test/core/portal-engine.test.ts.
+// test/core/portal/engine.test.ts.
 import type { CatalogState, Progress, ServerSettings, Updater } from "../../modules/core/updater-api";
 
 export class ScriptedUpdater implements Updater {

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { PortalRequest } from "../../modules/core/ports";
 import type { PortalHandler } from "../../modules/core/updater-api";
-import { MAX_FORM_BODY } from "../../modules/core/portal";
+import { MAX_FORM_BODY } from "../../modules/core/portal/portal";
 
 export class PortalServer {
   private readonly server: Server;

@@ -1,0 +1,72 @@
+// What our update server knows about each catalog image (chip, version), from
+// GET /api/catalog?path=P, one small request after the compatibility catalog,
+// which must keep AutoConnect's shape and so carries no chip. Best effort: any
+// failure (AutoConnect's updateserver.py has no such route) leaves the
+// catalog exactly as it was.
+import type { Clock, HttpClient } from "../ports";
+import type { CatalogEntry, ServerSettings } from "../updater-api";
+import { fetchRows } from "./catalog-client";
+import { JsonRowParser, type CatalogLimits } from "./catalog-parser";
+import { chipName } from "../image";
+import { wrongChip } from "../messages";
+import { encodePath } from "./paths";
+
+export interface CatalogFact {
+  name: string;
+  /** esp_chip_id_t from the image header. */
+  chipId?: number;
+  /** esp_app_desc_t version. */
+  version?: string;
+}
+
+/** The server keeps each row under 200 bytes; 64 rows, 16 KB as for the catalog. */
+export const FACTS_LIMITS: CatalogLimits = { maxEntries: 64, maxBytes: 16 * 1024, maxEntryBytes: 256 };
+
+/** esp_app_desc_t.version is char[32]. */
+const MAX_VERSION = 32;
+
+export function factsPath(path: string): string {
+  return `/api/catalog?path=${encodePath(path === "" ? "." : path)}`;
+}
+
+/** A row with a name; fields of the wrong type are dropped, not trusted. */
+export function toFact(row: Record<string, unknown>): CatalogFact | undefined {
+  const { name, chipId, version } = row;
+  if (typeof name !== "string" || name.length === 0 || name.length > 255) return undefined;
+  const fact: CatalogFact = { name };
+  if (typeof chipId === "number" && Number.isInteger(chipId) && chipId >= 0 && chipId <= 0xffff) fact.chipId = chipId;
+  if (typeof version === "string" && version.length > 0 && version.length <= MAX_VERSION) fact.version = version;
+  return fact;
+}
+
+/** Starts the request; `done` gets the rows, or undefined on any failure; once, unless cancel() comes first. */
+export function fetchCatalogFacts(
+  deps: { http: HttpClient; clock: Clock },
+  server: ServerSettings,
+  timeoutMs: number,
+  done: (facts: CatalogFact[] | undefined) => void,
+): { cancel(): void } {
+  const parser = new JsonRowParser(toFact, FACTS_LIMITS);
+  return fetchRows(deps, server, factsPath(server.path), parser, timeoutMs, (result) => done("error" in result ? undefined : result.entries));
+}
+
+/**
+ * Adds versions, and disables entries built for another chip with pre-flight's
+ * wording. An entry already disabled (too large, empty) keeps its reason and
+ * gets the chip reason after it.
+ */
+export function applyFacts(entries: CatalogEntry[], facts: CatalogFact[], runningChipId: number): CatalogEntry[] {
+  const byName = new Map<string, CatalogFact>();
+  for (const f of facts) if (!byName.has(f.name)) byName.set(f.name, f);
+  return entries.map((entry) => {
+    const fact = byName.get(entry.name);
+    if (!fact) return entry;
+    const out: CatalogEntry = { ...entry };
+    if (fact.version !== undefined) out.version = fact.version;
+    if (fact.chipId !== undefined && fact.chipId !== runningChipId) {
+      const reason = wrongChip(chipName(fact.chipId), chipName(runningChipId));
+      out.disabled = entry.disabled === undefined ? reason : `${entry.disabled}; ${reason}`;
+    }
+    return out;
+  });
+}

@@ -1,0 +1,39 @@
+// ESP32 HTTPUpdate "advanced updater" check-in: the request carries what the
+// board is running (x-ESP32-* headers) and the server answers 304 (current) or
+// 200 with an image, which runs through the ordinary update session.
+import type { DeviceInfo } from "../ports";
+
+export interface UpdateUrl {
+  host: string;
+  port: number;
+  /** Request target, starting with "/". */
+  path: string;
+}
+
+/** Parses "http://host[:port]/path"; an error text for anything else. */
+export function parseUpdateUrl(url: string): UpdateUrl | { error: string } {
+  const text = url.trim();
+  if (/^https:/i.test(text)) return { error: "Only http:// update URLs are supported" };
+  const m = /^http:\/\/([A-Za-z0-9.-]+)(?::(\d{1,5}))?(\/[^\s#]*)?$/i.exec(text);
+  if (!m) return { error: `Not an update URL: ${text.slice(0, 60)} (expected http://host:port/path)` };
+  const port = m[2] === undefined ? 80 : Number(m[2]);
+  if (port < 1 || port > 65535) return { error: `Port ${m[2]} is out of range` };
+  return { host: m[1], port, path: m[3] ?? "/" };
+}
+
+/** The headers of an ESP32 core HTTPUpdate request (protocol.md section 2). */
+export function checkInHeaders(device: DeviceInfo, freeSpace: number): Array<readonly [string, string]> {
+  const headers: Array<readonly [string, string]> = [
+    ["User-Agent", "ESP32-http-Update"],
+    ["Cache-Control", "no-cache"],
+    ["x-ESP32-BASE-MAC", device.macs.base],
+    ["x-ESP32-STA-MAC", device.macs.sta],
+    ["x-ESP32-AP-MAC", device.macs.ap],
+    ["x-ESP32-free-space", String(freeSpace)],
+  ];
+  if (device.sketchSize !== undefined) headers.push(["x-ESP32-sketch-size", String(device.sketchSize)]);
+  if (device.sketchMd5 !== undefined) headers.push(["x-ESP32-sketch-md5", device.sketchMd5.toLowerCase()]);
+  headers.push(["x-ESP32-chip-size", String(device.flashSize)], ["x-ESP32-sdk-version", device.sdkVersion], ["x-ESP32-mode", "sketch"]);
+  if (device.appVersion) headers.push(["x-ESP32-version", device.appVersion]);
+  return headers;
+}

@@ -1,0 +1,66 @@
+// Home page (app, version, partition, Wi-Fi state, menu) and GET /api/status,
+// which the progress page polls to see the device come back after a restart.
+import { esc, layout } from "./html";
+import { htmlResponse, jsonResponse } from "./responses";
+import type { PortalContext, Route } from "./router";
+import { storedPassword } from "./basic-auth";
+import { isActivePhase } from "./page-progress";
+
+export interface StatusJson {
+  app: string;
+  version: string;
+  partition: string;
+  chip: number;
+  /** Differs after every restart. */
+  boot: string;
+  ap: { ssid: string; address: string };
+  station: { connected: boolean; ssid?: string; address?: string };
+  update: string;
+}
+
+export function statusJson(context: PortalContext): StatusJson {
+  const { device, wifi, updater } = context.deps;
+  const w = wifi.status();
+  return {
+    app: device.appName,
+    version: device.appVersion,
+    partition: device.runningPartition,
+    chip: device.chipId,
+    boot: context.bootId,
+    ap: { ssid: w.apSsid, address: w.apAddress },
+    station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false },
+    update: updater.progress().phase,
+  };
+}
+
+function stationText(context: PortalContext): string {
+  const w = context.deps.wifi.status();
+  if (!w.connected) return `<span class=off>not connected</span>`;
+  return `${esc(w.stationSsid ?? "")} <span class=meta>${esc(w.stationAddress ?? "")}</span>`;
+}
+
+export function homePage(context: PortalContext): string {
+  const { device, wifi, updater, store } = context.deps;
+  const w = wifi.status();
+  const phase = updater.progress().phase;
+  const running = isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "";
+  const body =
+    running +
+    "<section><dl>" +
+    `<dt>App</dt><dd id=app>${esc(device.appName)}</dd>` +
+    `<dt>Version</dt><dd id=version>${esc(device.appVersion)}</dd>` +
+    `<dt>Partition</dt><dd id=partition>${esc(device.runningPartition)}</dd>` +
+    "</dl></section><section><h2>Wi-Fi</h2><dl>" +
+    `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
+    `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +
+    "</dl></section><nav>" +
+    `<a id=menu-wifi href="/wifi">Wi-Fi</a><a id=menu-update href="/update">UPDATE</a>` +
+    `<a id=menu-password class=alt href="/password">Portal password${storedPassword(store) ? " (set)" : ""}</a>` +
+    "</nav>";
+  return layout("Status", body, { appName: device.appName });
+}
+
+export const homeRoutes: Route[] = [
+  { path: "/", get: (c) => htmlResponse(homePage(c)), guarded: false },
+  { path: "/api/status", get: (c) => jsonResponse(statusJson(c)), guarded: false },
+];

@@ -1,0 +1,205 @@
+// UPDATE page: update-server settings, the catalog as a radio list, the UPDATE
+// button; plus its JSON APIs. Opening the page (re)loads the catalog; the page
+// script polls GET /api/catalog and reloads with ?cached=1 once it has settled,
+// so the list itself is always rendered (and escaped) here.
+import type { CatalogEntry, CatalogState } from "../updater-api";
+import { esc, formatHHMM, formatSize, layout } from "./html";
+import { utf8Length } from "./form";
+import { htmlResponse, jsonResponse, seeOther } from "./responses";
+import type { PortalContext, Route } from "./router";
+import { isActivePhase } from "./page-progress";
+
+/** Catalog rows per page (~240 bytes each); more are paged with ?from=N. */
+export const MAX_LISTED = 20;
+
+/**
+ * Bytes of rows per page: a page holds fewer than MAX_LISTED rows when they
+ * carry versions and reasons (a folder of another chip's builds), so the
+ * page stays under 8 KB. The first row of a page is always shown.
+ */
+export const LIST_BUDGET = 5000;
+
+const CATALOG_SCRIPT =
+  "(function(){function p(){fetch('/api/catalog',{cache:'no-store'}).then(function(r){return r.json()})" +
+  ".then(function(j){if(j.state==='loading')setTimeout(p,1000);else location.replace('/update?cached=1')}," +
+  "function(){setTimeout(p,2000)})}setTimeout(p,1000)})()";
+
+/** "v2.0.0" for a numeric version; other version strings ("dev-42", "v1.2") as they are. */
+function versionLabel(version: string): string {
+  return /^[0-9]/.test(version) ? `v${version}` : version;
+}
+
+function entryRow(entry: CatalogEntry, index: number): string {
+  const id = `fw${index}`;
+  const off = entry.disabled !== undefined;
+  return (
+    `<li${off ? " class=off" : ""}><label>` +
+    `<input type=radio name=fw id=${id} value="${esc(entry.name)}"${off ? " disabled" : " required"}>` +
+    `<span><b>${esc(entry.name)}</b><br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
+    (entry.version !== undefined ? ` · ${esc(versionLabel(entry.version))}` : "") +
+    "</span>" +
+    (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
+    "</span></label></li>"
+  );
+}
+
+function catalogSection(state: CatalogState, server: string, from: number): string {
+  switch (state.state) {
+    case "idle":
+      return `<p id=status>The catalog is not loaded.</p><a class="btn alt" href="/update">Load the catalog</a>`;
+    case "loading":
+      return `<p id=status>Loading the catalog from ${esc(server)}…</p>`;
+    case "error":
+      return `<p id=catalog-error class=error>${esc(state.error)}</p><a class="btn alt" href="/update">Try again</a>`;
+    case "ready": {
+      if (state.entries.length === 0) return `<p id=status>No available firmwares</p><a class="btn alt" href="/update">Reload</a>`;
+      const start = from < state.entries.length ? from : 0;
+      let rows = "";
+      let bytes = 0;
+      let end = start;
+      let anyEnabled = false;
+      while (end < state.entries.length && end - start < MAX_LISTED) {
+        const row = entryRow(state.entries[end], end);
+        const size = utf8Length(row);
+        if (end > start && bytes + size > LIST_BUDGET) break;
+        rows += row;
+        bytes += size;
+        if (state.entries[end].disabled === undefined) anyEnabled = true;
+        end++;
+      }
+      const pages =
+        (start > 0 ? `<a class="btn alt" id=catalog-prev href="/update?cached=1&amp;from=${Math.max(0, start - MAX_LISTED)}">Previous</a>` : "") +
+        (end < state.entries.length
+          ? `<a class="btn alt" id=catalog-next href="/update?cached=1&amp;from=${end}">More (${state.entries.length - end})</a>`
+          : "");
+      return (
+        `<form id=update-form method=post action="/update"><ul class=list>${rows}</ul>` +
+        `<button id=update-btn${anyEnabled ? "" : " disabled"}>UPDATE</button></form>` +
+        pages +
+        `<a class="btn alt" href="/update">Reload</a>`
+      );
+    }
+  }
+}
+
+function fromParameter(context: PortalContext): number {
+  const text = context.query.get("from") ?? "";
+  return /^[0-9]{1,4}$/.test(text) ? Number(text) : 0;
+}
+
+/** Settings as the form shows them: the stored ones, or what the user just typed. */
+interface SettingsDraft {
+  host: string;
+  port: string | number;
+  path: string;
+}
+
+export function updatePage(context: PortalContext, error?: string, draft?: SettingsDraft): string {
+  const { updater, device, wifi } = context.deps;
+  const stored = updater.settings();
+  const settings: SettingsDraft = draft ?? stored;
+  const catalog = updater.catalog();
+  const server = `${stored.host}:${stored.port}`;
+  const phase = updater.progress().phase;
+  const notes =
+    (isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "") +
+    (wifi.status().connected ? "" : `<section><p class=error>The station link is down: the update server is reached over it. <a href="/wifi">Wi-Fi</a></p></section>`);
+  const body =
+    `<p id=error>${esc(error ?? "")}</p>` +
+    notes +
+    `<section><h2>Firmware</h2><div id=catalog>${catalogSection(catalog, server, fromParameter(context))}</div></section>` +
+    `<section><h2>Update server</h2><form id=settings-form method=post action="/update/settings">` +
+    `<label for=host>Host</label><input type=text id=host name=host maxlength=64 value="${esc(settings.host)}" autocapitalize=off>` +
+    `<label for=port>Port</label><input type=number id=port name=port min=1 max=65535 value="${esc(settings.port)}">` +
+    `<label for=path>Path</label><input type=text id=path name=path maxlength=128 value="${esc(settings.path)}" autocapitalize=off>` +
+    `<button id=settings-btn class=alt>Save and reload</button></form></section>` +
+    `<section><h2>Check in</h2><form id=checkin-form method=post action="/update/checkin">` +
+    `<label for=url>HTTPUpdate server URL</label><input type=text id=url name=url maxlength=200 placeholder="http://host:port/path" autocapitalize=off>` +
+    `<button id=checkin-btn class=alt>Ask for an update</button></form></section>`;
+  const loading = catalog.state === "loading";
+  return layout("UPDATE", body, {
+    appName: device.appName,
+    script: loading ? CATALOG_SCRIPT : undefined,
+    head: loading ? `<noscript><meta http-equiv=refresh content="3;url=/update?cached=1"></noscript>` : undefined,
+  });
+}
+
+function showUpdate(context: PortalContext): ReturnType<typeof htmlResponse> {
+  // A plain visit fetches a fresh catalog, as AutoConnect does; ?cached=1 shows the last one.
+  // Not while an update runs: a second connection would compete with the download.
+  const { updater } = context.deps;
+  const state = updater.catalog().state;
+  if (context.query.get("cached") !== "1" && state !== "loading" && !isActivePhase(updater.progress().phase)) updater.loadCatalog();
+  return htmlResponse(updatePage(context));
+}
+
+function startUpdate(context: PortalContext): string | undefined {
+  const name = context.form.get("fw") ?? "";
+  if (name === "") return "Choose a firmware first.";
+  const catalog = context.deps.updater.catalog();
+  if (catalog.state === "ready") {
+    const entry = catalog.entries.find((e) => e.name === name);
+    if (!entry) return "That firmware is not in the catalog.";
+    if (entry.disabled !== undefined) return entry.disabled;
+  }
+  return context.deps.updater.start(name);
+}
+
+/** Parses the settings form; the updater validates the values themselves. */
+function saveSettings(context: PortalContext): string | undefined {
+  const host = (context.form.get("host") ?? "").trim();
+  const portText = (context.form.get("port") ?? "").trim();
+  const path = (context.form.get("path") ?? "").trim() || ".";
+  if (!/^[0-9]{1,5}$/.test(portText)) return "The port is a number from 1 to 65535.";
+  return context.deps.updater.saveSettings({ host, port: Number(portText), path });
+}
+
+export const updateRoutes: Route[] = [
+  {
+    path: "/update",
+    get: showUpdate,
+    post: (c) => {
+      const error = startUpdate(c);
+      return error === undefined ? seeOther("/progress") : htmlResponse(updatePage(c, error), 400);
+    },
+    guarded: true,
+  },
+  {
+    path: "/update/settings",
+    post: (c) => {
+      const error = saveSettings(c);
+      const draft = { host: c.form.get("host") ?? "", port: c.form.get("port") ?? "", path: c.form.get("path") ?? "" };
+      if (error !== undefined) return htmlResponse(updatePage(c, error, draft), 400);
+      c.deps.updater.loadCatalog();
+      return seeOther("/update?cached=1");
+    },
+    guarded: true,
+  },
+  {
+    // ESP8266/ESP32 HTTPUpdate "advanced updater" check-in: the server decides (image or 304).
+    path: "/update/checkin",
+    post: (c) => {
+      const url = (c.form.get("url") ?? "").trim();
+      const error = url === "" ? "Enter the update server URL." : c.deps.updater.checkIn(url);
+      return error === undefined ? seeOther("/progress") : htmlResponse(updatePage(c, error), 400);
+    },
+    guarded: true,
+  },
+  {
+    path: "/api/catalog",
+    get: (c) => jsonResponse(c.deps.updater.catalog()),
+    post: (c) => {
+      c.deps.updater.loadCatalog();
+      return jsonResponse(c.deps.updater.catalog());
+    },
+    guarded: true,
+  },
+  {
+    path: "/api/update",
+    post: (c) => {
+      const error = startUpdate(c);
+      return error === undefined ? jsonResponse({ ok: true }, 202) : jsonResponse({ ok: false, error }, 409);
+    },
+    guarded: true,
+  },
+];

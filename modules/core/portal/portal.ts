@@ -1,0 +1,113 @@
+// The captive portal's request handler: createPortal(deps) returns a synchronous
+// PortalRequest -> PortalResponse function for the HTTP server adapter.
+//
+// Order of checks: method (405), captive redirects (foreign Host, OS probes:
+// 302), route (404/405), body size (413), cross-site posts (403), password (401).
+// Anything slow (catalog, scan) is started by one request and polled as JSON.
+import type { PortalDeps, PortalHandler } from "../updater-api";
+import type { PortalRequest, PortalResponse } from "../ports";
+import { MAX_FORM_BODY, parseForm, utf8Length } from "./form";
+import { isPortalHost, isProbePath } from "./captive";
+import { authorized } from "./basic-auth";
+import { errorPage, jsonResponse, redirect } from "./responses";
+import { matchRoute, type PortalContext, type Route } from "./router";
+import { createScanner } from "./wifi-scan";
+import { homeRoutes } from "./pages-home";
+import { wifiRoutes } from "./pages-wifi";
+import { updateRoutes } from "./pages-update";
+import { progressRoutes } from "./page-progress";
+import { passwordRoutes } from "./pages-password";
+
+export { MAX_FORM_BODY } from "./form";
+
+export const ROUTES: readonly Route[] = [...homeRoutes, ...wifiRoutes, ...updateRoutes, ...progressRoutes, ...passwordRoutes];
+
+/** A fresh id per firmware start, so a page can tell a restarted device from the old one. */
+function newBootId(now: number): string {
+  return Math.floor(now).toString(36) + "-" + Math.floor(Math.random() * 0x7fffffff).toString(36);
+}
+
+function bodyTooLarge(request: PortalRequest): boolean {
+  const declared = request.headers.get("content-length");
+  if (declared !== undefined && /^\s*\d+\s*$/.test(declared) && Number(declared) > MAX_FORM_BODY) return true;
+  return utf8Length(request.body) > MAX_FORM_BODY;
+}
+
+/** A browser posting from another site sends its Origin; the portal's own forms send the portal's. */
+function crossSite(request: PortalRequest): boolean {
+  const origin = request.headers.get("origin");
+  if (origin === undefined) return false;
+  const host = request.headers.get("host");
+  if (host === undefined) return false;
+  return origin.toLowerCase() !== `http://${host.trim().toLowerCase()}`;
+}
+
+/** A header-safe realm: printable ASCII without quotes or backslashes. */
+function realm(appName: string): string {
+  return appName.replace(/[^\x20-\x7e]|["\\]/g, "");
+}
+
+export function createPortal(deps: PortalDeps): PortalHandler {
+  const bootId = newBootId(deps.clock.now());
+  const scanner = createScanner(deps.wifi, deps.clock);
+  const appName = deps.device.appName;
+  const home = `http://${deps.portalHost}/`;
+
+  // JSON clients (the pages' scripts, tools) get errors as JSON, people get a page.
+  function fail(request: PortalRequest, status: number, title: string, message: string): PortalResponse {
+    return request.path.startsWith("/api/") ? jsonResponse({ ok: false, error: message }, status) : errorPage(status, title, message, appName);
+  }
+
+  function handle(request: PortalRequest): PortalResponse {
+    const method = request.method.toUpperCase();
+    if (method !== "GET" && method !== "HEAD" && method !== "POST") {
+      const r = fail(request, 405, "Method not allowed", `${method} is not supported here.`);
+      r.headers.push(["Allow", "GET, HEAD, POST"]);
+      return r;
+    }
+    const w = deps.wifi.status();
+    if (!isPortalHost(request.headers.get("host"), [deps.portalHost, w.apAddress, w.stationAddress])) return redirect(home);
+    if (isProbePath(request.path)) return redirect(home);
+
+    const match = matchRoute(ROUTES, method, request.path);
+    if (match.kind === "no-path") return fail(request, 404, "Not found", "There is no such page on this device.");
+    if (match.kind === "no-method") {
+      const r = fail(request, 405, "Method not allowed", `${method} is not supported on this page.`);
+      r.headers.push(["Allow", match.allow]);
+      return r;
+    }
+    if (method === "POST") {
+      if (bodyTooLarge(request)) return fail(request, 413, "Too large", `Form data is limited to ${MAX_FORM_BODY} bytes.`);
+      if (crossSite(request)) return fail(request, 403, "Forbidden", "Forms are only accepted from the portal's own pages.");
+    }
+    if (match.route.guarded && !authorized(deps.store, request.headers.get("authorization"))) {
+      const r = fail(request, 401, "Password required", "This page needs the portal password.");
+      r.headers.push(["WWW-Authenticate", `Basic realm="${realm(appName)} portal", charset="UTF-8"`]);
+      return r;
+    }
+    const context: PortalContext = {
+      deps,
+      request,
+      query: parseForm(request.query),
+      form: method === "POST" ? parseForm(request.body) : new Map(),
+      bootId,
+      scanner,
+    };
+    return match.handler(context);
+  }
+
+  function answer(request: PortalRequest): PortalResponse {
+    try {
+      return handle(request);
+    } catch (error) {
+      // A throwing port (store full, radio busy) must still give the user an answer.
+      const text = error instanceof Error ? error.message : String(error);
+      return fail(request, 500, "Device error", `The device could not do that: ${text}`);
+    }
+  }
+
+  return (request) => {
+    const response = answer(request);
+    return request.method.toUpperCase() === "HEAD" ? { ...response, body: "" } : response;
+  };
+}

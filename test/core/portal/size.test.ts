@@ -1,0 +1,37 @@
+// Pages are sent from the device's RAM: each stays under 8 KB with realistic
+// data (a full catalog page of 20 rows, 20 scanned networks, 5 stored credentials).
+import { test, assert } from "../../harness/t";
+import { portalRig } from "../../fakes/portal-client";
+import { utf8Length } from "../../../modules/core/portal/form";
+import { rememberCredential } from "../../../modules/core/portal/wifi-credentials";
+
+const LIMIT = 8192;
+
+test("every page is under 8 KB", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = {
+    state: "ready",
+    entries: Array.from({ length: 64 }, (_, i) => ({
+      name: `firmware-release-${i}.bin`,
+      date: "11/22/26",
+      time: "10:55:15",
+      size: 1500000 + i,
+      disabled: i % 3 === 0 ? "Built for ESP32-S3, this is an ESP32" : undefined,
+    })),
+  };
+  rig.wifi.synchronousScan = true;
+  rig.wifi.networks = Array.from({ length: 30 }, (_, i) => ({ ssid: `Network number ${i} with long name`, rssi: -40 - i, secure: true }));
+  for (let i = 0; i < 5; i++) rememberCredential(rig.store, { ssid: `Stored network ${i} name`, password: "password123" });
+  rig.get("/wifi?scan"); // scan before the update starts: no scan runs during one
+  assert.match(rig.get("/wifi?cached=1").body, /Network number 14 /, "the scan list is on the measured page");
+  rig.updater.state = { phase: "downloading", target: "firmware-release-1.bin", received: 1000, total: 1500001, rate: 1, resumes: 0 };
+  const sizes: Record<string, number> = {};
+  for (const path of ["/", "/wifi?cached=1", "/update?cached=1", "/progress", "/password", "/nope"]) {
+    const r = rig.get(path);
+    sizes[path] = utf8Length(r.body);
+    assert.ok(sizes[path] < LIMIT, `${path} is ${sizes[path]} bytes`);
+  }
+  rig.updater.catalogState = { state: "loading" };
+  const loading = utf8Length(rig.get("/update?cached=1").body);
+  assert.ok(loading < LIMIT, `loading UPDATE page is ${loading} bytes`);
+});
