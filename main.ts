@@ -1,5 +1,6 @@
 // Device entry: boot -> settings -> access point (AP+STA, SSID with a MAC
-// suffix) -> captive DNS -> portal HTTP server -> join the stored network.
+// suffix) -> captive DNS -> portal HTTP server -> join the stored network ->
+// start-up checks (a new image is confirmed or rolled back, modules/core/boot).
 // Everything engine-neutral lives in modules/core; this file only wires the
 // Moddable adapters to it. mcconfig -d -m -p esp32 | lin (see manifest.json).
 
@@ -8,7 +9,10 @@ import Instrumentation from "instrumentation";
 import Timer from "timer";
 import platform from "modules/moddable/platform";
 import { setPassword, storedPassword } from "./modules/core/portal/basic-auth";
-import { createPortal } from "./modules/core/portal/portal";
+import { createPortal, newBootId } from "./modules/core/portal/portal";
+import { BootPolicy } from "./modules/core/boot/policy";
+import { accessPointCheck, portalCheck, stationCheck } from "./modules/core/boot/checks";
+import { appChecks } from "./modules/app-checks";
 import { MAX_FORM_BODY } from "./modules/core/portal/form";
 import type { DeviceInfo } from "./modules/core/ports";
 import { createUpdater } from "./modules/core/engine/updater";
@@ -39,10 +43,15 @@ if (store.get(SEEDED_KEY) === undefined) {
   store.set(SEEDED_KEY, "1");
 }
 
+const bootControl = platform.bootControl();
+const policy = new BootPolicy({ boot: bootControl, store, clock, system, log: (line) => trace(`${line}\n`) }, { windowMs: Number(config.startupWindow ?? 60) * 1000 });
+const runningApp = bootControl.running().app;
+
 const macs = platform.macs();
 const device: DeviceInfo = {
-  appName: String(config.appName ?? "ota-device"),
-  appVersion: String(config.appVersion ?? "0.0.0"),
+  // The running image's own esp_app_desc_t, not what this build's config says.
+  appName: String(config.appName ?? runningApp?.projectName ?? "ota-device"),
+  appVersion: runningApp?.version ?? String(config.appVersion ?? "0.0.0"),
   chipId: platform.chipId(),
   runningPartition: platform.runningPartition(),
   flashSize: platform.flashSize(),
@@ -68,6 +77,7 @@ const updater = createUpdater({
   store,
   device,
   system,
+  boot: policy,
   defaults: {
     host: String(config.updateHost ?? "192.168.4.2"),
     port: Number(config.updatePort ?? 8000),
@@ -76,15 +86,9 @@ const updater = createUpdater({
 });
 
 const portalPort = Number(config.portalPort ?? 80);
-const portal = createPortal({
-  updater,
-  device,
-  wifi,
-  store,
-  system,
-  clock,
-  portalHost: String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`)),
-});
+const portalHost = String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`));
+const bootId = newBootId(clock.now());
+const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId });
 const server = new PortalServer(portal, legacyServer, { port: portalPort, maxBody: MAX_FORM_BODY, log: (line) => trace(line) });
 trace(`portal on port ${portalPort}\n`);
 
@@ -111,4 +115,13 @@ if (config.heapTrace) {
   }, Number(config.heapTrace) > 1 ? Number(config.heapTrace) : 1000);
 }
 
-export default { updater, server, dns, wifi };
+// The start-up checks a new image must pass within config.startupWindow seconds
+// (default 60): the access point, the portal answering on its own port, the
+// station when a network is stored, and the app's own (modules/app-checks.ts).
+policy.addCheck(accessPointCheck(wifi));
+policy.addCheck(portalCheck(new ModdableHttpClient(legacyRequest), clock, { host: portalHost.split(":")[0], port: portalPort, bootId }));
+policy.addCheck(stationCheck(wifi, store));
+for (const check of appChecks({ wifi, store, clock })) policy.addCheck(check);
+policy.start();
+
+export default { updater, server, dns, wifi, policy };

@@ -30,7 +30,12 @@ export interface ImageOptions {
   flashSize?: number;
   /** Seeds the filler bytes so two builds of one version are identical. */
   seed?: number;
+  /** Twin behaviour tag written at the start of the code segment (twin/flash/app-image.ts reads it). */
+  behaviour?: string;
 }
+
+/** Marks a segment's data with what the firmware does on the twin: `TWIN-BEHAVIOUR:<name>` then NUL. */
+export const BEHAVIOUR_TAG = "TWIN-BEHAVIOUR:";
 
 // Load addresses of the app descriptor (DROM) and code (IROM) segments per chip
 // family, from the chips' memory maps in ESP-IDF soc/<chip>/include/soc/soc.h.
@@ -95,6 +100,11 @@ export function buildImage(o: ImageOptions): Uint8Array {
   // Segment lengths are multiples of 4 (the bootloader requires word alignment).
   const codeLength = Math.max(256, Math.ceil(((o.size ?? 64 * 1024) - fixed) / 4) * 4);
   const code = filler(codeLength, seedOf(o));
+  if (o.behaviour) {
+    const tag = new TextEncoder().encode(`${BEHAVIOUR_TAG}${o.behaviour}\0`);
+    if (tag.length > code.length) throw new Error("behaviour tag does not fit the code segment");
+    code.set(tag);
+  }
   const segments: [number, Uint8Array][] = [[drom, descriptor], [irom, code]];
 
   const bodyLength = IMAGE_HEADER_SIZE + segments.reduce((n, [, data]) => n + SEGMENT_HEADER_SIZE + data.length, 0);

@@ -1,18 +1,27 @@
-// The device twin: the same core portal and update engine as the board, on
-// Node adapters over the emulated flash. Each boot runs the bootloader's slot
-// choice, reads the running app's descriptor into DeviceInfo and builds a fresh
-// updater and portal; restart() drops the old boot's timers, downloads and
-// connections, stays unreachable for a moment, then boots again.
+// The device twin: the same core portal, update engine and boot policy as the
+// board, on Node adapters over the emulated flash. Each boot runs the
+// bootloader's slot choice (with rollback: ABORTED for an image still pending,
+// PENDING_VERIFY for a new one), reads the running app's descriptor into
+// DeviceInfo, builds a fresh updater, boot policy and portal, and joins the
+// stored network as main.ts does. restart() drops the old boot's timers,
+// downloads and connections, stays unreachable for a moment, then boots again;
+// cutPower() does the same at an arbitrary flash operation.
 import { basename, dirname, join } from "node:path";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import type { DeviceInfo, SystemControl } from "../modules/core/ports";
 import type { ServerSettings, Updater, UpdaterOptions } from "../modules/core/updater-api";
 import { createUpdater } from "../modules/core/engine/updater";
-import { createPortal } from "../modules/core/portal/portal";
+import { createPortal, newBootId } from "../modules/core/portal/portal";
 import { SETTINGS_KEYS } from "../modules/core/engine/settings";
+import { loadCredentials, rememberCredential } from "../modules/core/portal/wifi-credentials";
+import { BootPolicy, type BootPolicyOptions } from "../modules/core/boot/policy";
+import { accessPointCheck, portalCheck, stationCheck, type StartupCheck } from "../modules/core/boot/checks";
 import { DeviceFlash } from "./flash/device-flash";
 import { boot, type BootResult } from "./flash/bootloader";
+import { EspOta } from "./flash/esp-ota";
+import type { PowerCut } from "./flash/flash-file";
 import { FlashOtaWriter } from "./flash/ota-writer";
+import { TwinBootControl } from "./adapters/boot-control";
 import { NodeClock } from "./adapters/clock";
 import { nodeDigest } from "./adapters/digest";
 import { NodeHttpClient } from "./adapters/http-client";
@@ -37,6 +46,14 @@ export interface TwinOptions {
   bootDelayMs?: number;
   /** Chip the twin emulates (image header chip id). Default 0x0000, ESP32. */
   chipId?: number;
+  /** Bootloader and app built with CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (this project's sdkconfig). Default true. */
+  rollback?: boolean;
+  /** Start-up check window and poll period (default 60 s, 1 s). */
+  boot?: BootPolicyOptions;
+  /** Extra start-up checks, as an app would add (made afresh at each boot). */
+  checks?: () => StartupCheck[];
+  /** How long the station takes to join after boot. Default 200 ms. */
+  joinMs?: number;
   updater?: UpdaterOptions;
   /** Also store `server` in NVS, replacing settings saved in the portal earlier (the demo's --server). */
   storeServer?: boolean;
@@ -71,14 +88,17 @@ interface BootSession {
   http: NodeHttpClient;
   writer: FlashOtaWriter;
   updater: Updater;
+  policy: BootPolicy;
 }
+
+/** The network a new twin was set up on (stored like the portal stores one). */
+export const TWIN_NETWORK = { ssid: "TwinLAN", password: "twinlan-2026" };
 
 export class Twin {
   readonly flash: DeviceFlash;
   readonly store: JsonFileStore;
   private readonly portal = new PortalServer();
   private session: BootSession | undefined;
-  private stationSsid: string | undefined = "TwinLAN";
   private bootCount = 0;
   private bootWaiters: Array<{ count: number; resolve: () => void }> = [];
   private restarting: NodeJS.Timeout | undefined;
@@ -88,8 +108,13 @@ export class Twin {
   private constructor(private readonly options: TwinOptions) {
     mkdirSync(dirname(options.flashPath), { recursive: true });
     const first = options.firstApp ?? (() => demoImage(demoFirmwares()[0]));
-    this.flash = DeviceFlash.open(options.flashPath, { fresh: options.fresh, firstApp: first });
-    this.store = new JsonFileStore(join(dirname(options.flashPath), `${basename(options.flashPath)}.nvs.json`));
+    const nvsPath = join(dirname(options.flashPath), `${basename(options.flashPath)}.nvs.json`);
+    if (options.fresh) rmSync(nvsPath, { force: true }); // NVS is flash too
+    let provisioned = false;
+    this.flash = DeviceFlash.open(options.flashPath, { fresh: options.fresh, firstApp: () => ((provisioned = true), first()) });
+    this.store = new JsonFileStore(nvsPath);
+    // A new board was set up on the twin's LAN, as its owner would from the Wi-Fi page.
+    if (provisioned) rememberCredential(this.store, TWIN_NETWORK);
     if (options.storeServer) {
       this.store.set(SETTINGS_KEYS.host, options.server.host);
       this.store.set(SETTINGS_KEYS.port, String(options.server.port));
@@ -118,6 +143,12 @@ export class Twin {
     return this.bootCount;
   }
 
+  /** The running boot's validation policy (state of the start-up checks). */
+  get policy(): BootPolicy {
+    if (!this.session) throw new Error("the twin is restarting");
+    return this.session.policy;
+  }
+
   /** Resolves once the twin has booted `count` times in all. */
   booted(count: number): Promise<void> {
     if (this.bootCount >= count) return Promise.resolve();
@@ -126,21 +157,65 @@ export class Twin {
 
   private powerOn(): void {
     const chipId = this.options.chipId ?? 0;
-    const result = boot(this.flash, chipId);
+    const rollback = this.options.rollback ?? true;
+    const log = (line: string) => this.options.log?.(`twin: ${line}`);
+    this.flash.chip.powerRestored();
+    this.store.reload();
+    const result = boot(this.flash, { chipId, rollback });
     const device = deviceInfo(result, this.flash.chip.size);
     const clock = new NodeClock();
     const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond, allowHost: this.options.allowHost });
-    const writer = new FlashOtaWriter(this.flash, result.slot, chipId);
-    const wifi = new SimulatedWifi(clock, { onJoin: (ssid) => (this.stationSsid = ssid) }, this.stationSsid);
+    const ota = new EspOta(this.flash, result.slot, { chipId, rollback });
+    const writer = new FlashOtaWriter(this.flash, ota);
+    const wifi = new SimulatedWifi(clock, {}, undefined);
     const system: SystemControl = { restart: () => this.restart() };
-    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, defaults: this.options.server, options: this.options.updater });
-    this.portal.handler = createPortal({ updater, device, wifi, store: this.store, system, clock, portalHost: `127.0.0.1:${this.port}` });
-    this.session = { result, device, clock, http, writer, updater };
+    const policy = new BootPolicy({ boot: new TwinBootControl(this.flash, ota, result.app, () => this.restart()), store: this.store, clock, system, log }, this.options.boot);
+    const bootId = newBootId(clock.now());
+    const portalHost = `127.0.0.1:${this.port}`;
+    for (const check of [accessPointCheck(wifi), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);
+    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater });
+    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId });
+    this.session = { result, device, clock, http, writer, updater, policy };
     this.bootCount++;
-    this.options.log?.(`twin: booted ${result.partition.label}: ${device.appName} ${device.appVersion}${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);
+    log(`booted ${result.partition.label}: ${device.appName} ${device.appVersion} (${policy.status().otaState})${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);
+    policy.start();
+    this.runFirmware(result, clock, wifi);
     const ready = this.bootWaiters.filter((w) => w.count <= this.bootCount);
     this.bootWaiters = this.bootWaiters.filter((w) => w.count > this.bootCount);
     for (const w of ready) w.resolve();
+  }
+
+  /**
+   * What the booted firmware does: join the stored network as main.ts does,
+   * unless its behaviour tag says otherwise ("no-wifi" never brings the station
+   * up; "crash" resets the board a moment after boot).
+   */
+  private runFirmware(result: BootResult, clock: NodeClock, wifi: SimulatedWifi): void {
+    const behaviour = result.app.behaviour;
+    if (behaviour === "crash") {
+      clock.setTimeout(() => this.reset("crash"), 300);
+      return;
+    }
+    const stored = loadCredentials(this.store)[0];
+    if (!stored || behaviour === "no-wifi") return;
+    clock.setTimeout(() => wifi.connect(stored.ssid, stored.password), this.options.joinMs ?? 200);
+  }
+
+  /** Arms a power cut at a later flash operation (the twin then reboots as after a power cycle). */
+  cutPower(cut: Omit<PowerCut, "onCut">): void {
+    this.flash.chip.armPowerCut({ ...cut, onCut: () => this.reset("power cut") });
+  }
+
+  /** An unclean reset now (power cycle, crash, watchdog): no orderly shutdown of anything. */
+  reset(why = "reset"): void {
+    if (this.stopped || this.restarting) return;
+    this.options.log?.(`twin: ${why}`);
+    this.store.frozen = true; // nothing the old firmware still does reaches NVS
+    this.shutDown();
+    this.restarting = setTimeout(() => {
+      this.restarting = undefined;
+      if (!this.stopped) this.powerOn();
+    }, this.options.bootDelayMs ?? 1500);
   }
 
   private shutDown(): void {
@@ -152,15 +227,9 @@ export class Twin {
     this.portal.dropConnections();
   }
 
-  /** SystemControl.restart(): reset now, boot again after bootDelayMs. */
+  /** SystemControl.restart() (esp_restart): to the flash, the same as any other reset. */
   restart(): void {
-    if (this.stopped || this.restarting) return;
-    this.options.log?.("twin: restarting");
-    this.shutDown();
-    this.restarting = setTimeout(() => {
-      this.restarting = undefined;
-      if (!this.stopped) this.powerOn();
-    }, this.options.bootDelayMs ?? 1500);
+    this.reset("restarting");
   }
 
   async stop(): Promise<void> {

@@ -122,6 +122,46 @@ export interface WifiControl {
   connect(ssid: string, password: string): void;
 }
 
+/** esp_ota_img_states_t (ESP-IDF esp_ota_ops.h / esp_flash_partitions.h) in kebab case; "undefined" also when a slot has no otadata entry. */
+export type OtaImageState = "new" | "pending-verify" | "valid" | "invalid" | "aborted" | "undefined";
+
+/** What esp_app_desc_t says about the image in a slot. */
+export interface SlotApp {
+  version: string;
+  projectName: string;
+  secureVersion: number;
+}
+
+/** One OTA app slot as the bootloader and esp_ota_ops see it. */
+export interface SlotInfo {
+  /** Partition label, e.g. "ota_0". */
+  partition: string;
+  /** The slot's app descriptor; undefined when it holds no image. */
+  app?: SlotApp;
+  /** Its otadata state (esp_ota_get_state_partition). */
+  state: OtaImageState;
+  /** The bootloader would start it: the image verifies and its otadata entry is not invalid or aborted. */
+  bootable: boolean;
+}
+
+/**
+ * The boot side of ESP-IDF's OTA support (esp_ota_ops.c with
+ * CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE): which image runs and in what state,
+ * the other slot, and the calls that confirm, reject or leave the running image.
+ */
+export interface BootControl {
+  /** The running image (esp_ota_get_running_partition, esp_app_get_description, its otadata state). */
+  running(): SlotInfo;
+  /** The other app slot: where updates are written and what "go back" boots. Reads flash: call it rarely. */
+  other(): SlotInfo;
+  /** esp_ota_mark_app_valid_cancel_rollback(). Throws on failure. */
+  markValid(): void;
+  /** esp_ota_mark_app_invalid_rollback_and_reboot(): never returns on a board; throws when no other image can boot. */
+  markInvalidAndRestart(): void;
+  /** esp_ota_set_boot_partition(other): the next boot starts it (the caller restarts); throws when it does not verify. */
+  bootOther(): void;
+}
+
 export interface SystemControl {
   /** Reboots into the boot partition. Never returns on a device. */
   restart(): void;

@@ -70,6 +70,8 @@ export interface Updater {
   cancel(): void;
 }
 
+import type { LastUpdate } from "./boot/journal";
+import type { BootStatus } from "./boot/policy";
 import type { Clock, DeviceInfo, DigestFactory, HttpClient, KeyValueStore, OtaWriter, PortalRequest, PortalResponse, SystemControl, WifiControl } from "./ports";
 
 export interface UpdaterOptions {
@@ -85,7 +87,26 @@ export interface UpdaterOptions {
   checkIn?: { url: string; intervalMs: number };
 }
 
-/** What createUpdater (modules/core/updater.ts) needs. */
+/**
+ * What the update engine tells the boot policy (modules/core/boot/policy.ts)
+ * and asks it: updates wait while the running image awaits its verdict
+ * (esp_ota_begin refuses them then: ESP_ERR_OTA_ROLLBACK_INVALID_STATE), and
+ * each commit or failure is recorded so the next boot can tell what happened.
+ */
+export interface UpdateRecorder {
+  /** Why no update may start now, or undefined. */
+  blocked(): string | undefined;
+  /** The update slot is about to be erased: what it held is gone. */
+  writing(): void;
+  /** Just before the boot switch to the new image `version`. */
+  committing(version: string): void;
+  /** An offered image was refused or did not arrive whole. */
+  failed(version: string, reason: string): void;
+  /** The last update's outcome, told to update servers. */
+  lastUpdate(): LastUpdate | undefined;
+}
+
+/** What createUpdater (modules/core/engine/updater.ts) needs. */
 export interface UpdaterDeps {
   http: HttpClient;
   ota: OtaWriter;
@@ -94,14 +115,23 @@ export interface UpdaterDeps {
   store: KeyValueStore;
   device: DeviceInfo;
   system: SystemControl;
+  boot: UpdateRecorder;
   /** Update server used until the user stores other settings. */
   defaults: ServerSettings;
   options?: UpdaterOptions;
 }
 
-/** What createPortal (modules/core/portal.ts) needs; it returns a request handler. */
+/** What the portal reads of the boot policy (modules/core/boot/policy.ts) and asks of it. */
+export interface BootView {
+  status(): BootStatus;
+  /** Restarts into the other slot's image; an error text when it cannot. */
+  goBack(): string | undefined;
+}
+
+/** What createPortal (modules/core/portal/portal.ts) needs; it returns a request handler. */
 export interface PortalDeps {
   updater: Updater;
+  boot: BootView;
   device: DeviceInfo;
   wifi: WifiControl;
   store: KeyValueStore;
@@ -109,6 +139,8 @@ export interface PortalDeps {
   clock: Clock;
   /** Host name or address the captive portal redirects foreign hosts to (the AP address). */
   portalHost: string;
+  /** This boot's id (/api/status "boot"), shared with the portal start-up check; made here when absent. */
+  bootId?: string;
 }
 
 export type PortalHandler = (request: PortalRequest) => PortalResponse;

@@ -1,57 +1,36 @@
-// Simulator stand-in for the OTA slots: the lin build has no flash, no `ota`
-// and no `embedded:update`. Two files play ota_0/ota_1 and a third plays
-// otadata (the boot selection). Like esp_ota_end, complete() refuses an image
+// Simulator stand-in for embedded:update: the lin build has no flash, no `ota`
+// and no `embedded:update`. The image goes into the next slot's file through
+// ECMA-419 files (sim-flash.ts). Like esp_ota_end, complete() refuses an image
 // that is short or lacks the 0xE9 magic, and only then moves the boot
-// selection; abort() deletes the partial slot.
+// selection (state "new", as esp_ota_set_boot_partition writes with rollback);
+// abort() deletes the partial slot. Like esp_ota_begin, begin() refuses while
+// the running image is still pending verification.
 
-import { File } from "file";
+import { files, type FileHandle } from "./files-root";
 import type { OtaWriter } from "../core/ports";
-
-const SLOTS = ["ota_0", "ota_1"];
-const IMAGE_MAGIC = 0xe9;
+import { IMAGE_MAGIC } from "../core/image";
+import type { SimFlash } from "./sim-flash";
 
 export class FileOtaWriter implements OtaWriter {
   readonly capacity: number;
-  #prefix: string;
-  #file: File | undefined;
+  #flash: SimFlash;
+  #file: FileHandle | undefined;
   #expected = 0;
   #written = 0;
   #first = -1;
 
-  /** prefix: path prefix of the three files, e.g. "/tmp/ota-sim-"; capacity defaults to ota_1 of the autosplit 4 MB table. */
-  constructor(prefix: string, capacity = 0x1fe000) {
-    this.#prefix = prefix;
+  /** capacity defaults to ota_1 of the esp32 autosplit 4 MB table. */
+  constructor(flash: SimFlash, capacity = 0x1fe000) {
+    this.#flash = flash;
     this.capacity = capacity;
-  }
-
-  /** Label of the slot otadata selects ("ota_0" until an update completes). */
-  running(): string {
-    const path = this.#prefix + "otadata";
-    if (!File.exists(path)) return SLOTS[0];
-    const file = new File(path);
-    try {
-      const label = file.read(String).trim();
-      return SLOTS.includes(label) ? label : SLOTS[0];
-    } finally {
-      file.close();
-    }
-  }
-
-  next(): string {
-    return this.running() === SLOTS[0] ? SLOTS[1] : SLOTS[0];
-  }
-
-  /** Path of a slot's image file, for inspection. */
-  slotPath(label: string): string {
-    return `${this.#prefix}${label}.bin`;
   }
 
   begin(size: number): void {
     this.abort();
     if (size > this.capacity) throw new RangeError("New Binary Does Not Fit Flash Size");
-    const path = this.slotPath(this.next());
-    File.delete(path); // File(path, true) opens "rb+" and would keep old bytes past the new end
-    this.#file = new File(path, true);
+    if (this.#flash.slot(this.#flash.running()).state === "pending-verify") throw new Error("Running app has not confirmed state (ESP_ERR_OTA_ROLLBACK_INVALID_STATE)");
+    const path = this.#flash.slotFile(this.#flash.next());
+    this.#file = files.openFile({ path, mode: "w" }); // truncates what the slot held
     this.#expected = size;
     this.#written = 0;
     this.#first = -1;
@@ -63,9 +42,7 @@ export class FileOtaWriter implements OtaWriter {
     if (this.#written + chunk.byteLength > this.#expected) throw new RangeError("image larger than announced");
     if (chunk.byteLength === 0) return;
     if (this.#written === 0) this.#first = chunk[0];
-    // The lin file module writes ArrayBuffers only, not views.
-    const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-    file.write(whole ? (chunk.buffer as ArrayBuffer) : chunk.slice().buffer);
+    file.write(chunk, this.#written); // a view is written in place (xsmcGetBufferWritable)
     this.#written += chunk.byteLength;
   }
 
@@ -74,16 +51,12 @@ export class FileOtaWriter implements OtaWriter {
     if (!file) throw new Error("OTA complete without begin");
     this.#file = undefined;
     file.close();
-    const label = this.next();
+    const label = this.#flash.next();
     if (this.#written !== this.#expected || this.#first !== IMAGE_MAGIC) {
-      File.delete(this.slotPath(label));
+      this.#flash.remove(this.#flash.slotFile(label));
       throw new Error(this.#written !== this.#expected ? `image incomplete: ${this.#written} of ${this.#expected} bytes` : "image magic is not 0xE9");
     }
-    const otadata = this.#prefix + "otadata";
-    File.delete(otadata);
-    const selection = new File(otadata, true);
-    selection.write(label);
-    selection.close();
+    this.#flash.setBoot(label);
   }
 
   abort(): void {
@@ -91,6 +64,6 @@ export class FileOtaWriter implements OtaWriter {
     if (!file) return;
     this.#file = undefined;
     file.close();
-    File.delete(this.slotPath(this.next()));
+    this.#flash.remove(this.#flash.slotFile(this.#flash.next()));
   }
 }

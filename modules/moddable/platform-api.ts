@@ -3,7 +3,7 @@
 // platform-esp32 or platform-sim; main.ts imports only that specifier
 // (declared in modules/types/platform.d.ts).
 
-import type { OtaWriter } from "../core/ports";
+import type { BootControl, OtaWriter } from "../core/ports";
 
 export interface Closeable {
   close(): void;
@@ -13,6 +13,8 @@ export interface Platform {
   /** "esp32" on the board, "sim" in the Linux simulator. */
   readonly name: string;
   createOtaWriter(): OtaWriter;
+  /** The running image's OTA state and the rollback calls (esp_ota_ops on a board). */
+  bootControl(): BootControl;
   /** Answers every A query with the access point address; undefined where no responder can run. */
   startCaptiveDns(address: () => string): Closeable | undefined;
   restart(): void;

@@ -4,11 +4,13 @@ import Net from "net";
 import { chipId, flashSize, idfVersion, restart, runningPartition } from "esp32-system";
 import { CaptiveDns } from "./captive-dns";
 import { FlashOtaWriter } from "./ota-writer-flash";
+import { Esp32BootControl } from "./boot-esp32";
 import type { Platform } from "./platform-api";
 
 const platform: Platform = {
   name: "esp32",
   createOtaWriter: () => new FlashOtaWriter(),
+  bootControl: () => new Esp32BootControl(),
   startCaptiveDns: (address) => new CaptiveDns(address),
   restart,
   runningPartition: () => runningPartition() ?? "unknown",

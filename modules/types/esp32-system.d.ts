@@ -9,4 +9,19 @@ declare module "esp32-system" {
   export function chipId(): number;
   export function flashSize(): number;
   export function idfVersion(): string;
+  /** 0 = the running app slot, 1 = the other one (esp_ota_get_next_update_partition). */
+  type Slot = 0 | 1;
+  export function slotLabel(which: Slot): string;
+  /** esp_ota_get_state_partition in kebab case ("undefined" when the slot has no otadata entry). */
+  export function slotState(which: Slot): import("../core/ports").OtaImageState;
+  /** esp_app_desc_t: [version, project name, secure_version]; undefined when the slot holds no app. */
+  export function slotApp(which: Slot): [string, string, number] | undefined;
+  /** esp_ota_check_rollback_is_possible(). */
+  export function rollbackPossible(): boolean;
+  /** esp_ota_mark_app_valid_cancel_rollback(); throws on failure. */
+  export function markValid(): void;
+  /** esp_ota_mark_app_invalid_rollback_and_reboot(): returns only by throwing. */
+  export function markInvalidAndReboot(): void;
+  /** esp_ota_set_boot_partition(other); throws when its image does not verify. */
+  export function bootOther(): void;
 }

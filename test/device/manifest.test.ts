@@ -90,7 +90,7 @@ const SDK: Record<string, Record<string, string | undefined>> = {
   lin: {
     ...SDK_COMMON,
     wifi: "$(MODDABLE)/examples/manifest_net.json",
-    file: "$(MODULES)/files/file/manifest.json",
+    "embedded:storage/files": "$(MODULES)/io/files/manifest.json",
   },
 };
 
@@ -166,6 +166,21 @@ test("every local path the manifest names exists", () => {
   assert.ok(checked >= 10, `only ${checked} local paths found`);
 });
 
+test("esp32: rollback in the bootloader and the app, through the project's sdkconfig fragment; its version is config.appVersion", () => {
+  const esp32 = manifest.platforms.esp32 as Section & { build?: Record<string, string> };
+  assert.equal(esp32.build?.SDKCONFIGPATH, "./sdkconfig", "mcmanifest.js merges $(SDKCONFIGPATH)/sdkconfig.defaults");
+  const options = new Map(
+    readFileSync(join(root, "sdkconfig/sdkconfig.defaults"), "utf8")
+      .split("\n")
+      .filter((line) => /^CONFIG_\w+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as [string, string]),
+  );
+  assert.equal(options.get("CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE"), "y");
+  assert.equal(options.get("CONFIG_BOOTLOADER_SKIP_VALIDATE_ALWAYS"), "n", "Moddable's default skips validation; the bootloader must check images to fall back");
+  assert.equal(options.get("CONFIG_APP_PROJECT_VER_FROM_CONFIG"), "y");
+  assert.equal(options.get("CONFIG_APP_PROJECT_VER"), JSON.stringify(manifest.config?.appVersion), "esp_app_desc_t.version = config.appVersion");
+});
+
 test("esp32: OTA table split in two slots, embedded:update, AP-capable wifi, captive DNS, native system module", () => {
   const esp32 = manifest.platforms.esp32;
   assert.deepEqual(esp32.defines?.ota, { autosplit: 1 });
@@ -176,10 +191,12 @@ test("esp32: OTA table split in two slots, embedded:update, AP-capable wifi, cap
   assert.ok(existsSync(join(root, "modules/moddable/esp32/system.c")), "native half of esp32-system");
 });
 
-test("lin: file-backed OTA slots and loopback defaults for the simulator", () => {
+test("lin: file-backed OTA slots (ECMA-419 files under /tmp) and loopback defaults for the simulator", () => {
   const lin = manifest.platforms.lin;
   assert.equal(lin.modules?.["modules/moddable/platform"], "./modules/moddable/platform-sim");
-  assert.ok(list(lin.include).includes("$(MODULES)/files/file/manifest.json"));
+  assert.ok(list(lin.include).includes("$(MODULES)/io/files/manifest.json"));
+  assert.ok(!list(lin.include).includes("$(MODULES)/files/file/manifest.json"), "the legacy file module is gone");
+  assert.equal(lin.config?.files, "/tmp", "files.js roots ECMA-419 files at config.files");
   assert.equal(lin.config?.updateHost, "127.0.0.1");
   assert.equal(lin.config?.portalHost, `127.0.0.1:${String(lin.config?.portalPort)}`);
 });

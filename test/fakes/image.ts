@@ -1,6 +1,7 @@
 // Builds small ESP32 app images in plain typed-array writes (engine-neutral,
 // unlike tools/esp-image.ts): a valid 24-byte header and deterministic filler.
-import { CHIP_IDS } from "../../modules/core/image";
+import { APP_DESC_MAGIC, APP_DESC_OFFSET, CHIP_IDS } from "../../modules/core/image";
+import { utf8Encode } from "../../modules/core/bytes";
 
 export interface TestImageOptions {
   size: number;
@@ -10,6 +11,9 @@ export interface TestImageOptions {
   magic?: number;
   /** Varies the filler so two images differ. */
   seed?: number;
+  /** Writes an esp_app_desc_t with this version (and projectName) after the first segment header. */
+  version?: string;
+  projectName?: string;
 }
 
 export function buildImage(options: TestImageOptions): Uint8Array {
@@ -32,6 +36,14 @@ export function buildImage(options: TestImageOptions): Uint8Array {
     out[13] = chip >> 8;
     for (let i = 14; i < 23; i++) out[i] = 0;
     out[23] = 0; // no appended SHA-256
+  }
+  if (options.version !== undefined) {
+    if (out.length < APP_DESC_OFFSET + 256) throw new Error("an image with an app descriptor needs 288 bytes or more");
+    const d = APP_DESC_OFFSET;
+    out.fill(0, d, d + 256);
+    new DataView(out.buffer).setUint32(d, APP_DESC_MAGIC, true);
+    out.set(utf8Encode(options.version), d + 16);
+    out.set(utf8Encode(options.projectName ?? "ota-demo"), d + 48);
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { MemoryStore } from "./store";
 import { FakeSystem, fakeDevice } from "./device";
 import { FakeWifi } from "./wifi";
 import { ScriptedUpdater } from "./scripted-updater";
+import { ScriptedBoot } from "./scripted-boot";
 
 export const PORTAL_HOST = "192.168.4.1";
 
@@ -44,6 +45,7 @@ export function header(response: PortalResponse, name: string): string | undefin
 export interface PortalRig {
   portal: PortalHandler;
   updater: ScriptedUpdater;
+  boot: ScriptedBoot;
   wifi: FakeWifi;
   store: MemoryStore;
   system: FakeSystem;
@@ -59,11 +61,13 @@ export function portalRig(overrides: Partial<PortalDeps> = {}): PortalRig {
   const store = new MemoryStore();
   const system = new FakeSystem();
   const clock = new FakeClock();
-  const deps: PortalDeps = { updater, device: fakeDevice(), wifi, store, system, clock, portalHost: PORTAL_HOST, ...overrides };
+  const boot = new ScriptedBoot();
+  const deps: PortalDeps = { updater, boot, device: fakeDevice(), wifi, store, system, clock, portalHost: PORTAL_HOST, ...overrides };
   const portal = createPortal(deps);
   return {
     portal,
     updater,
+    boot,
     wifi,
     store,
     system,

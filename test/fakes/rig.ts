@@ -4,6 +4,7 @@
 import type { Updater, UpdaterOptions, ServerSettings } from "../../modules/core/updater-api";
 import type { DeviceInfo } from "../../modules/core/ports";
 import { createUpdater } from "../../modules/core/engine/updater";
+import { BootPolicy, type BootPolicyOptions } from "../../modules/core/boot/policy";
 import { FakeClock } from "./clock";
 import { fakeDevice, FakeSystem } from "./device";
 import { nobleDigest } from "./digest";
@@ -21,6 +22,9 @@ export interface RigOptions {
   options?: UpdaterOptions;
   defaults?: ServerSettings;
   store?: MemoryStore;
+  /** Flash set-up beyond the defaults (running state, an image in the other slot). */
+  flash?: Partial<Pick<FakeFlashOptions, "runningState" | "otherImage" | "runningImage">>;
+  boot?: BootPolicyOptions;
 }
 
 export interface Rig {
@@ -31,6 +35,8 @@ export interface Rig {
   store: MemoryStore;
   system: FakeSystem;
   device: DeviceInfo;
+  /** The boot policy the updater reports to (started, as at boot). */
+  boot: BootPolicy;
   /** Lets the HTTP playback run to its end (or to a stall). */
   settle(): Promise<void>;
 }
@@ -40,9 +46,11 @@ export const TEST_SERVER: ServerSettings = { host: "192.168.4.2", port: 8000, pa
 export function createRig(o: RigOptions): Rig {
   const clock = new FakeClock();
   const http = new ScriptedHttp(o.route);
-  const flash = new FakeFlash({ slotSize: o.slotSize ?? 1024 * 1024, runningImage: buildImage({ size: 8192, seed: 99 }), fail: o.fail });
+  const flash = new FakeFlash({ slotSize: o.slotSize ?? 1024 * 1024, runningImage: buildImage({ size: 8192, seed: 99, version: "1.0.0" }), fail: o.fail, ...o.flash });
   const store = o.store ?? new MemoryStore();
   const system = new FakeSystem();
+  const boot = new BootPolicy({ boot: flash.boot, store, clock, system }, o.boot);
+  boot.start();
   const device = fakeDevice(o.device);
   const updater = createUpdater({
     http,
@@ -52,8 +60,9 @@ export function createRig(o: RigOptions): Rig {
     store,
     device,
     system,
+    boot,
     defaults: o.defaults ?? TEST_SERVER,
     options: o.options,
   });
-  return { updater, http, clock, flash, store, system, device, settle: () => http.settle() };
+  return { updater, http, clock, flash, store, system, device, boot, settle: () => http.settle() };
 }

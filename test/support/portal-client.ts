@@ -1,6 +1,7 @@
 // Drives a twin's portal over its JSON API the way the pages' scripts do, for
 // tests that do not need a browser.
 import type { CatalogState, Progress } from "../../modules/core/updater-api";
+import type { StatusJson } from "../../modules/core/portal/pages-home";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -31,6 +32,27 @@ export async function waitForEnd(base: string, timeoutMs = 20_000): Promise<Prog
   }
 }
 
-export async function status(base: string): Promise<{ version: string; partition: string; boot: string }> {
-  return (await (await fetch(new URL("/api/status", base))).json()) as { version: string; partition: string; boot: string };
+export async function status(base: string): Promise<StatusJson> {
+  return (await (await fetch(new URL("/api/status", base))).json()) as StatusJson;
+}
+
+/** Polls /api/status (through restarts: failed polls are retried) until `done` says so. */
+export async function waitForStatus(base: string, done: (s: StatusJson) => boolean, what: string, timeoutMs = 20_000): Promise<StatusJson> {
+  const until = Date.now() + timeoutMs;
+  let last: StatusJson | undefined;
+  for (;;) {
+    try {
+      last = await status(base);
+      if (done(last)) return last;
+    } catch {
+      // restarting: the portal is not there for a moment
+    }
+    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms (last status ${JSON.stringify(last)})`);
+    await sleep(50);
+  }
+}
+
+/** Waits until the running image passed its start-up check. */
+export function waitForValid(base: string, timeoutMs?: number): Promise<StatusJson> {
+  return waitForStatus(base, (s) => s.otaState === "valid" && s.validation.phase !== "checking", "image confirmed", timeoutMs);
 }

@@ -49,6 +49,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     server: { host: "127.0.0.1", port: options.serverPort ?? proxy?.port ?? serverPort, path: "." },
     bootDelayMs: 300,
     updater: { restartDelayMs: 800, stallMs: 2000 },
+    boot: { windowMs: 5000, pollMs: 100 },
+    joinMs: 50,
     ...options.twin,
   });
   return {

@@ -17,6 +17,7 @@ import { OtaState, decodeEntry, encodeEntry, initialEntry, nextBootEntry, otaSel
 import { DeviceFlash } from "../../twin/flash/device-flash";
 import { boot } from "../../twin/flash/bootloader";
 import { FlashOtaWriter } from "../../twin/flash/ota-writer";
+import { EspOta } from "../../twin/flash/esp-ota";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const tmp = () => mkdtempSync(join(tmpdir(), "twin-flash-"));
@@ -28,6 +29,9 @@ function entry(seq: number, state: number = OtaState.UNDEFINED, crc = otaSelectC
   return { seq, label: new Uint8Array(20).fill(0xff), state, crc };
 }
 const ERASED = decodeEntry(new Uint8Array(32).fill(0xff));
+/** A bootloader and app built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (Moddable's default). */
+const PLAIN = { chipId: 0, rollback: false };
+const writerFor = (flash: DeviceFlash, runningSlot: number) => new FlashOtaWriter(flash, new EspOta(flash, runningSlot, PLAIN));
 
 test("partition table: entries packed as gen_esp32part.py, MD5 entry, 0xFF padding", () => {
   const bin = buildPartitionTable(DEMO_TABLE);
@@ -75,11 +79,11 @@ test("boot selection follows the bootloader", () => {
 });
 
 test("esp_ota_set_boot_partition: next seq goes into the other sector", () => {
-  assert.deepEqual(nextBootEntry([ERASED, ERASED], 1, 2), { sector: 0, entry: { ...entry(2), label: ERASED.label } });
-  assert.equal(nextBootEntry([entry(1), ERASED], 1, 2).sector, 1);
-  assert.equal(nextBootEntry([entry(1), ERASED], 1, 2).entry.seq, 2);
-  assert.deepEqual([nextBootEntry([entry(1), entry(2)], 0, 2).sector, nextBootEntry([entry(1), entry(2)], 0, 2).entry.seq], [0, 3]);
-  assert.deepEqual([nextBootEntry([entry(3), entry(2)], 1, 2).sector, nextBootEntry([entry(3), entry(2)], 1, 2).entry.seq], [1, 4]);
+  assert.deepEqual(nextBootEntry([ERASED, ERASED], 1, 2, false), { sector: 0, entry: { ...entry(2), label: ERASED.label } });
+  assert.equal(nextBootEntry([entry(1), ERASED], 1, 2, false).sector, 1);
+  assert.equal(nextBootEntry([entry(1), ERASED], 1, 2, false).entry.seq, 2);
+  assert.deepEqual([nextBootEntry([entry(1), entry(2)], 0, 2, false).sector, nextBootEntry([entry(1), entry(2)], 0, 2, false).entry.seq], [0, 3]);
+  assert.deepEqual([nextBootEntry([entry(3), entry(2)], 1, 2, false).sector, nextBootEntry([entry(3), entry(2)], 1, 2, false).entry.seq], [1, 4]);
 });
 
 test("flash file: erase is sector granular, programming only clears bits", () => {
@@ -100,7 +104,7 @@ test("first boot: table at 0x8000, 1.0.0 in ota_0, blank otadata -> boots ota_0 
   const flash = DeviceFlash.open(path, { firstApp: () => v100 });
   assert.deepEqual(parsePartitionTable(flash.chip.read(PARTITION_TABLE_OFFSET, MAX_PARTITION_LENGTH)), DEMO_TABLE);
   assert.deepEqual(flash.readOtadata(), [ERASED, ERASED]);
-  const result = boot(flash, 0);
+  const result = boot(flash, PLAIN);
   assert.equal(result.partition.label, "ota_0");
   assert.equal(result.app.descriptor.version, "1.0.0");
   assert.equal(result.app.size, v100.length);
@@ -110,7 +114,7 @@ test("first boot: table at 0x8000, 1.0.0 in ota_0, blank otadata -> boots ota_0 
   // The file persists: reopening boots the same app without rewriting anything.
   const before = sha(path);
   const again = DeviceFlash.open(path, { firstApp: () => v110 });
-  assert.equal(boot(again, 0).app.descriptor.version, "1.0.0");
+  assert.equal(boot(again, PLAIN).app.descriptor.version, "1.0.0");
   again.close();
   assert.equal(sha(path), before);
 });
@@ -118,8 +122,8 @@ test("first boot: table at 0x8000, 1.0.0 in ota_0, blank otadata -> boots ota_0 
 test("OTA write: erase, write, verify, otadata switch; the restart boots the new slot", () => {
   const path = join(tmp(), "flash.bin");
   const flash = DeviceFlash.open(path, { firstApp: () => v100 });
-  const first = boot(flash, 0);
-  const writer = new FlashOtaWriter(flash, first.slot, 0);
+  const first = boot(flash, PLAIN);
+  const writer = writerFor(flash, first.slot);
   assert.equal(writer.target.label, "ota_1");
   assert.equal(writer.capacity, 0x1e0000);
   const erasedBefore = flash.chip.counters.sectorsErased;
@@ -127,31 +131,31 @@ test("OTA write: erase, write, verify, otadata switch; the restart boots the new
   assert.equal(flash.chip.counters.sectorsErased - erasedBefore, Math.ceil(v110.length / SECTOR_SIZE));
   for (let at = 0; at < v110.length; at += 4096) writer.write(v110.subarray(at, at + 4096));
   const otadataBefore = hex(flash.chip.read(0xe000, 0x2000));
-  assert.equal(boot(flash, 0).slot, 0, "nothing switches before complete()");
+  assert.equal(boot(flash, PLAIN).slot, 0, "nothing switches before complete()");
   assert.equal(hex(flash.chip.read(0xe000, 0x2000)), otadataBefore);
   writer.complete();
   assert.equal(hex(flash.chip.read(0xf000, 32)), "02000000" + "ff".repeat(20) + "ffffffff" + "7437f655");
-  const second = boot(flash, 0);
+  const second = boot(flash, PLAIN);
   assert.equal(second.partition.label, "ota_1");
   assert.equal(second.app.descriptor.version, "1.1.0");
   // And back again: from ota_1 the next slot is ota_0, seq 3 in sector 0.
-  const back = new FlashOtaWriter(flash, second.slot, 0);
+  const back = writerFor(flash, second.slot);
   assert.equal(back.target.label, "ota_0");
   back.begin(v100.length);
   back.write(v100);
   back.complete();
   assert.equal(flash.readOtadata()[0].seq, 3);
-  assert.equal(boot(flash, 0).partition.label, "ota_0");
+  assert.equal(boot(flash, PLAIN).partition.label, "ota_0");
   flash.close();
 });
 
 test("abort leaves the flash byte-identical; running slot, table and otadata as before begin", () => {
   const path = join(tmp(), "flash.bin");
   const flash = DeviceFlash.open(path, { firstApp: () => v100 });
-  boot(flash, 0);
+  boot(flash, PLAIN);
   const keep = () => hex(flash.chip.read(0, 0x10000 + 0x1e0000)); // table, nvs, otadata, ota_0
   const before = keep();
-  const writer = new FlashOtaWriter(flash, 0, 0);
+  const writer = writerFor(flash, 0);
   writer.begin(v110.length);
   writer.write(v110.subarray(0, 20_000));
   const fileBeforeAbort = sha(path);
@@ -159,13 +163,13 @@ test("abort leaves the flash byte-identical; running slot, table and otadata as 
   assert.equal(sha(path), fileBeforeAbort);
   assert.equal(keep(), before);
   assert.throws(() => writer.write(v110.subarray(20_000, 21_000)), /while aborted/);
-  assert.equal(boot(flash, 0).app.descriptor.version, "1.0.0");
+  assert.equal(boot(flash, PLAIN).app.descriptor.version, "1.0.0");
   flash.close();
 });
 
 test("complete() refuses a corrupted image, a foreign chip and a short write; otadata untouched", () => {
   const flash = DeviceFlash.open(join(tmp(), "flash.bin"), { firstApp: () => v100 });
-  boot(flash, 0);
+  boot(flash, PLAIN);
   const otadata = () => hex(flash.chip.read(0xe000, 0x2000));
   const before = otadata();
   const corrupt = v110.slice();
@@ -177,30 +181,30 @@ test("complete() refuses a corrupted image, a foreign chip and a short write; ot
     [v110.subarray(0, 10_000), v110.length, /after 10000 of/],
   ];
   for (const [bytes, size, reason] of cases) {
-    const writer = new FlashOtaWriter(flash, 0, 0);
+    const writer = writerFor(flash, 0);
     writer.begin(size);
     writer.write(bytes);
     assert.throws(() => writer.complete(), reason);
     assert.equal(otadata(), before);
   }
-  const writer = new FlashOtaWriter(flash, 0, 0);
+  const writer = writerFor(flash, 0);
   writer.begin(100);
   assert.throws(() => writer.write(Uint8Array.of(0x3c, 0x21)), /invalid magic byte/);
-  assert.throws(() => new FlashOtaWriter(flash, 0, 0).begin(0x1e0001), /do not fit/);
-  assert.equal(boot(flash, 0).app.descriptor.version, "1.0.0");
+  assert.throws(() => writerFor(flash, 0).begin(0x1e0001), /do not fit/);
+  assert.equal(boot(flash, PLAIN).app.descriptor.version, "1.0.0");
   flash.close();
 });
 
 test("the bootloader falls back to the other slot when the chosen image does not verify", () => {
   const flash = DeviceFlash.open(join(tmp(), "flash.bin"), { firstApp: () => v100 });
-  boot(flash, 0);
-  const writer = new FlashOtaWriter(flash, 0, 0);
+  boot(flash, PLAIN);
+  const writer = writerFor(flash, 0);
   writer.begin(v110.length);
   writer.write(v110);
   writer.complete();
   // Damage ota_1 after the switch (a bit flip in flash): boot goes back to ota_0.
   flash.chip.write(0x1f0000 + 1000, Uint8Array.of(0x00));
-  const result = boot(flash, 0);
+  const result = boot(flash, PLAIN);
   assert.equal(result.partition.label, "ota_0");
   assert.equal(result.rejected[0].slot, 1);
   flash.close();

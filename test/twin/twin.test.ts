@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Twin } from "../../twin/device";
 import { startStack, deadPort } from "../support/stack";
-import { loadCatalog, startUpdate, status, waitForEnd } from "../support/portal-client";
+import { loadCatalog, startUpdate, status, waitForEnd, waitForValid } from "../support/portal-client";
 
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const otadataHex = (twin: Twin) => Buffer.from(twin.flash.chip.read(twin.flash.otadata.offset, twin.flash.otadata.size)).toString("hex");
@@ -32,9 +32,10 @@ test("update to 1.1.0: catalog, download, otadata switch, restart into ota_1; th
     assert.equal(end.phase, "done", end.error);
     assert.equal(end.received, s.firmwares[1].size);
     await s.twin.booted(2);
-    const after = await status(base);
+    const after = await waitForValid(base);
     assert.equal(after.version, "1.1.0");
     assert.equal(after.partition, "ota_1");
+    assert.deepEqual(after.lastUpdate, { version: "1.1.0", result: "valid" });
     const [a, b] = s.twin.flash.readOtadata();
     assert.deepEqual([a.seq, b.seq], [1, 2]);
     const image = readFileSync(`${s.catalogDir}/demo-1.1.0.bin`);

@@ -9,10 +9,18 @@ export const NVS_MAX_KEY = 15;
 export const NVS_MAX_VALUE = 4000;
 
 export class JsonFileStore implements KeyValueStore {
-  private readonly data: Record<string, string>;
+  private data: Record<string, string> = {};
+  /** The board is resetting: writes of the old firmware no longer reach NVS. */
+  frozen = false;
 
   constructor(readonly path: string) {
-    this.data = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, string>) : {};
+    this.reload();
+  }
+
+  /** What NVS holds after a reset: the file, whatever the old firmware did in memory. */
+  reload(): void {
+    this.data = existsSync(this.path) ? (JSON.parse(readFileSync(this.path, "utf8")) as Record<string, string>) : {};
+    this.frozen = false;
   }
 
   private static checkKey(key: string): void {
@@ -39,6 +47,7 @@ export class JsonFileStore implements KeyValueStore {
   }
 
   private save(): void {
+    if (this.frozen) return;
     const temp = `${this.path}.tmp`;
     writeFileSync(temp, JSON.stringify(this.data, null, 1));
     renameSync(temp, this.path);

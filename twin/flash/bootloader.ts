@@ -1,13 +1,18 @@
-// The second-stage bootloader's choice of app, on the emulated flash:
-// bootloader_utility_get_selected_boot_partition picks a slot from otadata,
-// bootloader_utility_load_boot_image tries it and, if its image does not
-// verify, works backwards to the first slot and then forwards through the rest
-// (ESP-IDF components/bootloader_support/src/bootloader_utility.c). Booting from
-// blank otadata writes {seq = slot + 1, VALID} to sector 0 (set_actual_ota_seq).
+// The second-stage bootloader's choice of app, on the emulated flash, ported
+// from ESP-IDF components/bootloader_support/src/bootloader_utility.c:
+// - bootloader_utility_get_selected_boot_partition: with
+//   CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE, first every PENDING_VERIFY entry
+//   becomes ABORTED (the app did not confirm before this reset), then the valid
+//   entry with the highest seq picks the slot, and a NEW one becomes
+//   PENDING_VERIFY (each change is write_otadata: erase the sector, program the entry);
+// - bootloader_utility_load_boot_image: tries that slot and, if its image does
+//   not load, works backwards to the first slot and then forwards through the
+//   rest; booting from blank otadata writes {seq = slot + 1, VALID} to sector 0
+//   (set_actual_ota_seq).
 import type { AppInfo } from "./app-image";
 import { readApp } from "./app-image";
 import type { DeviceFlash } from "./device-flash";
-import { initialEntry, selectBootSlot } from "./otadata";
+import { OtaState, initialEntry, selectBootSlot } from "./otadata";
 import type { Partition } from "./partition-table";
 
 export interface BootResult {
@@ -16,27 +21,50 @@ export interface BootResult {
   app: AppInfo;
   /** Slots tried and rejected, with the reason (as the bootloader logs them). */
   rejected: Array<{ slot: number; reason: string }>;
+  /** Slots whose PENDING_VERIFY entry this boot marked ABORTED. */
+  aborted: number[];
+}
+
+export interface BootOptions {
+  /** esp_chip_id_t of the chip. */
+  chipId: number;
+  /** The bootloader was built with CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE. */
+  rollback: boolean;
 }
 
 export class NoBootableApp extends Error {
   override name = "NoBootableApp";
 }
 
-export function boot(flash: DeviceFlash, chipId: number): BootResult {
+export function boot(flash: DeviceFlash, options: BootOptions): BootResult {
   const count = flash.slots.length;
-  const selection = selectBootSlot(flash.readOtadata(), count);
+  const entries = flash.readOtadata();
+  const aborted: number[] = [];
+  if (options.rollback) {
+    for (let i = 0; i < 2; i++) {
+      if (entries[i].state !== OtaState.PENDING_VERIFY) continue;
+      entries[i] = { ...entries[i], state: OtaState.ABORTED };
+      flash.writeOtadata(i, entries[i]);
+      aborted.push(((entries[i].seq - 1) >>> 0) % count);
+    }
+  }
+  const selection = selectBootSlot(entries, count);
+  const active = selection.activeSector;
+  if (options.rollback && active !== -1 && entries[active].state === OtaState.NEW) {
+    flash.writeOtadata(active, { ...entries[active], state: OtaState.PENDING_VERIFY });
+  }
   const order: number[] = [];
   for (let i = selection.slot; i >= 0; i--) order.push(i);
   for (let i = selection.slot + 1; i < count; i++) order.push(i);
   const rejected: BootResult["rejected"] = [];
   for (const slot of order) {
-    const app = readApp(flash.chip, flash.slots[slot], chipId);
+    const app = readApp(flash.chip, flash.slots[slot], options.chipId, { bootloader: true });
     if (typeof app === "string") {
       rejected.push({ slot, reason: app });
       continue;
     }
     if (selection.initial) flash.writeOtadata(0, initialEntry(slot));
-    return { slot, partition: flash.slots[slot], app, rejected };
+    return { slot, partition: flash.slots[slot], app, rejected, aborted };
   }
   throw new NoBootableApp(`No bootable app partitions in the partition table (${rejected.map((r) => `${flash.slots[r.slot].label}: ${r.reason}`).join("; ")})`);
 }

@@ -1,17 +1,18 @@
 // The OtaWriter port over the emulated flash, with esp_ota_ops.c semantics
 // (ESP-IDF components/app_update/esp_ota_ops.c):
 // - target: esp_ota_get_next_update_partition(running), the slot after the running one;
-// - begin(size): esp_ota_begin erases the sectors covering `size` (sector granular);
+// - begin(size): esp_ota_begin refuses while the running app is PENDING_VERIFY (with
+//   rollback), then erases the sectors covering `size` (sector granular);
 // - write: appends; the first byte must be the image magic 0xE9 (esp_ota_write's
 //   "OTA image has invalid magic byte" check);
 // - complete: esp_ota_end verifies the written image (esp_image_verify, chip id
-//   included), then esp_ota_set_boot_partition rewrites otadata;
+//   included), then esp_ota_set_boot_partition (esp-ota.ts) verifies it again and
+//   rewrites otadata (state NEW with rollback);
 // - abort: esp_ota_abort only forgets the handle; nothing on flash changes.
 import type { OtaWriter } from "../../modules/core/ports";
-import { readApp } from "./app-image";
 import type { DeviceFlash } from "./device-flash";
+import type { EspOta } from "./esp-ota";
 import { SECTOR_SIZE } from "./flash-file";
-import { nextBootEntry } from "./otadata";
 import type { Partition } from "./partition-table";
 
 export type OtaWriterState = "idle" | "open" | "completed" | "aborted" | "failed";
@@ -25,10 +26,9 @@ export class FlashOtaWriter implements OtaWriter {
 
   constructor(
     private readonly flash: DeviceFlash,
-    runningSlot: number,
-    private readonly chipId: number,
+    private readonly ota: EspOta,
   ) {
-    this.targetSlot = (runningSlot + 1) % flash.slots.length;
+    this.targetSlot = ota.nextSlot;
     this.target = flash.slots[this.targetSlot];
   }
 
@@ -45,6 +45,7 @@ export class FlashOtaWriter implements OtaWriter {
     if (this.state === "open") throw new Error("esp_ota_begin: an OTA session is already open (ESP_ERR_OTA_PARTITION_CONFLICT)");
     if (!Number.isInteger(size) || size <= 0) throw new Error(`esp_ota_begin: bad image size ${size} (ESP_ERR_INVALID_ARG)`);
     if (size > this.capacity) throw new Error(`esp_ota_begin: ${size} bytes do not fit ${this.target.label} (${this.capacity} bytes) (ESP_ERR_INVALID_SIZE)`);
+    this.ota.checkBegin();
     this.flash.chip.erase(this.target.offset, Math.ceil(size / SECTOR_SIZE) * SECTOR_SIZE);
     this.declared = size;
     this.offset = 0;
@@ -67,10 +68,9 @@ export class FlashOtaWriter implements OtaWriter {
     if (this.state !== "open") throw new Error(`esp_ota_end while ${this.state} (ESP_ERR_NOT_FOUND)`);
     this.state = "failed"; // esp_ota_end frees the handle whatever happens
     if (this.offset !== this.declared) throw new Error(`esp_ota_end after ${this.offset} of ${this.declared} bytes (ESP_ERR_OTA_VALIDATE_FAILED)`);
-    const app = readApp(this.flash.chip, this.target, this.chipId);
+    const app = this.ota.image(this.targetSlot);
     if (typeof app === "string") throw new Error(`esp_ota_end: image does not verify: ${app} (ESP_ERR_OTA_VALIDATE_FAILED)`);
-    const { sector, entry } = nextBootEntry(this.flash.readOtadata(), this.targetSlot, this.flash.slots.length);
-    this.flash.writeOtadata(sector, entry);
+    this.ota.setBootPartition(this.targetSlot);
     this.state = "completed";
   }
 

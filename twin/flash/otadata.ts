@@ -117,10 +117,11 @@ export function initialEntry(slot: number): OtaSelectEntry {
 
 /**
  * esp_rewrite_ota_data(subtype) for slot `slot`: returns the sector to rewrite and its new entry.
- * Without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (Moddable's default sdkconfig) the new
- * state is ESP_OTA_IMG_UNDEFINED; seq_label is whatever that sector held.
+ * The new state is set_new_state_otadata(): ESP_OTA_IMG_NEW with CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE
+ * (this project's sdkconfig), ESP_OTA_IMG_UNDEFINED without it (Moddable's default); seq_label is
+ * whatever that sector held.
  */
-export function nextBootEntry(entries: readonly [OtaSelectEntry, OtaSelectEntry], slot: number, appCount: number): { sector: number; entry: OtaSelectEntry } {
+export function nextBootEntry(entries: readonly [OtaSelectEntry, OtaSelectEntry], slot: number, appCount: number, rollback: boolean): { sector: number; entry: OtaSelectEntry } {
   if (slot >= appCount) throw new Error(`slot ${slot} out of ${appCount}`);
   const active = activeEntry(entries);
   let sector: number;
@@ -136,5 +137,35 @@ export function nextBootEntry(entries: readonly [OtaSelectEntry, OtaSelectEntry]
     seq = slot + 1;
   }
   const base = entries[sector];
-  return { sector, entry: { seq, label: base.label.slice(), state: OtaState.UNDEFINED, crc: otaSelectCrc(seq) } };
+  return { sector, entry: { seq, label: base.label.slice(), state: rollback ? OtaState.NEW : OtaState.UNDEFINED, crc: otaSelectCrc(seq) } };
+}
+
+/**
+ * esp_ota_get_state_partition: the state of the first entry (sector 0, then 1) whose
+ * seq maps to `slot` and whose CRC is right; undefined (ESP_ERR_NOT_FOUND) when none does.
+ * An erased entry's seq (0xFFFFFFFF) maps to a slot too, but its CRC never matches.
+ */
+export function slotState(entries: readonly [OtaSelectEntry, OtaSelectEntry], slot: number, appCount: number): number | undefined {
+  for (const e of entries) {
+    if (((e.seq - 1) >>> 0) % appCount === slot && e.crc === otaSelectCrc(e.seq)) return e.state;
+  }
+  return undefined;
+}
+
+/** Kebab-case names of esp_ota_img_states_t, as /api/status reports them. */
+export function stateName(state: number | undefined): "new" | "pending-verify" | "valid" | "invalid" | "aborted" | "undefined" {
+  switch (state) {
+    case OtaState.NEW:
+      return "new";
+    case OtaState.PENDING_VERIFY:
+      return "pending-verify";
+    case OtaState.VALID:
+      return "valid";
+    case OtaState.INVALID:
+      return "invalid";
+    case OtaState.ABORTED:
+      return "aborted";
+    default:
+      return "undefined";
+  }
 }

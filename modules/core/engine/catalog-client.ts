@@ -14,6 +14,8 @@ export interface CatalogFetchOptions {
   /** No answer or no byte for this long fails the request. */
   timeoutMs: number;
   limits?: CatalogLimits;
+  /** Extra request headers (the board's last update outcome). */
+  headers?: ReadonlyArray<readonly [string, string]>;
 }
 
 export function catalogPath(path: string): string {
@@ -27,7 +29,7 @@ export function fetchCatalog(
   options: CatalogFetchOptions,
   done: (result: CatalogResult) => void,
 ): { cancel(): void } {
-  return fetchRows(deps, server, catalogPath(server.path), new CatalogParser(options.limits ?? DEFAULT_CATALOG_LIMITS), options.timeoutMs, done);
+  return fetchRows(deps, server, catalogPath(server.path), new CatalogParser(options.limits ?? DEFAULT_CATALOG_LIMITS), options.timeoutMs, done, options.headers);
 }
 
 /**
@@ -42,6 +44,7 @@ export function fetchRows<T>(
   parser: JsonRowParser<T>,
   timeoutMs: number,
   done: (result: RowsResult<T>) => void,
+  headers: ReadonlyArray<readonly [string, string]> = [],
 ): { cancel(): void } {
   const where = hostPort(server.host, server.port);
   let exchange: HttpExchange | undefined = undefined;
@@ -66,7 +69,7 @@ export function fetchRows<T>(
 
   arm();
   exchange = deps.http.request(
-    { host: server.host, port: server.port, path: target, headers: [["Accept", "application/json"]] },
+    { host: server.host, port: server.port, path: target, headers: [["Accept", "application/json"], ...headers] },
     {
       onHead(head) {
         if (finished) return;

@@ -45,9 +45,10 @@ export function fetchCatalogFacts(
   server: ServerSettings,
   timeoutMs: number,
   done: (facts: CatalogFact[] | undefined) => void,
+  headers: ReadonlyArray<readonly [string, string]> = [],
 ): { cancel(): void } {
   const parser = new JsonRowParser(toFact, FACTS_LIMITS);
-  return fetchRows(deps, server, factsPath(server.path), parser, timeoutMs, (result) => done("error" in result ? undefined : result.entries));
+  return fetchRows(deps, server, factsPath(server.path), parser, timeoutMs, (result) => done("error" in result ? undefined : result.entries), headers);
 }
 
 /**

@@ -2,6 +2,7 @@
 // board is running (x-ESP32-* headers) and the server answers 304 (current) or
 // 200 with an image, which runs through the ordinary update session.
 import type { DeviceInfo } from "../ports";
+import type { LastUpdate } from "../boot/journal";
 
 export interface UpdateUrl {
   host: string;
@@ -21,8 +22,20 @@ export function parseUpdateUrl(url: string): UpdateUrl | { error: string } {
   return { host: m[1], port, path: m[3] ?? "/" };
 }
 
-/** The headers of an ESP32 core HTTPUpdate request (protocol.md section 2). */
-export function checkInHeaders(device: DeviceInfo, freeSpace: number): Array<readonly [string, string]> {
+/**
+ * The last update's outcome, for the update server: `x-ESP32-update-result`
+ * (valid, rolled-back, failed) and `x-ESP32-update-version`. None before the first update.
+ */
+export function updateResultHeaders(last: LastUpdate | undefined): Array<readonly [string, string]> {
+  if (!last) return [];
+  return [
+    ["x-ESP32-update-result", last.result],
+    ["x-ESP32-update-version", last.version],
+  ];
+}
+
+/** The headers of an ESP32 core HTTPUpdate request (protocol.md section 2), and the last update's outcome. */
+export function checkInHeaders(device: DeviceInfo, freeSpace: number, last?: LastUpdate): Array<readonly [string, string]> {
   const headers: Array<readonly [string, string]> = [
     ["User-Agent", "ESP32-http-Update"],
     ["Cache-Control", "no-cache"],
@@ -35,5 +48,6 @@ export function checkInHeaders(device: DeviceInfo, freeSpace: number): Array<rea
   if (device.sketchMd5 !== undefined) headers.push(["x-ESP32-sketch-md5", device.sketchMd5.toLowerCase()]);
   headers.push(["x-ESP32-chip-size", String(device.flashSize)], ["x-ESP32-sdk-version", device.sdkVersion], ["x-ESP32-mode", "sketch"]);
   if (device.appVersion) headers.push(["x-ESP32-version", device.appVersion]);
+  headers.push(...updateResultHeaders(last));
   return headers;
 }

@@ -3,9 +3,9 @@
 // firmware and boot selection untouched. Drops and stalls mid-body resume with
 // a Range request from the received offset.
 import type { Clock, Digest, DigestFactory, HttpClient, HttpExchange, HttpResponseHead, OtaWriter, TimerId } from "../ports";
-import type { Progress, UpdatePhase } from "../updater-api";
+import type { Progress, UpdatePhase, UpdateRecorder } from "../updater-api";
 import { toHex } from "../bytes";
-import { IMAGE_HEADER_SIZE } from "../image";
+import { APP_DESC_OFFSET, APP_DESC_SIZE, IMAGE_HEADER_SIZE, parseAppDescriptor } from "../image";
 import { hostPort, percent, seconds, serverAnswered } from "../messages";
 import { checkHead, checkImageHeader } from "./preflight";
 import { RateMeter } from "./progress";
@@ -15,7 +15,12 @@ export interface SessionDeps {
   ota: OtaWriter;
   digest: DigestFactory;
   clock: Clock;
+  /** Told when the slot is erased, before the boot switch and when an offered image fails. */
+  boot: UpdateRecorder;
 }
+
+/** Bytes read before anything is erased: the image header and the app descriptor after it. */
+export const HEAD_BYTES = APP_DESC_OFFSET + APP_DESC_SIZE;
 
 export interface SessionOptions {
   /** Chip id of the running board. */
@@ -37,6 +42,8 @@ export interface SessionTarget {
   headers?: ReadonlyArray<readonly [string, string]>;
   /** Advanced-updater check-in: 304 (and 204) mean "already current". */
   acceptNotModified?: boolean;
+  /** The version the catalog gives, recorded for a failure before the image's own descriptor is read. */
+  version?: string;
 }
 
 type Interruption = "stall" | "drop" | "short";
@@ -51,8 +58,12 @@ export class UpdateSession {
   private sha256Expected: string | undefined;
   private md5: Digest | undefined;
   private sha256: Digest | undefined;
-  /** The image header, when it arrives split over chunks (the only copy the session makes). */
-  private readonly header = new Uint8Array(IMAGE_HEADER_SIZE);
+  /** The image's first bytes, when they arrive split over chunks (the only copy the session makes). */
+  private readonly head = new Uint8Array(HEAD_BYTES);
+  /** esp_app_desc_t version of the image, once its first bytes are in. */
+  private imageVersion: string | undefined;
+  /** A 200 answer came: from here on a failure is a failed update, not just an unreachable server. */
+  private offered = false;
   private otaOpen = false;
   private exchange: HttpExchange | undefined;
   private seq = 0;
@@ -157,6 +168,7 @@ export class UpdateSession {
     if (this.requestedFrom > 0 && head.status === 206) return this.acceptResume(head);
     if (this.total === 0 && this.target.acceptNotModified && (head.status === 304 || head.status === 204)) return this.end("current", undefined);
     if (head.status !== 200) return this.fail(serverAnswered(head.status));
+    this.offered = true;
     // A full body, first or in answer to a Range request: start over from byte 0.
     const accepted = checkHead(head, { capacity: this.deps.ota.capacity, requireMd5: this.options.requireMd5 });
     if ("error" in accepted) return this.fail(accepted.error);
@@ -189,36 +201,38 @@ export class UpdateSession {
   }
 
   private onData(chunk: Uint8Array): void {
-    if (!this.headSeen || this.total === 0) return;
     this.arm();
     if (this.received + chunk.length > this.total) return this.fail(`Server sent more than the ${this.total} bytes it announced`);
     let body = chunk;
     if (!this.otaOpen) {
-      const need = IMAGE_HEADER_SIZE - this.received;
-      if (this.received === 0 && chunk.length >= IMAGE_HEADER_SIZE) {
-        if (!this.preflight(chunk.subarray(0, IMAGE_HEADER_SIZE))) return;
+      const headLength = Math.min(HEAD_BYTES, this.total);
+      if (this.received === 0 && chunk.length >= headLength) {
+        if (!this.preflight(chunk.subarray(0, headLength))) return;
       } else {
-        // the chunk is only valid during this call: keep the few header bytes
-        const take = Math.min(need, chunk.length);
-        this.header.set(chunk.subarray(0, take), this.received);
+        // the chunk is only valid during this call: keep the first bytes until all are in
+        const take = Math.min(headLength - this.received, chunk.length);
+        this.head.set(chunk.subarray(0, take), this.received);
         this.received += take;
-        if (this.received < IMAGE_HEADER_SIZE) return;
-        if (!this.preflight(this.header)) return;
+        if (this.received < headLength) return;
+        const head = this.head.subarray(0, headLength);
+        if (!this.preflight(head)) return;
         this.received = 0;
-        if (!this.write(this.header)) return;
+        if (!this.write(head)) return;
         body = chunk.subarray(take);
       }
     }
     if (body.length > 0) this.write(body);
   }
 
-  /** Pre-flight on the image header, then open (erase) the slot. */
-  private preflight(header: Uint8Array): boolean {
-    const error = checkImageHeader(header, this.options.chipId);
+  /** Pre-flight on the image's first bytes (header, app descriptor), then open (erase) the slot. */
+  private preflight(head: Uint8Array): boolean {
+    this.imageVersion = parseAppDescriptor(head)?.version;
+    const error = checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId);
     if (error) {
       this.fail(error);
       return false;
     }
+    this.deps.boot.writing();
     try {
       this.deps.ota.begin(this.total);
     } catch (e) {
@@ -279,7 +293,6 @@ export class UpdateSession {
     }
     const at = percent(this.received, this.total);
     const gaveUp = this.options.maxResumes > 0 ? `; gave up after ${this.resumes} resume${this.resumes === 1 ? "" : "s"}` : "";
-    if (this.total === 0) return this.fail(kind === "stall" ? `No answer from ${this.where()} within ${seconds(this.options.stallMs)}` : `Connection to ${this.where()} lost`);
     if (kind === "stall") return this.fail(`Download stalled at ${at} %${gaveUp}`);
     if (kind === "drop") return this.fail(`Connection lost at ${at} %${gaveUp}`);
     this.fail(`Download ended early at ${at} % (${this.received} of ${this.total} bytes)${gaveUp}`);
@@ -292,6 +305,7 @@ export class UpdateSession {
     const sha256 = this.sha256 ? toHex(this.sha256.close()) : undefined;
     if (this.md5Expected !== undefined && md5 !== this.md5Expected) return this.fail("MD5 mismatch: the download was corrupted");
     if (this.sha256Expected !== undefined && sha256 !== this.sha256Expected) return this.fail("SHA-256 mismatch: the download was corrupted");
+    this.deps.boot.committing(this.version());
     try {
       this.deps.ota.complete();
     } catch (e) {
@@ -318,7 +332,13 @@ export class UpdateSession {
     }
     this.phase = phase;
     this.error = error;
+    if (phase === "failed" && this.offered && error !== undefined) this.deps.boot.failed(this.version(), error);
     this.onFinish(this.progress());
+  }
+
+  /** What the records call this image: its own version, the catalog's, or its name. */
+  private version(): string {
+    return this.imageVersion ?? this.target.version ?? this.target.name;
   }
 }
 

@@ -5,7 +5,7 @@ import type { CatalogEntry, CatalogState, Progress, Updater, UpdaterDeps } from 
 import type { TimerId } from "../ports";
 import { fetchCatalog } from "./catalog-client";
 import { applyFacts, fetchCatalogFacts } from "./catalog-facts";
-import { checkInHeaders, parseUpdateUrl } from "./checkin";
+import { checkInHeaders, parseUpdateUrl, updateResultHeaders } from "./checkin";
 import { formatSize } from "../messages";
 import { firmwarePath } from "./paths";
 import { IDLE_PROGRESS } from "./progress";
@@ -50,6 +50,8 @@ export function createUpdater(deps: UpdaterDeps): Updater {
   const begin = (target: SessionTarget): string | undefined => {
     if (restartPending) return "An update is installed; the board is restarting";
     if (running()) return "An update is already running";
+    const blocked = deps.boot.blocked();
+    if (blocked) return blocked;
     session = new UpdateSession(deps, target, sessionOptions, onFinish);
     session.start();
     return undefined;
@@ -80,7 +82,8 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       catalogRequest?.cancel();
       catalog = { state: "loading" };
       const capacity = deps.ota.capacity;
-      catalogRequest = fetchCatalog(deps, settings, { timeoutMs: stallMs }, (result) => {
+      const outcome = updateResultHeaders(deps.boot.lastUpdate());
+      catalogRequest = fetchCatalog(deps, settings, { timeoutMs: stallMs, headers: outcome }, (result) => {
         catalogRequest = undefined;
         if ("error" in result) {
           catalog = { state: "error", error: result.error };
@@ -94,7 +97,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
         catalogRequest = fetchCatalogFacts(deps, settings, stallMs, (facts) => {
           catalogRequest = undefined;
           catalog = { state: "ready", entries: facts ? applyFacts(entries, facts, deps.device.chipId) : entries };
-        });
+        }, outcome);
       });
     },
 
@@ -110,14 +113,15 @@ export function createUpdater(deps: UpdaterDeps): Updater {
         host: settings.host,
         port: settings.port,
         path: firmwarePath(settings.path, name),
-        headers: checkInHeaders(deps.device, deps.ota.capacity),
+        headers: checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()),
+        version: entry.version,
       });
     },
 
     checkIn(url) {
       const parsed = parseUpdateUrl(url);
       if ("error" in parsed) return parsed.error;
-      return begin({ name: url.trim(), ...parsed, headers: checkInHeaders(deps.device, deps.ota.capacity), acceptNotModified: true });
+      return begin({ name: url.trim(), ...parsed, headers: checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()), acceptNotModified: true });
     },
 
     progress: () => (session ? session.progress() : { ...IDLE_PROGRESS }),

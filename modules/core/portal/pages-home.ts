@@ -5,8 +5,9 @@ import { htmlResponse, jsonResponse } from "./responses";
 import type { PortalContext, Route } from "./router";
 import { storedPassword } from "./basic-auth";
 import { isActivePhase } from "./page-progress";
+import { bootSection, bootStatusJson, type BootStatusJson } from "./pages-boot";
 
-export interface StatusJson {
+export interface StatusJson extends BootStatusJson {
   app: string;
   version: string;
   partition: string;
@@ -19,9 +20,10 @@ export interface StatusJson {
 }
 
 export function statusJson(context: PortalContext): StatusJson {
-  const { device, wifi, updater } = context.deps;
+  const { device, wifi, updater, boot } = context.deps;
   const w = wifi.status();
   return {
+    ...bootStatusJson(boot.status()),
     app: device.appName,
     version: device.appVersion,
     partition: device.runningPartition,
@@ -50,7 +52,9 @@ export function homePage(context: PortalContext): string {
     `<dt>App</dt><dd id=app>${esc(device.appName)}</dd>` +
     `<dt>Version</dt><dd id=version>${esc(device.appVersion)}</dd>` +
     `<dt>Partition</dt><dd id=partition>${esc(device.runningPartition)}</dd>` +
-    "</dl></section><section><h2>Wi-Fi</h2><dl>" +
+    "</dl></section>" +
+    bootSection(context) +
+    "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
     `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +
     "</dl></section><nav>" +

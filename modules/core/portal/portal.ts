@@ -17,13 +17,14 @@ import { wifiRoutes } from "./pages-wifi";
 import { updateRoutes } from "./pages-update";
 import { progressRoutes } from "./page-progress";
 import { passwordRoutes } from "./pages-password";
+import { bootRoutes } from "./pages-boot";
 
 export { MAX_FORM_BODY } from "./form";
 
-export const ROUTES: readonly Route[] = [...homeRoutes, ...wifiRoutes, ...updateRoutes, ...progressRoutes, ...passwordRoutes];
+export const ROUTES: readonly Route[] = [...homeRoutes, ...bootRoutes, ...wifiRoutes, ...updateRoutes, ...progressRoutes, ...passwordRoutes];
 
 /** A fresh id per firmware start, so a page can tell a restarted device from the old one. */
-function newBootId(now: number): string {
+export function newBootId(now: number): string {
   return Math.floor(now).toString(36) + "-" + Math.floor(Math.random() * 0x7fffffff).toString(36);
 }
 
@@ -48,7 +49,7 @@ function realm(appName: string): string {
 }
 
 export function createPortal(deps: PortalDeps): PortalHandler {
-  const bootId = newBootId(deps.clock.now());
+  const bootId = deps.bootId ?? newBootId(deps.clock.now());
   const scanner = createScanner(deps.wifi, deps.clock);
   const appName = deps.device.appName;
   const home = `http://${deps.portalHost}/`;

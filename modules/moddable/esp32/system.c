@@ -2,7 +2,8 @@
 	Native half of esp32-system (see system.js). ESP-IDF v5/v6 APIs:
 	esp_restart, esp_ota_get_running_partition, esp_flash_get_size,
 	esp_get_idf_version; CONFIG_IDF_FIRMWARE_CHIP_ID is the chip id an app
-	image header carries (0x0000 ESP32, 0x0009 ESP32-S3, ...).
+	image header carries (0x0000 ESP32, 0x0009 ESP32-S3, ...); the OTA state
+	and rollback calls of esp_ota_ops.h; esp_app_get_description (esp_app_desc.h).
 */
 
 #include "xsmc.h"
@@ -11,6 +12,9 @@
 #include "esp_system.h"
 #include "esp_flash.h"
 #include "esp_ota_ops.h"
+#include "esp_app_desc.h"
+#include "esp_err.h"
+#include <string.h>
 
 void xs_esp32_system_restart(xsMachine *the)
 {
@@ -40,4 +44,94 @@ void xs_esp32_system_flash_size(xsMachine *the)
 void xs_esp32_system_idf_version(xsMachine *the)
 {
 	xsmcSetString(xsResult, (char *)esp_get_idf_version());
+}
+
+/*
+	Boot validation and rollback (ESP-IDF components/app_update/esp_ota_ops.c,
+	with CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE from ../../../sdkconfig).
+	Slot 0 is the running app (esp_ota_get_running_partition), slot 1 the other
+	one (esp_ota_get_next_update_partition(NULL): where updates are written).
+*/
+
+static const esp_partition_t *slotPartition(xsMachine *the)
+{
+	int which = xsmcToInteger(xsArg(0));
+	const esp_partition_t *partition = which ? esp_ota_get_next_update_partition(NULL) : esp_ota_get_running_partition();
+	if (!partition)
+		xsUnknownError("no such app partition");
+	return partition;
+}
+
+void xs_esp32_system_slot_label(xsMachine *the)
+{
+	xsmcSetString(xsResult, (char *)slotPartition(the)->label);
+}
+
+/* esp_ota_get_state_partition in kebab case; "undefined" also for ESP_ERR_NOT_FOUND. */
+void xs_esp32_system_slot_state(xsMachine *the)
+{
+	esp_ota_img_states_t state;
+	const char *name = "undefined";
+	if (ESP_OK == esp_ota_get_state_partition(slotPartition(the), &state)) {
+		switch (state) {
+			case ESP_OTA_IMG_NEW: name = "new"; break;
+			case ESP_OTA_IMG_PENDING_VERIFY: name = "pending-verify"; break;
+			case ESP_OTA_IMG_VALID: name = "valid"; break;
+			case ESP_OTA_IMG_INVALID: name = "invalid"; break;
+			case ESP_OTA_IMG_ABORTED: name = "aborted"; break;
+			default: break;
+		}
+	}
+	xsmcSetString(xsResult, (char *)name);
+}
+
+/*
+	The slot's esp_app_desc_t as [version, projectName, secureVersion], or
+	undefined when it holds none. The running app's comes from
+	esp_app_get_description(); the other slot's from flash.
+*/
+void xs_esp32_system_slot_app(xsMachine *the)
+{
+	esp_app_desc_t stored;
+	const esp_app_desc_t *desc = &stored;
+	if (0 == xsmcToInteger(xsArg(0)))
+		desc = esp_app_get_description();
+	else if (ESP_OK != esp_ota_get_partition_description(slotPartition(the), &stored))
+		return;
+	xsmcVars(1);
+	xsmcSetNewArray(xsResult, 3);
+	xsmcSetStringBuffer(xsVar(0), (char *)desc->version, strnlen(desc->version, sizeof(desc->version)));
+	xsmcSetIndex(xsResult, 0, xsVar(0));
+	xsmcSetStringBuffer(xsVar(0), (char *)desc->project_name, strnlen(desc->project_name, sizeof(desc->project_name)));
+	xsmcSetIndex(xsResult, 1, xsVar(0));
+	xsmcSetInteger(xsVar(0), desc->secure_version);
+	xsmcSetIndex(xsResult, 2, xsVar(0));
+}
+
+/* esp_ota_check_rollback_is_possible: the previous otadata entry is valid and its image verifies. */
+void xs_esp32_system_rollback_possible(xsMachine *the)
+{
+	xsmcSetBoolean(xsResult, esp_ota_check_rollback_is_possible());
+}
+
+void xs_esp32_system_mark_valid(xsMachine *the)
+{
+	esp_err_t err = esp_ota_mark_app_valid_cancel_rollback();
+	if (ESP_OK != err)
+		xsUnknownError("esp_ota_mark_app_valid_cancel_rollback: %s", esp_err_to_name(err));
+}
+
+/* Does not return when the rollback can be done (esp_restart). */
+void xs_esp32_system_mark_invalid(xsMachine *the)
+{
+	esp_err_t err = esp_ota_mark_app_invalid_rollback_and_reboot();
+	xsUnknownError("esp_ota_mark_app_invalid_rollback_and_reboot: %s", esp_err_to_name(err));
+}
+
+/* esp_ota_set_boot_partition(other): it verifies the image and writes otadata (state NEW). */
+void xs_esp32_system_boot_other(xsMachine *the)
+{
+	esp_err_t err = esp_ota_set_boot_partition(esp_ota_get_next_update_partition(NULL));
+	if (ESP_OK != err)
+		xsUnknownError("esp_ota_set_boot_partition: %s", esp_err_to_name(err));
 }

@@ -10,3 +10,12 @@ export function runningPartition() @ "xs_esp32_system_running_partition";
 export function chipId() @ "xs_esp32_system_chip_id";
 export function flashSize() @ "xs_esp32_system_flash_size";
 export function idfVersion() @ "xs_esp32_system_idf_version";
+
+// Boot validation: `which` is 0 for the running slot, 1 for the other one.
+export function slotLabel(which) @ "xs_esp32_system_slot_label";
+export function slotState(which) @ "xs_esp32_system_slot_state";
+export function slotApp(which) @ "xs_esp32_system_slot_app";
+export function rollbackPossible() @ "xs_esp32_system_rollback_possible";
+export function markValid() @ "xs_esp32_system_mark_valid";
+export function markInvalidAndReboot() @ "xs_esp32_system_mark_invalid";
+export function bootOther() @ "xs_esp32_system_boot_other";

@@ -209,7 +209,7 @@ test("the UPDATE page shows the version in the meta line and the chip reason und
     '{"name":"fw-s3-2.0.0.bin","chip":"ESP32-S3","chipId":9,"version":"2.0.0"}]';
   const rig = await loaded(json(facts));
   const wifi = new FakeWifi({ connected: true, stationSsid: "lab", stationAddress: "192.168.1.57" });
-  const portal = createPortal({ updater: rig.updater, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
+  const portal = createPortal({ updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
   const page = portal(request("GET", "/update?cached=1")).body;
   assert.match(page, /<span class=meta>11\/22\/26 10:56 · 48\.8 KB · v2\.0\.0<\/span>/);
   assert.match(page, /value="fw-s3-2\.0\.0\.bin" disabled>.*<span class=why>Image is for ESP32-S3, this board is ESP32<\/span>/);

@@ -30,7 +30,7 @@ function engineRig(md5 = md5Hex(IMAGE)): Rig {
 
 function portalOver(rig: Rig) {
   const wifi = new FakeWifi({ connected: true, stationSsid: "lab", stationAddress: "192.168.1.57" });
-  const portal = createPortal({ updater: rig.updater, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
+  const portal = createPortal({ updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
   return {
     get: (target: string) => portal(request("GET", target)),
     post: (target: string, fields: Record<string, string>) => portal(request("POST", target, { body: formBody(fields) })),
