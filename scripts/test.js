@@ -9,6 +9,9 @@ import { join, relative } from "node:path";
 const root = join(import.meta.dirname, "..");
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// Every test has a time limit: one hang (a timer never fired, a socket never
+// closed) fails that test instead of stalling the run until CI's 90 minutes.
+const TEST_TIMEOUT_MS = 120_000;
 
 function testFiles(dir, keep = () => true) {
   const found = [];
@@ -55,7 +58,7 @@ function runTests(label, files, extra = []) {
   console.log(`\n=== ${label}: ${files.length} files`);
   const result = spawnSync(
     process.execPath,
-    ["--import", "tsx", "--test", "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tapFile}`, ...extra, ...files],
+    ["--import", "tsx", "--test", `--test-timeout=${TEST_TIMEOUT_MS}`, "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tapFile}`, ...extra, ...files],
     { cwd: root, stdio: "inherit", env: { ...process.env, CHROMIUM_PATH: chromium } },
   );
   const counts = existsSync(tapFile) ? countTap(readFileSync(tapFile, "utf8")) : { passed: 0, failed: 0, skipped: 0 };

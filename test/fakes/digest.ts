@@ -5,6 +5,8 @@ import type { Digest, DigestAlgorithm, DigestFactory } from "../../modules/core/
 import { toHex } from "../../modules/core/bytes";
 
 export const nobleDigest: DigestFactory = (algorithm: DigestAlgorithm): Digest => {
+  // Strict as crypt's Digest: an algorithm it does not know is an error, not SHA-256.
+  if (algorithm !== "MD5" && algorithm !== "SHA256") throw new Error(`Digest: unsupported algorithm ${String(algorithm)}`);
   const hash = algorithm === "MD5" ? md5.create() : sha256.create();
   return {
     write(chunk) {

@@ -20,7 +20,8 @@ export interface FakeFlashOptions {
   otherImage?: Uint8Array;
 }
 
-export type WriterState = "idle" | "open" | "completed" | "aborted";
+/** "failed": complete() threw (esp_ota_end frees the handle whatever happens). */
+export type WriterState = "idle" | "open" | "completed" | "aborted" | "failed";
 
 export class FakeFlash {
   readonly slots: [Uint8Array, Uint8Array];
@@ -115,9 +116,18 @@ export class FakeOtaWriter implements OtaWriter {
 
   complete(): void {
     if (this.state !== "open") throw new Error(`complete while ${this.state}`);
-    if (this.flash.options.fail?.at === "complete") throw new Error("esp_ota_end failed (ESP_ERR_OTA_VALIDATE_FAILED)");
-    if (this.offset !== this.declaredSize) throw new Error(`complete after ${this.offset} of ${this.declaredSize} bytes`);
-    if (this.flash.slots[this.flash.nextSlot][0] !== 0xe9) throw new Error("esp_ota_end: image magic missing");
+    const problem =
+      this.flash.options.fail?.at === "complete"
+        ? "esp_ota_end failed (ESP_ERR_OTA_VALIDATE_FAILED)"
+        : this.offset !== this.declaredSize
+          ? `complete after ${this.offset} of ${this.declaredSize} bytes`
+          : this.flash.slots[this.flash.nextSlot][0] !== 0xe9
+            ? "esp_ota_end: image magic missing"
+            : undefined;
+    if (problem) {
+      this.state = "failed";
+      throw new Error(problem);
+    }
     this.state = "completed";
     this.flash.intact[this.flash.nextSlot] = true;
     this.flash.bootSlot = this.flash.nextSlot;
@@ -125,6 +135,8 @@ export class FakeOtaWriter implements OtaWriter {
   }
 
   abort(): void {
+    // esp_ota_end freed the handle: esp_ota_abort on it is ESP_ERR_NOT_FOUND.
+    if (this.state === "completed") throw new Error("abort after complete (ESP_ERR_NOT_FOUND)");
     // esp_ota_abort: the half-written slot stays unbootable; boot selection untouched.
     if (this.state === "open") this.state = "aborted";
   }

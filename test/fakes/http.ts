@@ -22,6 +22,11 @@ export interface ScriptedResponse {
   chunkSize?: number;
   /** After `at` body bytes: "drop" = onError, "end" = onEnd early, "stall" = nothing more, ever. */
   cut?: { at: number; how: "drop" | "end" | "stall" };
+  /**
+   * Keep calling back after abort(), as an adapter whose socket had data
+   * queued might: the client must ignore whatever comes late.
+   */
+  ignoresAbort?: boolean;
 }
 
 export type Route = (request: HttpRequest, index: number) => ScriptedResponse;
@@ -36,6 +41,8 @@ export class ScriptedHttp implements HttpClient {
   largestChunk = 0;
   private active = 0;
   private readonly route: Route;
+  /** Callbacks delivered after the client aborted (only with ignoresAbort). */
+  lateCallbacks = 0;
 
   constructor(route: Route | ScriptedResponse[]) {
     this.route = typeof route === "function" ? route : (_r, i) => route[i] ?? { refuse: `no scripted response #${i}` };
@@ -61,9 +68,16 @@ export class ScriptedHttp implements HttpClient {
         this.active--;
       }
     };
+    // With ignoresAbort the playback goes on after abort(), counting what it delivers late.
+    const stopped = () => {
+      if (!aborted) return false;
+      if (!script.ignoresAbort) return true;
+      this.lateCallbacks++;
+      return false;
+    };
     const play = async () => {
       await Promise.resolve(); // never call back before request() returns
-      if (aborted) return;
+      if (stopped()) return;
       if (script.refuse !== undefined) {
         handlers.onError(script.refuse);
         return;
@@ -81,7 +95,7 @@ export class ScriptedHttp implements HttpClient {
       const stop = script.cut ? Math.min(script.cut.at, body.length) : body.length;
       for (let at = 0; at < stop; ) {
         await Promise.resolve();
-        if (aborted) return;
+        if (stopped()) return;
         const n = Math.min(size, stop - at);
         scratch.set(body.subarray(at, at + n));
         if (n > this.largestChunk) this.largestChunk = n;
@@ -90,7 +104,7 @@ export class ScriptedHttp implements HttpClient {
         at += n;
       }
       await Promise.resolve();
-      if (aborted) return;
+      if (stopped()) return;
       if (script.cut?.how === "stall") return; // stays "active" forever: only the client's timer can end it
       if (script.cut?.how === "drop") handlers.onError("connection reset by peer");
       else handlers.onEnd();
@@ -151,6 +165,11 @@ export interface ServeOptions {
   honourRange?: boolean;
   chunkSize?: number;
   cut?: ScriptedResponse["cut"];
+  /** Header names left out of a 206 (e.g. "x-MD5": some servers send digests only with the whole body). */
+  omitOnPartial?: readonly string[];
+  /** The Content-Range a 206 carries, for servers that get it wrong. Default `bytes from-last/total`. */
+  contentRange?: (from: number, total: number) => string;
+  ignoresAbort?: boolean;
 }
 
 /** A well-formed answer for `bytes`, honouring `Range: bytes=N-` like the project's update server. */
@@ -160,13 +179,16 @@ export function serveBytes(bytes: Uint8Array, request: HttpRequest, options: Ser
   const base: ReadonlyArray<readonly [string, string]> = [["Content-Type", "application/octet-stream"], ...(options.headers ?? [])];
   if (m && options.honourRange !== false) {
     const from = Number(m[1]);
+    const omit = (options.omitOnPartial ?? []).map((n) => n.toLowerCase());
+    const range = options.contentRange ? options.contentRange(from, bytes.length) : `bytes ${from}-${bytes.length - 1}/${bytes.length}`;
     return {
       status: 206,
-      headers: [...base, ["Content-Length", String(bytes.length - from)], ["Content-Range", `bytes ${from}-${bytes.length - 1}/${bytes.length}`]],
+      headers: [...base.filter(([n]) => !omit.includes(n.toLowerCase())), ["Content-Length", String(bytes.length - from)], ["Content-Range", range]],
       body: bytes.subarray(from),
       chunkSize: options.chunkSize,
       cut: options.cut,
+      ignoresAbort: options.ignoresAbort,
     };
   }
-  return { status: 200, headers: [...base, ["Content-Length", String(bytes.length)]], body: bytes, chunkSize: options.chunkSize, cut: options.cut };
+  return { status: 200, headers: [...base, ["Content-Length", String(bytes.length)]], body: bytes, chunkSize: options.chunkSize, cut: options.cut, ignoresAbort: options.ignoresAbort };
 }

@@ -127,14 +127,14 @@ export class JsonRowParser<T> {
   }
 
   private take(text: string): void {
-    let row: unknown;
+    // The text starts at "{" and ends where its depth closes, so what parses is an object.
+    let row: Record<string, unknown>;
     try {
-      row = JSON.parse(text);
+      row = JSON.parse(text) as Record<string, unknown>;
     } catch {
       throw new CatalogError(NOT_A_CATALOG);
     }
-    if (typeof row !== "object" || row === null || Array.isArray(row)) throw new CatalogError(NOT_A_CATALOG);
-    const entry = this.toRow(row as Record<string, unknown>);
+    const entry = this.toRow(row);
     if (!entry) return;
     if (this.entries.length === this.limits.maxEntries) throw new CatalogError(`Catalog too large: more than ${this.limits.maxEntries} firmwares`);
     this.entries.push(entry);
