@@ -167,7 +167,7 @@ export class Twin {
     const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond, allowHost: this.options.allowHost });
     const ota = new EspOta(this.flash, result.slot, { chipId, rollback });
     const writer = new FlashOtaWriter(this.flash, ota);
-    const wifi = new SimulatedWifi(clock, {}, undefined);
+    const wifi = new SimulatedWifi(clock);
     const system: SystemControl = { restart: () => this.restart() };
     const policy = new BootPolicy({ boot: new TwinBootControl(this.flash, ota, result.app, () => this.restart()), store: this.store, clock, system, log }, this.options.boot);
     const bootId = newBootId(clock.now());

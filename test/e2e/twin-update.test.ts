@@ -79,7 +79,7 @@ test("update to 1.1.0 in the browser: radio list, progress to 100 %, restart, ne
   await withStack({}, async (s, page) => {
     await openUpdate(page, s, "update-1.1.0");
     const names = await page.locator('input[name="fw"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-    assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-s3-2.0.0.bin"]);
+    assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin"]);
     await pick(page, "demo-1.1.0.bin");
     await page.waitForFunction(() => Number((document.getElementById("progress") as HTMLProgressElement).value) > 0);
     await screenshots(page, "update-1.1.0-3-progress");

@@ -1,6 +1,7 @@
-// Simulated Wi-Fi: the twin's soft AP plus a station already joined to a
-// simulated LAN (the update server is reached over loopback). Scans answer a
-// few made-up networks after a short delay, like a real scan.
+// Simulated Wi-Fi: the twin's soft AP plus a station that joins a simulated
+// LAN when told to (the twin joins the stored network at boot, as main.ts
+// does; the update server is reached over loopback). Scans answer a few
+// made-up networks after a short delay, like a real scan.
 import type { Clock, WifiControl, WifiNetwork, WifiStatus } from "../../modules/core/ports";
 
 export const SIMULATED_NETWORKS: readonly WifiNetwork[] = [
@@ -24,7 +25,7 @@ export class SimulatedWifi implements WifiControl {
   constructor(
     private readonly clock: Clock,
     private readonly options: SimulatedWifiOptions = {},
-    joined: string | undefined = "TwinLAN",
+    joined?: string,
   ) {
     this.station = joined;
   }

@@ -1,7 +1,9 @@
 // Progress page and GET /api/progress. The page's script polls about once a
 // second with one request in flight (AutoConnect saw a 400 ms poll flood
 // Chrome), keeps the last state through missed polls, and after "done" polls
-// /api/status until a new boot answers, then shows the version now running.
+// /api/status until a new boot answers; while that boot runs its start-up
+// check it shows the time left, then either the version now running or, when
+// the board came back on the old image, that the update was rolled back.
 import type { Progress, UpdatePhase } from "../updater-api";
 import { esc, formatSize, jsonForScript, layout } from "./html";
 import { htmlResponse, jsonResponse, seeOther } from "./responses";
@@ -61,7 +63,7 @@ function resultText(progress: Progress): string {
 // with textContent only, so nothing from the network becomes markup.
 const SCRIPT = `(function(){var I=__INIT__,W=__WORDS__;
 function $(i){return document.getElementById(i)}
-var bar=$('progress'),st=$('status'),res=$('result'),err=$('error'),cf=$('cancel-form'),miss=0,mode='progress',done=false;
+var bar=$('progress'),st=$('status'),res=$('result'),err=$('error'),cf=$('cancel-form'),miss=0,mode='progress',done=false,checked=false;
 function size(n){return n<1024?n+' B':n<1048576?(n/1024).toFixed(1).replace(/\\.0$/,'')+' KB':(n/1048576).toFixed(1).replace(/\\.0$/,'')+' MB'}
 function fill(pct){bar.value=pct;bar.setAttribute('aria-valuenow',pct)}
 function show(p){var pct=p.total>0?Math.min(100,Math.floor(p.received*100/p.total)):0;fill(pct);
@@ -73,16 +75,21 @@ else if(j.phase==='failed'){err.textContent=j.error||'Update failed';bar.classNa
 else if(j.phase==='cancelled'){res.textContent='The update was cancelled; the running firmware is unchanged.';end()}
 else if(j.phase==='current'){res.textContent='The server says this firmware is current.';end()}
 else if(j.phase==='idle')end();}
-else if(mode==='restart'){if(j.boot!==I.boot){end();st.textContent='Device restarted';var v=$('version');if(v)v.textContent=j.version;
-// The restart may come between two polls, before "done" was seen: a new version still proves the update.
-if(done||j.version!==I.version){fill(100);res.textContent='Now running '+j.app+' '+j.version+(j.version===I.version?' (same version as before)':'')}
-else{res.textContent='';bar.className='bad';err.textContent='The device restarted before the update finished; it still runs '+j.app+' '+j.version}}
+else if(mode==='restart'||mode==='verify'){if(j.boot!==I.boot){I.boot=j.boot;after(j)}else if(mode==='verify')after(j);
 else st.textContent='Waiting for the device to restart…'}}
+function after(j){var v=$('version'),c=j.validation||{},L=j.lastUpdate;if(v)v.textContent=j.version;
+if(c.phase==='checking'){mode='verify';checked=true;st.textContent='Checking the new firmware '+j.version+': '+Math.ceil((c.remainingMs||0)/1000)+' s left'+(c.waitingFor?' (waiting for '+c.waitingFor+')':'');return}
+end();
+if(L&&L.result==='rolled-back'&&L.version!==j.version){bar.className='bad';st.textContent='Rolled back';err.textContent=L.version+' failed its start-up check and was rolled back; running '+j.version;return}
+st.textContent='Device restarted';
+// The restart may come between two polls, before "done" was seen: a new version still proves the update.
+if(done||j.version!==I.version){fill(100);res.textContent='Now running '+j.app+' '+j.version+(j.version===I.version?' (same version as before)':'')+(checked?'; it passed its start-up check':'')}
+else{res.textContent='';bar.className='bad';err.textContent='The device restarted before the update finished; it still runs '+j.app+' '+j.version}}
 function poll(){var url=mode==='progress'?'/api/progress':'/api/status',c=window.AbortController?new AbortController():null,
 t=setTimeout(function(){if(c)c.abort()},4000);
 fetch(url,{cache:'no-store',signal:c?c.signal:undefined}).then(function(r){if(!r.ok)throw Error(r.status);return r.json()})
 .then(function(j){clearTimeout(t);miss=0;handle(j)},function(){clearTimeout(t);miss++;
-if(miss>=__MISSES__)st.textContent=mode==='restart'?'Waiting for the device to restart…':'Waiting for device…'})
+if(miss>=__MISSES__)st.textContent=mode==='progress'?'Waiting for device…':'Waiting for the device to restart…'})
 .then(function(){if(mode!=='end')setTimeout(poll,__POLL__)})}
 if(I.poll)setTimeout(poll,__POLL__)})()`;
 
@@ -93,9 +100,13 @@ export function progressPage(context: PortalContext): string {
   const active = isActivePhase(p.phase);
   const polling = active || p.phase === "done";
   const init = { boot: context.bootId, version: device.appVersion, poll: polling };
-  const script = SCRIPT.replace("__INIT__", jsonForScript(init))
-    .replace("__WORDS__", jsonForScript(PHASE_TEXT))
-    .replace("__MISSES__", String(MISSES_BEFORE_WAITING))
+  // split/join, not replace: a replacement string would expand "$'" and "$&" found in the JSON.
+  const script = SCRIPT.split("__INIT__")
+    .join(jsonForScript(init))
+    .split("__WORDS__")
+    .join(jsonForScript(PHASE_TEXT))
+    .split("__MISSES__")
+    .join(String(MISSES_BEFORE_WAITING))
     .split("__POLL__")
     .join(String(POLL_MS));
   const body =

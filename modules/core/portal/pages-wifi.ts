@@ -77,7 +77,7 @@ export function wifiPage(context: PortalContext, error?: string, message?: strin
     `<section><h2>Stored networks</h2>${storedSection(context)}</section>`;
   return layout("Wi-Fi", body, {
     appName: device.appName,
-    script: (scanning ? SCAN_SCRIPT + ";" : "") + (joining !== undefined ? JOIN_SCRIPT.replace("__SSID__", jsonForScript(joining)) : "") || undefined,
+    script: (scanning ? SCAN_SCRIPT + ";" : "") + (joining !== undefined ? JOIN_SCRIPT.split("__SSID__").join(jsonForScript(joining)) : "") || undefined,
     head: scanning ? `<noscript><meta http-equiv=refresh content="4;url=/wifi?cached=1"></noscript>` : undefined,
   });
 }

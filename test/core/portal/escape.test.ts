@@ -59,3 +59,14 @@ test("an SSID that tries to close the join-watch script stays data", () => {
   assert.equal(r.body.split("</script>").length, 2, "only the page's own closing tag");
   assert.ok(r.body.includes("&lt;/script&gt;&lt;b&gt;x"), "shown as text in the message");
 });
+
+test("text put into page scripts goes in literally: String.replace patterns like $' and $& are not expanded", () => {
+  const odd = "net$'$&$`$$";
+  const rig = portalRig({ device: fakeDevice({ appVersion: `1.0$'` }) });
+  const joined = rig.post("/wifi/connect", { ssid: odd, password: "correct horse" }).body;
+  assert.ok(joined.includes(`var S="net$'$\\u0026$\`$$"`), "the Wi-Fi page's script carries the SSID as sent (& as \\u0026)");
+  rig.updater.state = { phase: "downloading", target: "fw.bin", received: 1, total: 2, rate: 0, resumes: 0 };
+  const progress = rig.get("/progress").body;
+  assert.ok(progress.includes(`"version":"1.0$'"`), "the progress page's script carries the version as it is");
+  assert.doesNotMatch(progress, /__INIT__|__WORDS__|__POLL__|__MISSES__/);
+});
