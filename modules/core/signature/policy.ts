@@ -69,11 +69,11 @@ export type SignatureVerdict =
 /** The headline of every authenticity refusal (the portal shows it verbatim). */
 export const NOT_SIGNED_BY_OWNER = "Not signed by this board's owner";
 
-function refuse(refusal: Refusal, message: string): SignatureVerdict {
+function refuse(refusal: Refusal, message: string): { ok: false; refusal: Refusal; message: string } {
   return { ok: false, refusal, message };
 }
 
-function notOwner(refusal: Refusal, why: string): SignatureVerdict {
+function notOwner(refusal: Refusal, why: string): { ok: false; refusal: Refusal; message: string } {
   return refuse(refusal, `${NOT_SIGNED_BY_OWNER}: ${why}`);
 }
 
@@ -81,14 +81,14 @@ function trustedList(keys: readonly TrustedKey[]): string {
   return keys.map((k) => k.fingerprint).join(", ");
 }
 
+export type Authenticity = { ok: true; key: TrustedKey; claim: Claim } | { ok: false; refusal: Refusal; message: string };
+
 /**
- * Decides on a downloaded image. `signatureFile` is the .sig's bytes (or text)
- * as fetched beside the image or sent in the download header; undefined when
- * there was none.
+ * Is this image exactly what one of `keys` signed? The signature check alone
+ * (also `ota-server verify`): no board rules. `signatureFile` is the .sig's
+ * bytes (or text); undefined when there was none.
  */
-export function checkSignature(signatureFile: Uint8Array | string | undefined, image: ReceivedImage, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
-  if (!policy.required) return { ok: true, signed: false };
-  if (policy.keys.length === 0) return refuse("no-usable-key", `Signed updates only, but none of this board's keys is usable (${policy.keyErrors.join("; ")})`);
+export function verifySignature(signatureFile: Uint8Array | string | undefined, image: ReceivedImage, keys: readonly TrustedKey[], verifier: SignatureVerifier): Authenticity {
   if (signatureFile === undefined || signatureFile.length === 0) return notOwner("missing", "the image has no signature");
   let file;
   try {
@@ -107,19 +107,32 @@ export function checkSignature(signatureFile: Uint8Array | string | undefined, i
     if (signed.secureVersion !== facts.secureVersion) return notOwner("swapped", `the signature is for secure_version ${signed.secureVersion}, this image has ${facts.secureVersion}`);
     return notOwner("tampered", "the image was changed after it was signed (its SHA-256 differs)");
   }
-  const key = policy.keys.find((k) => k.id === file.keyId);
-  if (!key) return notOwner("unknown-key", `it is signed with key ${fingerprintOf(file.keyId)}, this board trusts ${trustedList(policy.keys)}`);
+  const key = keys.find((k) => k.id === file.keyId);
+  if (!key) return notOwner("unknown-key", `it is signed with key ${fingerprintOf(file.keyId)}, this board trusts ${trustedList(keys)}`);
   // The claim checked is rebuilt from the image itself, never taken from the file.
   const claim: Claim = { sha256, size: image.size, ...facts };
   if (claimProblem(claim)) return notOwner("bad-signature", "the image's app description cannot be signed (a control character in its project or version)");
   if (!signatureInRange(file.signature) || !verifier.verifyP256(statementBytes(claim), file.signature, key.point)) {
     return notOwner("bad-signature", `the signature does not verify with key ${key.fingerprint}`);
   }
+  return { ok: true, key, claim };
+}
+
+/**
+ * Decides on a downloaded image before it is committed: signatures off when no
+ * key is configured; otherwise verifySignature(), then the board's rules.
+ */
+export function checkSignature(signatureFile: Uint8Array | string | undefined, image: ReceivedImage, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
+  if (!policy.required) return { ok: true, signed: false };
+  if (policy.keys.length === 0) return refuse("no-usable-key", `Signed updates only, but none of this board's keys is usable (${policy.keyErrors.join("; ")})`);
+  const authentic = verifySignature(signatureFile, image, policy.keys, verifier);
+  if (!authentic.ok) return authentic;
+  const { key, claim } = authentic;
   const board = policy.board;
-  if (facts.chipId !== board.chipId) return refuse("wrong-chip", wrongChip(chipName(facts.chipId), chipName(board.chipId)));
-  if (facts.projectName !== board.projectName) return refuse("wrong-project", `Image is for project "${facts.projectName}", this board runs "${board.projectName}"`);
-  if (facts.secureVersion < board.secureVersion) {
-    return refuse("downgrade", `Downgrade refused: the image's secure_version ${facts.secureVersion} is lower than the running firmware's ${board.secureVersion}`);
+  if (claim.chipId !== board.chipId) return refuse("wrong-chip", wrongChip(chipName(claim.chipId), chipName(board.chipId)));
+  if (claim.projectName !== board.projectName) return refuse("wrong-project", `Image is for project "${claim.projectName}", this board runs "${board.projectName}"`);
+  if (claim.secureVersion < board.secureVersion) {
+    return refuse("downgrade", `Downgrade refused: the image's secure_version ${claim.secureVersion} is lower than the running firmware's ${board.secureVersion}`);
   }
   return { ok: true, signed: true, key, claim };
 }
