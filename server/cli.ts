@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "./app";
 import { pinoLevelFromPython } from "./options";
 import { loadRules, type Rules } from "./rules";
+import { runSigningCommand, SIGNING_VERBS } from "./signing-cli";
 
 interface CliOptions {
   port: number;
@@ -36,6 +37,7 @@ export function cliProgram(): Command {
     .option("-l, --log <level>", "logging level (DEBUG, INFO, WARNING, ERROR, CRITICAL)", level, "INFO")
     .option("--config <file>", "advanced-updater rules (JSON or YAML)")
     .option("--open", "serve downloads to any client, not only ESP HTTPUpdate", false)
+    .addHelpText("after", "\nSigned firmware (docs/signing.md):\n  ota-server keys new [--out DIR]      owner key pair\n  ota-server sign --key K FILE...      write FILE.sig\n  ota-server verify --pub P FILE       exit 0 when signed by P\n")
     .showHelpAfterError();
 }
 
@@ -85,4 +87,5 @@ async function main(argv: string[]): Promise<void> {
 
 }
 
-await main(process.argv);
+if ((SIGNING_VERBS as readonly string[]).includes(process.argv[2])) process.exitCode = await runSigningCommand(process.argv);
+else await main(process.argv);

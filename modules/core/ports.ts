@@ -77,6 +77,21 @@ export interface Digest {
 }
 export type DigestFactory = (algorithm: DigestAlgorithm) => Digest;
 
+/**
+ * ECDSA P-256 with SHA-256, the firmware signature scheme (docs/signing.md):
+ * Moddable's native `ecdsa` on the device, node:crypto on Node, @noble/curves
+ * in XS under test. The core checks the key (on the curve) and the signature's
+ * range (r, s in 1..n-1) itself before it asks.
+ */
+export interface SignatureVerifier {
+  /**
+   * True when `signature` (r || s, 64 bytes, big-endian) signs SHA-256(`message`)
+   * under `publicKey` (uncompressed point 0x04 || X || Y, 65 bytes); false, not a
+   * throw, when it does not. High-S signatures are valid (OpenSSL makes them).
+   */
+  verifyP256(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
 /** Small persistent settings (NVS on the ESP32: keys <= 15 chars, values <= 4000 bytes). */
 export interface KeyValueStore {
   get(key: string): string | undefined;

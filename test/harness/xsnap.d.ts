@@ -1,7 +1,8 @@
 // The part of @agoric/xsnap (src/xsnap.js, untyped JS) that the harness uses.
 declare module "@agoric/xsnap" {
   export interface XSnap {
-    evaluate(code: string): Promise<unknown>;
+    /** Settles when XS's job queue is empty; meterUsage as xsnap-worker.c fxWriteOkay writes it. */
+    evaluate(code: string): Promise<{ reply: Uint8Array; meterUsage: { currentHeapCount: number | null; allocate: number | null; compute: number | null } }>;
     issueCommand(message: Uint8Array): Promise<unknown>;
     close(): Promise<void>;
     terminate(): Promise<void>;

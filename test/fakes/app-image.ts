@@ -1,0 +1,80 @@
+// Builds ESP32 app images that carry an esp_app_desc_t, in plain typed-array
+// writes (engine-neutral, for core tests on Node and in XS): header, the DROM
+// segment header, the 256-byte descriptor at offset 32, then filler. Layout:
+// ESP-IDF esp_app_format.h / esp_app_desc.h (as modules/core/image.ts reads it).
+import { APP_DESC_MAGIC, APP_DESC_OFFSET } from "../../modules/core/image";
+import { utf8Encode } from "../../modules/core/bytes";
+import { buildImage } from "./image";
+
+export interface AppImageOptions {
+  size: number;
+  version: string;
+  projectName?: string;
+  secureVersion?: number;
+  chipId?: number;
+  seed?: number;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+}
+
+function putString(b: Uint8Array, at: number, field: number, text: string): void {
+  const bytes = utf8Encode(text);
+  if (bytes.length >= field) throw new Error(`"${text}" does not fit in ${field - 1} bytes`);
+  b.fill(0, at, at + field);
+  b.set(bytes, at);
+}
+
+export function buildAppImage(o: AppImageOptions): Uint8Array {
+  const image = buildImage({ size: o.size, chipId: o.chipId, seed: o.seed });
+  put32(image, 24, 0x3f400020); // segment 0 load address (DROM)
+  put32(image, 28, 256); // segment 0 length: the descriptor
+  const d = APP_DESC_OFFSET;
+  image.fill(0, d, d + 256);
+  put32(image, d, APP_DESC_MAGIC);
+  put32(image, d + 4, o.secureVersion ?? 0);
+  putString(image, d + 16, 32, o.version);
+  putString(image, d + 48, 32, o.projectName ?? "ota-device");
+  putString(image, d + 80, 16, "10:55:15");
+  putString(image, d + 96, 16, "Nov 22 2026");
+  putString(image, d + 112, 32, "v5.4.1");
+  return image;
+}
+
+/**
+ * The same image as `espsecure sign-data --version 2` leaves it: padded with
+ * 0xFF to a 4 KB boundary, then a 4 KB signature sector whose first block has
+ * the magic 0xE7, version 0x02, the SHA-256 of the padded image, placeholder key
+ * and signature bytes and a valid CRC32 over its first 1196 bytes; the rest of
+ * the sector 0xFF (espsecure/__init__.py sign_secure_boot_v2; ESP-IDF
+ * ets_secure_boot_sig_block_t). The key and signature are not a real RSA pair:
+ * nothing here checks Espressif's signature, only that ours leaves it alone.
+ * tools/espsecure-v2.ts makes a real one on Node.
+ */
+export function appendEspSignatureSector(image: Uint8Array, sha256: (bytes: Uint8Array) => Uint8Array): Uint8Array {
+  const padded = Math.ceil(image.length / 4096) * 4096;
+  const out = new Uint8Array(padded + 4096).fill(0xff);
+  out.set(image, 0);
+  const block = out.subarray(padded, padded + 1216);
+  block.fill(0);
+  block[0] = 0xe7;
+  block[1] = 0x02;
+  block.set(sha256(out.subarray(0, padded)), 4);
+  for (let i = 36; i < 1196; i++) block[i] = (i * 31) & 0xff;
+  put32(block, 1196, crc32(block.subarray(0, 1196)));
+  return out;
+}
+
+/** zlib's CRC-32 (what espsecure stores and esp_rom_crc32_le(0, ...) checks). */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) {
+    c ^= bytes[i];
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
