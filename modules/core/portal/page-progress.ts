@@ -78,7 +78,7 @@ else if(j.phase==='idle')end();}
 else if(mode==='restart'||mode==='verify'){if(j.boot!==I.boot){I.boot=j.boot;after(j)}else if(mode==='verify')after(j);
 else st.textContent='Waiting for the device to restart…'}}
 function after(j){var v=$('version'),c=j.validation||{},L=j.lastUpdate;if(v)v.textContent=j.version;
-if(c.phase==='checking'){mode='verify';checked=true;st.textContent='Checking the new firmware '+j.version+': '+Math.ceil((c.remainingMs||0)/1000)+' s left'+(c.waitingFor?' (waiting for '+c.waitingFor+')':'');return}
+if(c.phase==='checking'){mode='verify';checked=true;res.textContent='';st.textContent='Checking the new firmware '+j.version+': '+Math.ceil((c.remainingMs||0)/1000)+' s left'+(c.waitingFor?' (waiting for '+c.waitingFor+')':'');return}
 end();
 if(L&&L.result==='rolled-back'&&L.version!==j.version){bar.className='bad';st.textContent='Rolled back';err.textContent=L.version+' failed its start-up check and was rolled back; running '+j.version;return}
 st.textContent='Device restarted';
