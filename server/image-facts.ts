@@ -23,6 +23,8 @@ export interface ImageFacts {
   /** ESP32 family only. */
   header?: ImageHeader & { chipName: string };
   app?: AppDescriptor;
+  /** Header byte 3 of an ESP32 or ESP8266 app image (its high nibble is the flash size). */
+  byte3?: number;
 }
 
 const KNOWN_CHIP_IDS = new Set(Object.values(CHIP_IDS));
@@ -41,17 +43,18 @@ export function classifyImage(head: Uint8Array): ImageFacts {
   if (head.length === 0) return { family: "none" };
   if (head[0] === GZIP_MAGIC) return { family: "gzip" };
   if (head[0] !== IMAGE_MAGIC) return { family: "none" };
+  const byte3 = head.length > 3 ? { byte3: head[3] } : {};
   let header: ImageHeader;
   try {
     header = parseImageHeader(head);
   } catch {
-    return { family: "esp8266" }; // shorter than an ESP32 header
+    return { family: "esp8266", ...byte3 }; // shorter than an ESP32 header
   }
   const app = parseAppDescriptor(head);
   const extended =
     KNOWN_CHIP_IDS.has(header.chipId) && head[8] === 0xee && head[20] === 0 && head[21] === 0 && head[22] === 0 && head[23] <= 1;
-  if (!app && !extended) return { family: "esp8266" };
-  return { family: "esp32", header: { ...header, chipName: chipName(header.chipId) }, ...(app ? { app } : {}) };
+  if (!app && !extended) return { family: "esp8266", ...byte3 };
+  return { family: "esp32", header: { ...header, chipName: chipName(header.chipId) }, ...(app ? { app } : {}), ...byte3 };
 }
 
 /** Reads up to HEAD_BYTES from the start of an open file. */

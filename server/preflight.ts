@@ -3,6 +3,7 @@
 import type { DeviceRequest } from "./device-headers";
 import type { ImageFacts } from "./image-facts";
 import { chipName } from "../modules/core/image";
+import { flashSizeProblem } from "../modules/core/flash-size";
 import type { ChipRequirement } from "./rules";
 
 export interface Refusal {
@@ -34,9 +35,11 @@ export function preflight(device: DeviceRequest, size: number, facts: ImageFacts
     const chip = facts.header?.chipId;
     if (wanted !== undefined && chip !== undefined && chip !== wanted)
       return { status: CHIP_MISMATCH, reason: `Image is for ${chipName(chip)}, device is ${chipName(wanted)}` };
-    if (facts.header && device.chipSize !== undefined && facts.header.flashSize > device.chipSize)
-      return { status: CHIP_MISMATCH, reason: `Image needs ${facts.header.flashSize >> 20} MB flash, device has ${Math.floor(device.chipSize / 1048576)} MB` };
   }
+  // The same decision the device makes (modules/core/flash-size.ts), for both families.
+  const family = facts.family === "esp8266" || facts.family === "esp32" ? facts.family : undefined;
+  const tooBig = family && facts.byte3 !== undefined ? flashSizeProblem(facts.byte3, family, device.chipSize) : undefined;
+  if (tooBig) return { status: CHIP_MISMATCH, reason: tooBig };
   if (device.freeSpace !== undefined && size > device.freeSpace)
     return { status: TOO_LARGE, reason: `Not enough space: image ${size} bytes, free ${device.freeSpace}` };
   return undefined;

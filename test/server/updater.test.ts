@@ -162,7 +162,7 @@ describe("advanced updater", () => {
   test("an image built for more flash than the chip has is refused", async () => {
     const r = await ask(esp32Headers({ "x-ESP32-STA-MAC": "24:6F:28:AA:BB:08" }));
     assert.equal(r.status, 409);
-    assert.equal(r.reason, "Image needs 8 MB flash, device has 4 MB");
+    assert.equal(r.reason, "Image is built for 8 MB of flash, this board has 4 MB");
   });
 
   test("a rule naming a missing file: 404 without the path, logged as an error", async () => {

@@ -5,6 +5,7 @@ import type { HttpResponseHead } from "../ports";
 import { isHex } from "../bytes";
 import { IMAGE_HEADER_SIZE, ImageFormatError, chipName, parseImageHeader } from "../image";
 import { formatSize, tooLarge, wrongChip } from "../messages";
+import { flashSizeProblem } from "../flash-size";
 
 export interface HeadLimits {
   /** Bytes the update slot holds. */
@@ -40,12 +41,12 @@ export function checkHead(head: HttpResponseHead, limits: HeadLimits): AcceptedH
   return { size, md5: md5?.toLowerCase(), sha256: sha256?.toLowerCase() };
 }
 
-/** Checks the first 24 bytes of the image against the running chip; an error text or undefined. */
-export function checkImageHeader(header: Uint8Array, runningChipId: number): string | undefined {
+/** Checks the first 24 bytes of the image against the running chip and its flash; an error text or undefined. */
+export function checkImageHeader(header: Uint8Array, runningChipId: number, boardFlashSize?: number): string | undefined {
   try {
     const parsed = parseImageHeader(header);
     if (parsed.chipId !== runningChipId) return wrongChip(chipName(parsed.chipId), chipName(runningChipId));
-    return undefined;
+    return flashSizeProblem(header[3], "esp32", boardFlashSize);
   } catch (error) {
     return error instanceof ImageFormatError ? error.message : String(error);
   }

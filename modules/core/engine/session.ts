@@ -25,6 +25,8 @@ export const HEAD_BYTES = APP_DESC_OFFSET + APP_DESC_SIZE;
 export interface SessionOptions {
   /** Chip id of the running board. */
   chipId: number;
+  /** The board's flash size in bytes: an image built for more is refused (flash-size.ts). */
+  flashSize?: number;
   /** No byte (or no answer) for this long = stalled. */
   stallMs: number;
   maxResumes: number;
@@ -227,7 +229,7 @@ export class UpdateSession {
   /** Pre-flight on the image's first bytes (header, app descriptor), then open (erase) the slot. */
   private preflight(head: Uint8Array): boolean {
     this.imageVersion = parseAppDescriptor(head)?.version;
-    const error = checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId);
+    const error = checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId, this.options.flashSize);
     if (error) {
       this.fail(error);
       return false;

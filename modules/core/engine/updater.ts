@@ -26,6 +26,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
   const stallMs = options.stallMs ?? DEFAULTS.stallMs;
   const sessionOptions = {
     chipId: deps.device.chipId,
+    flashSize: deps.device.flashSize,
     stallMs,
     maxResumes: options.maxResumes ?? DEFAULTS.maxResumes,
     requireMd5: options.requireMd5 ?? DEFAULTS.requireMd5,
