@@ -34,13 +34,22 @@ function bodyTooLarge(request: PortalRequest): boolean {
   return utf8Length(request.body) > MAX_FORM_BODY;
 }
 
-/** A browser posting from another site sends its Origin; the portal's own forms send the portal's. */
+/**
+ * A browser posting from another site sends its Origin, or at least a Referer
+ * (older browsers, some privacy settings); the portal's own forms send the
+ * portal's. A request with neither (curl, a script on the LAN) is not a
+ * browser being steered, and the password still applies to it.
+ */
 function crossSite(request: PortalRequest): boolean {
-  const origin = request.headers.get("origin");
-  if (origin === undefined) return false;
   const host = request.headers.get("host");
   if (host === undefined) return false;
-  return origin.toLowerCase() !== `http://${host.trim().toLowerCase()}`;
+  const own = `http://${host.trim().toLowerCase()}`;
+  const origin = request.headers.get("origin");
+  if (origin !== undefined) return origin.trim().toLowerCase() !== own;
+  const referer = request.headers.get("referer");
+  if (referer === undefined) return false;
+  const r = referer.trim().toLowerCase();
+  return r !== own && !r.startsWith(`${own}/`);
 }
 
 /** A header-safe realm: printable ASCII without quotes or backslashes. */

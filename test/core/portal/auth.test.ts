@@ -1,6 +1,11 @@
 import { test, assert } from "../../harness/t";
 import { header, portalRig } from "../../fakes/portal-client";
 import { basicHeader, PASSWORD_KEY } from "../../../modules/core/portal/basic-auth";
+import { ROUTES } from "../../../modules/core/portal/portal";
+import { PROBE_PATHS } from "../../../modules/core/portal/captive";
+
+/** The only routes anyone on the access point may use without the password. */
+const OPEN = ["/", "/api/status"];
 
 const GUARDED_GETS = ["/wifi", "/update", "/progress", "/password", "/api/catalog", "/api/progress", "/api/scan"];
 const GUARDED_POSTS = ["/wifi/connect", "/wifi/forget", "/update", "/update/settings", "/update/cancel", "/api/update", "/api/cancel", "/api/catalog", "/api/scan", "/password"];
@@ -53,4 +58,24 @@ test("mismatched or over-long passwords are refused", () => {
   const long = "x".repeat(70);
   assert.equal(rig.post("/password", { new: long, confirm: long }).status, 400);
   assert.equal(rig.store.get(PASSWORD_KEY), undefined);
+});
+
+test("with a password, every route in the portal's table asks for it except home and status; captive probes redirect", () => {
+  const rig = portalRig();
+  rig.post("/password", { new: "hunter22", confirm: "hunter22" });
+  const checked: string[] = [];
+  for (const route of ROUTES) {
+    for (const method of ["GET", "POST"] as const) {
+      if ((method === "GET" ? route.get : route.post) === undefined) continue;
+      const r = method === "GET" ? rig.get(route.path) : rig.post(route.path, { fw: "a.bin", ssid: "x", password: "12345678", url: "http://192.168.4.2:8000/u" });
+      const expected = OPEN.includes(route.path) ? 200 : 401;
+      assert.equal(r.status, expected, `${method} ${route.path}`);
+      checked.push(`${method} ${route.path}`);
+    }
+  }
+  assert.ok(checked.includes("POST /update/checkin"), "the check-in that downloads from any URL is in the table");
+  assert.ok(checked.length >= 20, checked.join(", "));
+  assert.deepEqual(rig.updater.calls, [], "nothing reached the updater");
+  assert.equal(rig.wifi.connects.length, 0);
+  for (const probe of PROBE_PATHS) assert.equal(rig.get(probe).status, 302, probe);
 });

@@ -42,6 +42,10 @@ test("authorized: open without a password, then only admin with the right one", 
   assert.ok(!authorized(store, basicHeader(PORTAL_USER, "s3cret pas")));
   assert.ok(!authorized(store, basicHeader(PORTAL_USER, "s3cret pass!")));
   assert.ok(!authorized(store, basicHeader("root", "s3cret pass")));
+  // Same lengths: only the character compare can tell these apart.
+  assert.ok(!authorized(store, basicHeader(PORTAL_USER, "s3cret pasS")), "a wrong password of the right length");
+  assert.ok(!authorized(store, basicHeader(PORTAL_USER, "t3cret pass")), "differing in the first character");
+  assert.ok(!authorized(store, basicHeader("admiN", "s3cret pass")), "a wrong user of the right length");
   assert.ok(authorized(store, basicHeader(PORTAL_USER, "s3cret pass")));
   assert.equal(setPassword(store, ""), undefined);
   assert.equal(store.get(PASSWORD_KEY), undefined);

@@ -102,6 +102,17 @@ test("posts from another site's page are refused; the portal's own are accepted"
   assert.equal(rig.wifi.connects.length, 1);
 });
 
+test("a cross-site post carrying only a foreign Referer (no Origin) is refused too", () => {
+  const rig = portalRig();
+  for (const referer of ["http://evil.example/page", "http://192.168.4.1.evil.example/", "https://192.168.4.1/wifi"]) {
+    assert.equal(rig.post("/wifi/connect", { ssid: "x", password: "" }, { headers: { referer } }).status, 403, referer);
+  }
+  assert.equal(rig.wifi.connects.length, 0);
+  assert.equal(rig.post("/wifi/connect", { ssid: "x", password: "" }, { headers: { referer: "http://192.168.4.1/wifi" } }).status, 200, "the portal's own page");
+  assert.equal(rig.post("/wifi/connect", { ssid: "x", password: "" }).status, 200, "no Origin, no Referer: a script, not a steered browser");
+  assert.equal(rig.wifi.connects.length, 2);
+});
+
 test("a throwing port ends in a 500 page with a message, not an exception", () => {
   const rig = portalRig();
   rig.wifi.status = () => {
