@@ -16,7 +16,7 @@ import { loadCredentials } from "./modules/core/portal/wifi-credentials";
 import { cryptDigest } from "./modules/moddable/crypt-digest";
 import { ModdableHttpClient } from "./modules/moddable/http-client";
 import { PortalServer } from "./modules/moddable/http-server";
-import { legacyRequest, legacyServer } from "./modules/moddable/legacy-http";
+import { clientIO, serverIO } from "./modules/moddable/network-io";
 import { PreferenceStore } from "./modules/moddable/preference-store";
 import { TimerClock } from "./modules/moddable/timer-clock";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
@@ -61,7 +61,7 @@ const dns = platform.startCaptiveDns(() => wifi.status().apAddress);
 
 const ota = platform.createOtaWriter();
 const updater = createUpdater({
-  http: new ModdableHttpClient(legacyRequest),
+  http: new ModdableHttpClient(clientIO, { log: (line) => trace(line) }),
   ota,
   digest: cryptDigest,
   clock,
@@ -85,8 +85,8 @@ const portal = createPortal({
   clock,
   portalHost: String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`)),
 });
-const server = new PortalServer(portal, legacyServer, { port: portalPort, maxBody: MAX_FORM_BODY, log: (line) => trace(line) });
-trace(`portal on port ${portalPort}\n`);
+// A port already in use is logged and retried by the server; the app goes on meanwhile.
+const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, clock, probe: platform.portProbe, log: (line) => trace(line) });
 
 const stored = loadCredentials(store)[0];
 if (stored) {

@@ -1,24 +1,27 @@
-// The lin simulator side of "modules/moddable/platform". The simulator has no flash, no OTA
-// and cannot bind a unicast UDP port: the legacy lin socket binds UDP only
-// when a multicast address is given, and then rejects every valid one
-// (modules/network/socket/lin/modSocket.c checks inet_pton() != 0), so no DNS
-// responder can run here. OTA slots are files under config.file.root.
+// The lin simulator side of "modules/moddable/platform". The simulator has no flash and no
+// OTA: slots are files under config.file.root. Captive DNS runs on an unprivileged UDP port
+// (config.dnsPort): ECMA-419 UDP on lin binds unicast ports (modules/io/socket/lin/udp.c),
+// unlike the legacy socket, which bound UDP only for multicast. Before the portal binds
+// its port, portProbe checks that no other program listens there.
 
 import config from "mc/config";
+import Net from "net";
+import { openCaptiveDns } from "./captive-dns";
+import { tcp, udp } from "./network-io";
 import { FileOtaWriter } from "./ota-writer-file";
 import type { Platform } from "./platform-api";
+import { portProbe } from "./port-probe";
+import { TimerClock } from "./timer-clock";
 
 const slots = new FileOtaWriter(`${String(config.file.root)}ota-sim-`, Number(config.simOtaCapacity ?? 0x1fe000));
-let dnsWarned = false;
 
 const platform: Platform = {
   name: "sim",
   createOtaWriter: () => slots,
-  startCaptiveDns: () => {
-    if (!dnsWarned) trace("captive DNS: not available in the simulator (no unicast UDP bind on lin)\n");
-    dnsWarned = true;
-    return undefined;
-  },
+  startCaptiveDns: (address) => openCaptiveDns(udp, address, { port: Number(config.dnsPort ?? 8053), log: (line) => trace(line) }),
+  // The lin listener crashes the app when its bind fails (port-probe.ts): look first, on
+  // loopback and on the address lin's Net.get("IP") reports (the first non-loopback one).
+  portProbe: portProbe(tcp, () => ["127.0.0.1", ...[Net.get("IP")].filter((ip): ip is string => typeof ip === "string" && ip !== "")], new TimerClock()),
   restart: () => {
     // A real restart would boot the slot otadata now names; the simulator keeps running.
     trace(`restart requested: next boot would run ${slots.running()}\n`);
