@@ -20,7 +20,7 @@ import { loadCredentials } from "./modules/core/portal/wifi-credentials";
 import { cryptDigest } from "./modules/moddable/crypt-digest";
 import { ModdableHttpClient } from "./modules/moddable/http-client";
 import { PortalServer } from "./modules/moddable/http-server";
-import { legacyRequest, legacyServer } from "./modules/moddable/legacy-http";
+import { clientIO, serverIO } from "./modules/moddable/network-io";
 import { PreferenceStore } from "./modules/moddable/preference-store";
 import { TimerClock } from "./modules/moddable/timer-clock";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
@@ -69,8 +69,9 @@ trace(`access point "${apSsid}" at ${apAddress}, running ${device.runningPartiti
 const dns = platform.startCaptiveDns(() => wifi.status().apAddress);
 
 const ota = platform.createOtaWriter();
+const http = new ModdableHttpClient(clientIO, { log: (line) => trace(line) });
 const updater = createUpdater({
-  http: new ModdableHttpClient(legacyRequest),
+  http,
   ota,
   digest: cryptDigest,
   clock,
@@ -89,8 +90,9 @@ const portalPort = Number(config.portalPort ?? 80);
 const portalHost = String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`));
 const bootId = newBootId(clock.now());
 const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId });
-const server = new PortalServer(portal, legacyServer, { port: portalPort, maxBody: MAX_FORM_BODY, log: (line) => trace(line) });
-trace(`portal on port ${portalPort}\n`);
+// A port already in use is logged and retried by the server; the app goes on meanwhile
+// (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
+const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, clock, probe: platform.portProbe, log: (line) => trace(line) });
 
 const stored = loadCredentials(store)[0];
 if (stored) {
@@ -119,7 +121,7 @@ if (config.heapTrace) {
 // (default 60): the access point, the portal answering on its own port, the
 // station when a network is stored, and the app's own (modules/app-checks.ts).
 policy.addCheck(accessPointCheck(wifi));
-policy.addCheck(portalCheck(new ModdableHttpClient(legacyRequest), clock, { host: portalHost.split(":")[0], port: portalPort, bootId }));
+policy.addCheck(portalCheck(http, clock, { host: portalHost.split(":")[0], port: portalPort, bootId }));
 policy.addCheck(stationCheck(wifi, store));
 for (const check of appChecks({ wifi, store, clock })) policy.addCheck(check);
 policy.start();

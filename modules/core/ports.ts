@@ -200,3 +200,24 @@ export interface PortalResponse {
   headers: Array<[string, string]>;
   body: string;
 }
+
+/**
+ * A request body taken as a stream rather than as a form string (a firmware
+ * upload): the server adapter hands it over piece by piece, never whole.
+ */
+export interface PortalBodySink {
+  /** The next piece, at most 4096 bytes, valid only during the call; the next one is read after this returns. */
+  write(chunk: Uint8Array): void;
+  /** The whole body has arrived: the response to send. */
+  end(): PortalResponse;
+  /** The body broke off (client gone, connection error, idle too long): no response can be sent. */
+  abort(reason: string): void;
+}
+
+/**
+ * Decides from the request head alone (body "") how its body is taken:
+ * `stream` hands it to a sink; `respond` answers at once without reading it
+ * (401, 409, 413...); undefined leaves it to the ordinary form handling
+ * (string body capped at MAX_FORM_BODY, then the PortalHandler).
+ */
+export type PortalBodyRouter = (head: PortalRequest) => { stream: PortalBodySink } | { respond: PortalResponse } | undefined;

@@ -1,142 +1,223 @@
-// HttpClient port over the legacy `http` Request (modules/network/http/http.js),
-// made by modules/moddable/legacy-http.ts.
-// The body is never buffered by the module: each responseFragment is drained
-// with read(ArrayBuffer, n) in pieces of at most CHUNK bytes and handed on at
-// once, so the consumer (digest + flash write) paces the download.
+// HttpClient port over ECMA-419 `embedded:network/http/client`, the SDK's
+// examples/io/tcp/httpclient/httpclient.js (SDK 8.2.3), one client (one connection,
+// "connection: close") per request. The classes come from modules/moddable/network-io.ts;
+// tests pass scripted ones that call back in the SDK's order.
+//
+// What the SDK client does, and what this adapter makes of it:
+// - Every failure (DNS, connect refused, reset, close before the body ends) reaches the
+//   request's onDone(error) with an Error that has no message, then the client's onError.
+//   Before onHeaders that is "cannot connect"; after, "connection lost"; a DNS failure
+//   is named by the resolver (net-resolver.ts).
+// - A body without Content-Length and not chunked runs to the close, which the client
+//   reports as an error: after such a head that close is the normal end (onEnd).
+// - HEAD, 204 and 304 answers end at the head (the client would wait for a
+//   Content-Length's worth of body after a HEAD).
+// - onReadable(count) offers at most what the socket holds (1536 bytes on lin); it is
+//   read into one 4 KB buffer owned by the adapter, in pieces of at most CHUNK bytes,
+//   each handed to onData before the next is read (back-pressure: nothing more is read
+//   until onData returns, and on lwIP unread data holds the TCP window).
+// - Repeated response headers: the client's Map keeps the last one.
+// - Nothing is called after abort() or after the exchange ended; a consumer that throws
+//   gets one onError and the connection is closed.
 
 import type { HttpClient, HttpExchange, HttpHandlers, HttpRequest } from "../core/ports";
+import type { ResolverOptions } from "./net-resolver";
 
 /** Largest chunk handed to onData (ports.ts: at most 4096 bytes). */
 export const CHUNK = 4096;
 
-/** The part of a legacy Request this adapter uses (message numbers from http.js). */
-export interface LegacyRequest {
-  callback: (message: number, value?: unknown, etc?: unknown) => unknown;
-  read(type: typeof ArrayBuffer, limit?: number): ArrayBuffer;
+/** What this adapter uses of the object request() returns (httpclient.js HTTPClient.#Request). */
+export interface ClientRequest {
+  /** Fills the buffer with up to its length in body bytes; returns the count (undefined outside the body). */
+  read(buffer: Uint8Array): number | undefined;
+}
+
+export interface ClientRequestOptions {
+  method: string;
+  path: string;
+  headers: Map<string, string>;
+  onHeaders: (this: ClientRequest, status: number, headers: Map<string, string>, statusText: string) => void;
+  onReadable: (this: ClientRequest, count: number) => void;
+  onDone: (this: ClientRequest, error: Error | null) => void;
+}
+
+export interface Client {
+  request(options: ClientRequestOptions): ClientRequest;
   close(): void;
 }
 
-const STATUS = 1;
-const HEADER = 2;
-const HEADERS_COMPLETE = 3;
-const RESPONSE_FRAGMENT = 4;
-const RESPONSE_COMPLETE = 5;
-const ERROR = -2;
+export interface ClientOptions {
+  host: string;
+  port: number;
+  /** Passed whole to `new dns.io(dns)` by the client. */
+  dns: ResolverOptions & { io: unknown };
+  /** Spread into the socket's dictionary by the client. */
+  socket: { io: unknown };
+  onError: (error?: unknown) => void;
+}
+export type ClientConstructor = new (options: ClientOptions) => Client;
 
-/** One GET/HEAD in flight; abort() silences it and closes the socket. */
-export class RequestExchange implements HttpExchange {
-  #request: LegacyRequest | undefined;
+/** The SDK classes one exchange is built from. */
+export interface ClientIO {
+  Client: ClientConstructor;
+  /** embedded:io/socket/tcp, guarded (guarded-socket.ts). */
+  Socket: unknown;
+  /** A dns.io resolver class (net-resolver.ts). */
+  Resolver: unknown;
+}
+
+export interface ModdableHttpClientOptions {
+  /** Failures, for the developer (main.ts passes trace). */
+  log?: (line: string) => void;
+  /** Runs a callback soon, outside the current call: a failure to start is reported this way. */
+  defer?: (callback: () => void) => void;
+}
+
+/** One GET/HEAD in flight. */
+class ClientExchange implements HttpExchange {
+  #client: Client | undefined;
+  #request: ClientRequest | undefined;
   #handlers: HttpHandlers;
-  #status = 0;
-  #headers = new Map<string, string>();
-  #headed = false;
+  #buffer: Uint8Array;
+  #log: (line: string) => void;
+  #what: string;
   #headOnly: boolean;
+  #finished = false;
+  #headSeen = false;
+  #closeDelimited = false;
+  #cause: string | undefined;
 
-  constructor(request: LegacyRequest, handlers: HttpHandlers, headOnly = false) {
+  constructor(io: ClientIO, request: HttpRequest, handlers: HttpHandlers, buffer: Uint8Array, options: Required<ModdableHttpClientOptions>) {
     this.#handlers = handlers;
-    this.#headOnly = headOnly;
-    this.#request = request;
-    request.callback = (message, value, etc) => this.#message(message, value, etc);
+    this.#buffer = buffer;
+    this.#log = options.log;
+    const method = request.method ?? "GET";
+    this.#headOnly = method === "HEAD";
+    const where = request.port === 80 ? request.host : `${request.host}:${request.port}`;
+    this.#what = `${method} http://${where}${request.path}`;
+    const headers = new Map<string, string>();
+    for (const [name, value] of request.headers ?? []) headers.set(name, value);
+    headers.set("connection", "close");
+    try {
+      const client = new io.Client({
+        host: where, // becomes "host: <where>"; the resolver drops the port
+        port: request.port,
+        dns: { io: io.Resolver, live: () => !this.#finished, onFailure: (reason) => (this.#cause = reason) },
+        socket: { io: io.Socket },
+        onError: () => this.#fail(),
+      });
+      this.#client = client;
+      this.#request = client.request({
+        method,
+        path: request.path,
+        headers,
+        onHeaders: (status, head) => this.#onHeaders(status, head),
+        onReadable: (count) => this.#onReadable(count),
+        onDone: (error) => this.#onDone(error),
+      });
+    } catch (e) {
+      this.#cause = `cannot start: ${reason(e)}`;
+      this.#close();
+      options.defer(() => this.#fail());
+    }
   }
 
   abort(): void {
-    const request = this.#request;
-    this.#request = undefined;
-    request?.close();
+    this.#finished = true;
+    this.#close();
   }
 
-  #message(message: number, value: unknown, etc: unknown): void {
+  #onHeaders(status: number, headers: Map<string, string>): void {
+    if (this.#finished) return;
+    this.#headSeen = true;
+    const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
+    this.#closeDelimited = !headers.has("content-length") && !chunked;
+    if (!this.#call(() => this.#handlers.onHead({ status, headers }))) return;
+    if (this.#finished) return;
+    if (this.#headOnly || status === 204 || status === 304) this.#end();
+  }
+
+  #onReadable(count: number): void {
     const request = this.#request;
-    if (!request) return;
+    while (count > 0 && !this.#finished && request) {
+      const view = count < CHUNK ? this.#buffer.subarray(0, count) : this.#buffer;
+      const got = request.read(view);
+      if (!got) return;
+      count -= got;
+      if (!this.#call(() => this.#handlers.onData(got === view.length ? view : view.subarray(0, got)))) return;
+    }
+  }
+
+  #onDone(error: Error | null): void {
+    if (this.#finished) return;
+    if (!error || (this.#headSeen && this.#closeDelimited)) this.#end();
+    else this.#fail();
+  }
+
+  #end(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#close();
+    this.#call(() => this.#handlers.onEnd(), true);
+  }
+
+  #fail(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#close();
+    const text = this.#cause ?? (this.#headSeen ? "connection lost" : "cannot connect");
+    this.#log(`http: ${this.#what}: ${text}\n`);
+    this.#call(() => this.#handlers.onError(text), true);
+  }
+
+  /** Runs a consumer callback; one that throws ends the exchange with onError. */
+  #call(callback: () => void, last = false): boolean {
     try {
-      switch (message) {
-        case STATUS:
-          this.#status = Number(value);
-          break;
-        case HEADER: {
-          const name = String(value).toLowerCase();
-          const text = String(etc);
-          const earlier = this.#headers.get(name);
-          this.#headers.set(name, earlier === undefined ? text : `${earlier}, ${text}`);
-          break;
-        }
-        case HEADERS_COMPLETE:
-          this.#head();
-          if (this.#headOnly && this.#request === request) {
-            // A HEAD answer has a Content-Length but no body: http.js would wait for it.
-            this.abort();
-            this.#handlers.onEnd();
-          }
-          break;
-        case RESPONSE_FRAGMENT:
-          this.#drain(request, Number(value));
-          break;
-        case RESPONSE_COMPLETE:
-          this.#head();
-          this.#finish();
-          this.#handlers.onEnd();
-          break;
-        case ERROR:
-          this.#finish();
-          this.#handlers.onError(this.#status ? "connection lost" : "cannot connect");
-          break;
-      }
+      callback();
+      return true;
     } catch (e) {
-      // A throwing consumer must not leave the socket open or be called again.
-      this.abort();
-      this.#handlers.onError(e instanceof Error ? e.message : String(e));
+      this.#log(`http: ${this.#what}: handler failed: ${reason(e)}\n`);
+      if (!last && !this.#finished) {
+        this.#finished = true;
+        this.#close();
+        try {
+          this.#handlers.onError(reason(e));
+        } catch (again) {
+          this.#log(`http: ${this.#what}: onError failed: ${reason(again)}\n`);
+        }
+      }
+      return false;
     }
   }
 
-  #head(): void {
-    if (this.#headed) return;
-    this.#headed = true;
-    this.#handlers.onHead({ status: this.#status, headers: this.#headers });
-  }
-
-  #drain(request: LegacyRequest, available: number): void {
-    while (available > 0 && this.#request === request) {
-      const count = available < CHUNK ? available : CHUNK;
-      const buffer = request.read(ArrayBuffer, count);
-      if (!buffer || buffer.byteLength === 0) return;
-      available -= buffer.byteLength;
-      this.#handlers.onData(new Uint8Array(buffer));
-    }
-  }
-
-  /** The module closes itself after complete/error; only forget it here. */
-  #finish(): void {
+  #close(): void {
+    const client = this.#client;
+    this.#client = undefined;
     this.#request = undefined;
+    try {
+      client?.close();
+    } catch (e) {
+      this.#log(`http: ${this.#what}: close failed: ${reason(e)}\n`);
+    }
   }
 }
-
-export interface RequestOptions {
-  host: string;
-  port: number;
-  path: string;
-  method: string;
-  /** Flat name/value list, as http.js takes it. */
-  headers: string[];
-}
-/** Makes a legacy Request (modules/moddable/legacy-http.ts); tests pass a scripted one. */
-export type RequestFactory = (options: RequestOptions) => LegacyRequest;
 
 export class ModdableHttpClient implements HttpClient {
-  #create: RequestFactory;
+  #io: ClientIO;
+  #options: Required<ModdableHttpClientOptions>;
+  /** Body pieces are read into this and handed on as views (ports.ts: valid only during onData). */
+  #buffer = new Uint8Array(CHUNK);
 
-  constructor(create: RequestFactory) {
-    this.#create = create;
+  constructor(io: ClientIO, options: ModdableHttpClientOptions = {}) {
+    this.#io = io;
+    this.#options = { log: options.log ?? (() => undefined), defer: options.defer ?? ((callback) => Promise.resolve().then(callback)) };
   }
 
   request(request: HttpRequest, handlers: HttpHandlers): HttpExchange {
-    // http.js sends "Host: <host>" without the port; send our own so servers see host:port.
-    const headers: string[] = ["Host", request.port === 80 ? request.host : `${request.host}:${request.port}`];
-    for (const [name, value] of request.headers ?? []) headers.push(name, value);
-    // Always `host`: the lin socket rejects `address`, and lwIP's resolver takes IP literals.
-    return new RequestExchange(
-      this.#create({ host: request.host, port: request.port, path: request.path, method: request.method ?? "GET", headers }),
-      handlers,
-      request.method === "HEAD",
-    );
+    return new ClientExchange(this.#io, request, handlers, this.#buffer, this.#options);
   }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

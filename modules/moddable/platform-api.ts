@@ -4,6 +4,7 @@
 // (declared in modules/types/platform.d.ts).
 
 import type { BootControl, OtaWriter } from "../core/ports";
+import type { PortProbe } from "./port-probe";
 
 export interface Closeable {
   close(): void;
@@ -17,6 +18,8 @@ export interface Platform {
   bootControl(): BootControl;
   /** Answers every A query with the access point address; undefined where no responder can run. */
   startCaptiveDns(address: () => string): Closeable | undefined;
+  /** Where binding a taken port must be avoided rather than caught (lin): tells whether a TCP port is in use. */
+  portProbe?: PortProbe;
   restart(): void;
   runningPartition(): string;
   chipId(): number;

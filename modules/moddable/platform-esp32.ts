@@ -1,8 +1,9 @@
-// The esp32 side of "modules/moddable/platform": flash OTA slots, dns/server, ESP-IDF facts.
+// The esp32 side of "modules/moddable/platform": flash OTA slots, captive DNS on UDP 53, ESP-IDF facts.
 
 import Net from "net";
 import { chipId, flashSize, idfVersion, restart, runningPartition } from "esp32-system";
-import { CaptiveDns } from "./captive-dns";
+import { openCaptiveDns } from "./captive-dns";
+import { udp } from "./network-io";
 import { FlashOtaWriter } from "./ota-writer-flash";
 import { Esp32BootControl } from "./boot-esp32";
 import type { Platform } from "./platform-api";
@@ -11,7 +12,7 @@ const platform: Platform = {
   name: "esp32",
   createOtaWriter: () => new FlashOtaWriter(),
   bootControl: () => new Esp32BootControl(),
-  startCaptiveDns: (address) => new CaptiveDns(address),
+  startCaptiveDns: (address) => openCaptiveDns(udp, address, { port: 53, log: (line) => trace(line) }),
   restart,
   runningPartition: () => runningPartition() ?? "unknown",
   chipId,

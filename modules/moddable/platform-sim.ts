@@ -1,29 +1,32 @@
-// The lin simulator side of "modules/moddable/platform". The simulator has no flash, no OTA
-// and cannot bind a unicast UDP port: the legacy lin socket binds UDP only
-// when a multicast address is given, and then rejects every valid one
-// (modules/network/socket/lin/modSocket.c checks inet_pton() != 0), so no DNS
-// responder can run here. OTA slots and otadata are files under the ECMA-419
-// files root (config "files"); sim-flash.ts plays the bootloader at each launch.
+// The lin simulator side of "modules/moddable/platform". The simulator has no flash and no
+// OTA: slots and otadata are files under the ECMA-419 files root (config "files"), and
+// sim-flash.ts plays the bootloader at each launch. Captive DNS runs on an unprivileged UDP
+// port (config.dnsPort): ECMA-419 UDP on lin binds unicast ports (modules/io/socket/lin/udp.c),
+// unlike the legacy socket, which bound UDP only for multicast. Before the portal binds its
+// port, portProbe checks that no other program listens there.
 
 import config from "mc/config";
+import Net from "net";
+import { openCaptiveDns } from "./captive-dns";
+import { tcp, udp } from "./network-io";
 import { FileOtaWriter } from "./ota-writer-file";
 import { SimBootControl, SimFlash } from "./sim-flash";
 import type { Platform } from "./platform-api";
+import { portProbe } from "./port-probe";
+import { TimerClock } from "./timer-clock";
 
 const flash = new SimFlash("ota-sim-", { version: String(config.appVersion ?? "0.0.0"), projectName: String(config.appName ?? "ota-device"), secureVersion: 0 });
 flash.boot(); // what the bootloader does at a reset: this launch is one
 const slots = new FileOtaWriter(flash, Number(config.simOtaCapacity ?? 0x1fe000));
-let dnsWarned = false;
 
 const platform: Platform = {
   name: "sim",
   createOtaWriter: () => slots,
   bootControl: () => new SimBootControl(flash, () => platform.restart()),
-  startCaptiveDns: () => {
-    if (!dnsWarned) trace("captive DNS: not available in the simulator (no unicast UDP bind on lin)\n");
-    dnsWarned = true;
-    return undefined;
-  },
+  startCaptiveDns: (address) => openCaptiveDns(udp, address, { port: Number(config.dnsPort ?? 8053), log: (line) => trace(line) }),
+  // The lin listener crashes the app when its bind fails (port-probe.ts): look first, on
+  // loopback and on the address lin's Net.get("IP") reports (the first non-loopback one).
+  portProbe: portProbe(tcp, () => ["127.0.0.1", ...[Net.get("IP")].filter((ip): ip is string => typeof ip === "string" && ip !== "")], new TimerClock()),
   restart: () => {
     // A real restart would boot the slot otadata now names; the simulator keeps running.
     trace(`restart requested: the next launch runs ${flash.running()}\n`);

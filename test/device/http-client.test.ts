@@ -1,47 +1,76 @@
-// The Moddable HttpClient adapter driven the way modules/network/http/http.js
-// drives a Request callback (SDK 8.2.3): status (1, code), header (2, name
-// already lowercased, value), headersComplete (3), responseFragment (4, bytes
-// available) read with read(ArrayBuffer, n), responseComplete (5) or error (-2);
-// http.js closes the Request itself after 5 and -2.
+// The HttpClient adapter (modules/moddable/http-client.ts) driven the way the SDK 8.2.3
+// ECMA-419 client, examples/io/tcp/httpclient/httpclient.js, calls back:
+// - constructor: `new options.dns.io(options.dns).resolve({host, onResolved, onError})`
+//   (line 156); onResolved creates `new options.socket.io({...options.socket, address,
+//   host, port, onReadable, onWritable, onError})` (162).
+// - onHeaders.call(request, status, headers, statusText) once the blank line arrives
+//   (300), header names lowercased (217); a 204/205 or Content-Length 0 then calls
+//   #done at once (292, 307): onDone(null).
+// - onReadable.call(request, n) with n = min(socket bytes, remaining) (331); the request
+//   reads with read(buffer) -> count (65); when remaining reaches 0, #done runs from a
+//   Timer (78): onDone.call(request, null) (451).
+// - any socket error, DNS failure or close: #error (423): if the body was complete but
+//   #done's timer had not run, onDone(null) first (424); else current?.onDone(new Error)
+//   (434), every queued request's onDone(new Error) (438), then the client's onError(e)
+//   (440), then close(). The Error has no message.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CHUNK, ModdableHttpClient, type LegacyRequest, type RequestOptions } from "../../modules/moddable/http-client";
+import { CHUNK, ModdableHttpClient, type Client, type ClientOptions, type ClientRequest, type ClientRequestOptions } from "../../modules/moddable/http-client";
+import { netResolver, type ResolveFunction } from "../../modules/moddable/net-resolver";
 import type { HttpHandlers, HttpResponseHead } from "../../modules/core/ports";
 
-/** A Request whose socket holds `pending` bytes; records every read and close. */
-class ScriptedRequest implements LegacyRequest {
-  callback: (message: number, value?: unknown, etc?: unknown) => unknown = () => undefined;
-  reads: number[] = [];
+/** A client that records what the adapter asked and lets the test call back as httpclient.js does. */
+class ScriptedClient implements Client {
+  static made: ScriptedClient[] = [];
+  request_: ClientRequestOptions | undefined;
   closed = 0;
+  reads: number[] = [];
   private pending = new Uint8Array(0);
+  readonly handle: ClientRequest;
 
-  constructor(readonly options: RequestOptions) {}
-
-  /** Bytes arrive on the socket; http.js then reports how many with message 4. */
-  arrive(bytes: Uint8Array): void {
-    const next = new Uint8Array(this.pending.length + bytes.length);
-    next.set(this.pending);
-    next.set(bytes, this.pending.length);
-    this.pending = next;
+  constructor(readonly options: ClientOptions) {
+    ScriptedClient.made.push(this);
+    this.handle = {
+      // HTTPClient.#Request.read(buffer): at most what is available, copied in, count returned
+      read: (buffer: Uint8Array): number | undefined => {
+        const n = Math.min(buffer.byteLength, this.pending.length);
+        if (n === 0) return undefined;
+        buffer.set(this.pending.subarray(0, n));
+        this.pending = this.pending.slice(n);
+        this.reads.push(n);
+        return n;
+      },
+    };
   }
 
-  read(_type: typeof ArrayBuffer, limit?: number): ArrayBuffer {
-    const n = Math.min(limit ?? this.pending.length, this.pending.length);
-    this.reads.push(n);
-    const out = this.pending.slice(0, n);
-    this.pending = this.pending.slice(n);
-    return out.buffer;
+  request(options: ClientRequestOptions): ClientRequest {
+    this.request_ = options;
+    return this.handle;
   }
 
   close(): void {
     this.closed++;
   }
 
-  /** What http.js sends for a 200 with the given headers. */
-  head(status: number, headers: Array<[string, string]>): void {
-    this.callback(1, status);
-    for (const [name, value] of headers) this.callback(2, name.toLowerCase(), value);
-    this.callback(3);
+  // --- httpclient.js call-backs ---
+  headers(status: number, headers: Array<[string, string]>, statusText = "OK"): void {
+    this.request_!.onHeaders.call(this.handle, status, new Map(headers.map(([n, v]) => [n.toLowerCase(), v])), statusText);
+  }
+  /** Bytes arrive; the client offers them with onReadable(count). */
+  readable(bytes: Uint8Array): void {
+    const next = new Uint8Array(this.pending.length + bytes.length);
+    next.set(this.pending);
+    next.set(bytes, this.pending.length);
+    this.pending = next;
+    this.request_!.onReadable.call(this.handle, this.pending.length);
+  }
+  done(error: Error | null): void {
+    this.request_!.onDone.call(this.handle, error);
+  }
+  /** #error (line 423): the request's onDone(new Error), then the client's onError. */
+  error(e?: unknown): void {
+    this.done(new Error());
+    this.options.onError(e);
   }
 }
 
@@ -64,70 +93,160 @@ function record() {
   return { handlers, events, data, head: () => head };
 }
 
+const io = { Client: ScriptedClient, Socket: class GuardedTcp {}, Resolver: class Resolver {} };
+const deferred: Array<() => void> = [];
+const logged: string[] = [];
+
 function setup() {
-  const made: ScriptedRequest[] = [];
-  const client = new ModdableHttpClient((options) => {
-    const request = new ScriptedRequest(options);
-    made.push(request);
-    return request;
-  });
-  return { client, made };
+  ScriptedClient.made = [];
+  const client = new ModdableHttpClient(io, { log: (line) => logged.push(line), defer: (callback) => deferred.push(callback) });
+  return { client, made: ScriptedClient.made };
 }
 
 const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
 
-test("request options: Host carries the port, extra headers are flattened, method defaults to GET", () => {
+test("one client per request: host:port for the Host header and the resolver, our socket and resolver classes, connection: close", () => {
   const { client, made } = setup();
   client.request({ host: "192.168.4.2", port: 8000, path: "/_catalog?op=list&path=.", headers: [["User-Agent", "ESP32-http-Update"]] }, record().handlers);
   client.request({ host: "updates.local", port: 80, path: "/fw.bin", method: "HEAD" }, record().handlers);
-  assert.deepEqual(made[0].options, { host: "192.168.4.2", port: 8000, path: "/_catalog?op=list&path=.", method: "GET", headers: ["Host", "192.168.4.2:8000", "User-Agent", "ESP32-http-Update"] });
-  assert.deepEqual(made[1].options.headers, ["Host", "updates.local"]);
-  assert.equal(made[1].options.method, "HEAD");
+  assert.equal(made.length, 2);
+  const [first, second] = made;
+  assert.equal(first.options.host, "192.168.4.2:8000", "httpclient.js writes `host: <options.host>`");
+  assert.equal(first.options.port, 8000);
+  assert.equal(first.options.socket.io, io.Socket);
+  assert.equal(first.options.dns.io, io.Resolver);
+  assert.equal(first.request_?.method, "GET");
+  assert.equal(first.request_?.path, "/_catalog?op=list&path=.");
+  assert.deepEqual([...first.request_!.headers], [["User-Agent", "ESP32-http-Update"], ["connection", "close"]]);
+  assert.equal(second.options.host, "updates.local", "no :80 in the Host header");
+  assert.equal(second.request_?.method, "HEAD");
 });
 
-test("a 10000-byte fragment is read in pieces of at most 4096 and handed on in order", () => {
+test("a 10000-byte body offered at once is read into pieces of at most 4096 and handed on in order; onEnd on onDone(null)", () => {
   const { client, made } = setup();
   const r = record();
   client.request({ host: "h", port: 8000, path: "/fw.bin" }, r.handlers);
-  const request = made[0];
-  request.head(200, [["Content-Length", "10000"], ["x-MD5", "0123456789abcdef0123456789abcdef"]]);
+  const c = made[0];
+  c.headers(200, [["Content-Length", "10000"], ["x-MD5", "0123456789abcdef0123456789abcdef"]]);
   const body = pattern(10000);
-  request.arrive(body);
-  request.callback(4, 10000);
-  request.callback(5);
+  c.readable(body);
+  assert.deepEqual(r.events, ["head 200", "data 4096", "data 4096", "data 1808"], "onEnd waits for the client's #done");
+  c.done(null);
   assert.equal(CHUNK, 4096);
-  assert.deepEqual(request.reads, [4096, 4096, 1808]);
-  assert.deepEqual(r.events, ["head 200", "data 4096", "data 4096", "data 1808", "end"]);
+  assert.deepEqual(c.reads, [4096, 4096, 1808]);
+  assert.deepEqual(r.events.at(-1), "end");
   assert.deepEqual(Buffer.concat(r.data), Buffer.from(body));
   assert.equal(r.head()?.headers.get("x-md5"), "0123456789abcdef0123456789abcdef");
-  assert.equal(r.head()?.headers.get("content-length"), "10000");
+  assert.equal(c.closed, 1, "the client is closed when the exchange ends");
 });
 
-test("repeated headers are joined with a comma", () => {
+test("lin-sized pieces (1536 bytes a poll) are handed on as they come: nothing is read ahead of onData", () => {
+  const { client, made } = setup();
+  let inside = false;
+  const sizes: number[] = [];
+  client.request({ host: "h", port: 8000, path: "/fw.bin" }, {
+    onHead: () => undefined,
+    onData: (chunk) => {
+      assert.equal(inside, false, "onData is never re-entered");
+      inside = true;
+      sizes.push(chunk.byteLength);
+      inside = false;
+    },
+    onEnd: () => undefined,
+    onError: () => undefined,
+  });
+  const c = made[0];
+  c.headers(200, [["content-length", "4000"]]);
+  for (const n of [1536, 1536, 928]) c.readable(pattern(n));
+  assert.deepEqual(sizes, [1536, 1536, 928]);
+  assert.deepEqual(c.reads, [1536, 1536, 928]);
+});
+
+test("the chunk handed to onData is a view into one adapter buffer: valid only during the call", () => {
+  const { client, made } = setup();
+  const views: Uint8Array[] = [];
+  client.request({ host: "h", port: 8000, path: "/fw.bin" }, { onHead: () => undefined, onData: (chunk) => views.push(chunk), onEnd: () => undefined, onError: () => undefined });
+  made[0].headers(200, [["content-length", "5000"]]);
+  made[0].readable(pattern(5000));
+  assert.equal(views[0].buffer, views[1].buffer, "no allocation per chunk");
+});
+
+test("connect refused: onDone(new Error) before any head, then the client's onError: one onError 'cannot connect'", () => {
   const { client, made } = setup();
   const r = record();
-  client.request({ host: "h", port: 80, path: "/" }, r.handlers);
-  made[0].head(200, [["Cache-Control", "no-cache"], ["cache-control", "no-store"]]);
-  assert.equal(r.head()?.headers.get("cache-control"), "no-cache, no-store");
+  client.request({ host: "127.0.0.1", port: 8001, path: "/_catalog?op=list&path=." }, r.handlers);
+  made[0].error(); // lin tcp.c: refused connect -> onError; HTTPClient #error
+  assert.deepEqual(r.events, ["error cannot connect"]);
+  assert.ok(made[0].closed >= 1);
+  assert.ok(logged.some((l) => l.includes("GET http://127.0.0.1:8001/_catalog?op=list&path=.: cannot connect")));
 });
 
-test("error -2 becomes onError, worded by whether a status line arrived", () => {
+test("reset mid-body: the data so far, then one onError 'connection lost'", () => {
   const { client, made } = setup();
-  const refused = record();
-  client.request({ host: "127.0.0.1", port: 9, path: "/" }, refused.handlers);
-  made[0].callback(-2);
-  assert.deepEqual(refused.events, ["error cannot connect"]);
-
-  const cut = record();
-  client.request({ host: "h", port: 80, path: "/fw.bin" }, cut.handlers);
-  made[1].head(200, [["content-length", "5000"]]);
-  made[1].arrive(pattern(1000));
-  made[1].callback(4, 1000);
-  made[1].callback(-2);
-  assert.deepEqual(cut.events, ["head 200", "data 1000", "error connection lost"]);
+  const r = record();
+  client.request({ host: "h", port: 80, path: "/fw.bin" }, r.handlers);
+  made[0].headers(200, [["content-length", "5000"]]);
+  made[0].readable(pattern(1000));
+  made[0].error();
+  assert.deepEqual(r.events, ["head 200", "data 1000", "error connection lost"]);
 });
 
-test("abort() inside onData stops reading, closes once, and silences later messages", () => {
+test("a DNS failure is reported with the resolver's reason", () => {
+  const { client, made } = setup();
+  const r = record();
+  client.request({ host: "no-such-host.invalid", port: 8000, path: "/" }, r.handlers);
+  const c = made[0];
+  c.options.dns.onFailure?.("cannot resolve no-such-host.invalid"); // net-resolver.ts, before onError
+  c.error("no-such-host.invalid:8000"); // queued request's onDone(new Error) (line 438), client onError(host)
+  assert.deepEqual(r.events, ["error cannot resolve no-such-host.invalid"]);
+  assert.equal(c.options.dns.live?.(), false, "a late answer would be dropped");
+});
+
+test("a body without Content-Length ends with the close, which the client reports as an error: that is onEnd", () => {
+  const { client, made } = setup();
+  const r = record();
+  client.request({ host: "h", port: 8000, path: "/_catalog?op=list&path=." }, r.handlers);
+  made[0].headers(200, [["content-type", "application/json"]]);
+  made[0].readable(new TextEncoder().encode("[]"));
+  made[0].error();
+  assert.deepEqual(r.events, ["head 200", "data 2", "end"]);
+});
+
+test("a chunked body cut by the close is an error, not an end", () => {
+  const { client, made } = setup();
+  const r = record();
+  client.request({ host: "h", port: 8000, path: "/" }, r.handlers);
+  made[0].headers(200, [["transfer-encoding", "chunked"]]);
+  made[0].readable(pattern(10));
+  made[0].error();
+  assert.deepEqual(r.events, ["head 200", "data 10", "error connection lost"]);
+});
+
+test("complete body, then the server's close before #done's timer: onDone(null) comes first (line 424), one onEnd", () => {
+  const { client, made } = setup();
+  const r = record();
+  client.request({ host: "h", port: 8000, path: "/fw.bin" }, r.handlers);
+  made[0].headers(200, [["content-length", "3"]]);
+  made[0].readable(pattern(3));
+  made[0].done(null);
+  made[0].options.onError(); // client onError after completion
+  assert.deepEqual(r.events, ["head 200", "data 3", "end"]);
+});
+
+test("HEAD, 204 and 304 end at the head; the client is closed (it would wait for a HEAD's Content-Length)", () => {
+  for (const [method, status] of [["HEAD", 200], ["GET", 304], ["GET", 204]] as const) {
+    const { client, made } = setup();
+    const r = record();
+    client.request({ host: "h", port: 80, path: "/fw.bin", method }, r.handlers);
+    made[0].headers(status, [["content-length", "1048576"]]);
+    made[0].done(null); // 204: #done at once (line 307); for the others nothing more may be reported
+    made[0].error();
+    assert.deepEqual(r.events, [`head ${status}`, "end"], `${method} ${status}`);
+    assert.equal(made[0].closed, 1);
+  }
+});
+
+test("abort() inside onData stops reading, closes once, and silences later call-backs", () => {
   const { client, made } = setup();
   const events: string[] = [];
   const exchange = client.request({ host: "h", port: 80, path: "/fw.bin" }, {
@@ -139,19 +258,17 @@ test("abort() inside onData stops reading, closes once, and silences later messa
     onEnd: () => events.push("end"),
     onError: () => events.push("error"),
   });
-  const request = made[0];
-  request.head(200, [["content-length", "9000"]]);
-  request.arrive(pattern(9000));
-  request.callback(4, 9000);
-  request.callback(4, 4904);
-  request.callback(5);
-  request.callback(-2);
+  const c = made[0];
+  c.headers(200, [["content-length", "9000"]]);
+  c.readable(pattern(9000));
+  c.done(null);
+  c.error();
   assert.deepEqual(events, ["head", "data"]);
-  assert.deepEqual(request.reads, [4096]);
-  assert.equal(request.closed, 1);
+  assert.deepEqual(c.reads, [4096]);
+  assert.equal(c.closed, 1);
 });
 
-test("a consumer that throws closes the request and gets one onError", () => {
+test("a consumer that throws closes the client and gets one onError with its message", () => {
   const { client, made } = setup();
   const events: string[] = [];
   client.request({ host: "h", port: 80, path: "/fw.bin" }, {
@@ -162,30 +279,70 @@ test("a consumer that throws closes the request and gets one onError", () => {
     onEnd: () => events.push("end"),
     onError: (reason) => events.push(`error ${reason}`),
   });
-  const request = made[0];
-  request.head(200, [["content-length", "100"]]);
-  request.arrive(pattern(100));
-  request.callback(4, 100);
-  request.callback(5);
+  made[0].headers(200, [["content-length", "100"]]);
+  made[0].readable(pattern(100));
+  made[0].done(null);
   assert.deepEqual(events, ["head", "error flash write failed"]);
-  assert.equal(request.closed, 1);
-});
-
-test("HEAD ends at headersComplete: http.js would wait for Content-Length bytes that never come", () => {
-  const { client, made } = setup();
-  const r = record();
-  client.request({ host: "h", port: 80, path: "/fw.bin", method: "HEAD" }, r.handlers);
-  made[0].head(200, [["content-length", "1048576"]]);
-  made[0].callback(-2);
-  assert.deepEqual(r.events, ["head 200", "end"]);
   assert.equal(made[0].closed, 1);
 });
 
-test("a body-less answer (304, connection closed) still gives onHead then onEnd", () => {
-  const { client, made } = setup();
+test("a client that cannot even be made (bad host) fails later, never inside request()", () => {
+  const throwing = {
+    Client: class {
+      constructor() {
+        throw new Error("host required"); // httpclient.js line 152
+      }
+    } as unknown as typeof ScriptedClient,
+    Socket: io.Socket,
+    Resolver: io.Resolver,
+  };
+  deferred.length = 0;
+  const client = new ModdableHttpClient(throwing, { log: () => undefined, defer: (callback) => deferred.push(callback) });
   const r = record();
-  client.request({ host: "h", port: 80, path: "/update" }, r.handlers);
-  made[0].callback(1, 304);
-  made[0].callback(5);
-  assert.deepEqual(r.events, ["head 304", "end"]);
+  const exchange = client.request({ host: "", port: 80, path: "/" }, r.handlers);
+  assert.deepEqual(r.events, [], "nothing during request(): callers assign the exchange first");
+  assert.equal(deferred.length, 1);
+  deferred[0]();
+  assert.deepEqual(r.events, ["error cannot start: host required"]);
+  exchange.abort();
+});
+
+// net-resolver.ts: the dns.io the client constructs (`new options.dns.io(options.dns)`).
+test("resolver: Net.resolve with the port dropped, onResolved(host, address) with the host as given", () => {
+  const asked: string[] = [];
+  const answers: Array<(name: string, address?: string) => void> = [];
+  const resolve: ResolveFunction = (name, callback) => {
+    asked.push(name);
+    answers.push(callback);
+  };
+  const Resolver = netResolver(resolve);
+  const got: string[] = [];
+  new Resolver({}).resolve({ host: "updates.local:8000", onResolved: (host, address) => got.push(`${host} ${address}`), onError: (host) => got.push(`error ${host}`) });
+  new Resolver({}).resolve({ host: "192.168.4.2", onResolved: (host, address) => got.push(`${host} ${address}`) });
+  assert.deepEqual(asked, ["updates.local", "192.168.4.2"]);
+  answers[0]("updates.local", "192.168.1.20"); // modResolve.c: callback(name, address)
+  answers[1]("192.168.4.2", "192.168.4.2");
+  assert.deepEqual(got, ["updates.local:8000 192.168.1.20", "192.168.4.2 192.168.4.2"]);
+});
+
+test("resolver: no address -> onFailure then onError; a dead request or a throwing callback is contained", () => {
+  const answers: Array<(name: string, address?: string) => void> = [];
+  const lines: string[] = [];
+  const Resolver = netResolver((_name, callback) => answers.push(callback), (line) => lines.push(line));
+  const got: string[] = [];
+  let live = true;
+  new Resolver({ live: () => live, onFailure: (reason) => got.push(reason) }).resolve({ host: "nope.invalid:80", onResolved: () => got.push("resolved"), onError: (host) => got.push(`error ${host}`) });
+  new Resolver({ live: () => live }).resolve({ host: "late.local", onResolved: () => got.push("late resolved") });
+  new Resolver({}).resolve({
+    host: "x.local",
+    onResolved: () => {
+      throw new Error("socket failed");
+    },
+  });
+  answers[0]("nope.invalid", undefined);
+  live = false;
+  answers[1]("late.local", "10.0.0.1");
+  assert.doesNotThrow(() => answers[2]("x.local", "10.0.0.2"), "Net.resolve calls back from native code");
+  assert.deepEqual(got, ["cannot resolve nope.invalid", "error nope.invalid:80"]);
+  assert.ok(lines.some((l) => l.includes("socket failed")));
 });

@@ -76,7 +76,10 @@ const SDK_COMMON: Record<string, string | undefined> = {
   preference: "$(MODULES)/files/preference/manifest.json",
   crypt: "$(MODULES)/crypt/digest/manifest.json",
   net: "$(MODDABLE)/examples/manifest_net.json",
-  socket: "$(MODDABLE)/examples/manifest_net.json",
+  // ECMA-419 sockets: modules/io/manifests/{esp32,lin}/manifest.json map them (lwip/, lin/)
+  "embedded:io/socket/tcp": "$(MODDABLE)/modules/io/manifest.json",
+  "embedded:io/socket/listener": "$(MODDABLE)/modules/io/manifest.json",
+  "embedded:io/socket/udp": "$(MODDABLE)/modules/io/manifest.json",
 };
 
 /** Modules the SDK provides and the manifest include that brings each in (undefined = always there). */
@@ -109,6 +112,25 @@ function runtimeImports(file: string): string[] {
     }
   }
   return found;
+}
+
+/** Our files reached from "main" on a platform, each with the specifiers it imports at run time. */
+function reachedFiles(platform: string): Map<string, string[]> {
+  const keys = keysFor(platform);
+  const reached = new Map<string, string[]>();
+  const queue = ["main"];
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const key = queue.shift()!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const file = keys.get(key);
+    if (file === undefined || !/\.(ts|js)$/.test(file) || !existsSync(join(root, file))) continue;
+    const specifiers = runtimeImports(file);
+    reached.set(file, specifiers);
+    for (const specifier of specifiers) queue.push(specifier.startsWith(".") ? posix.normalize(posix.join(posix.dirname(key), specifier)) : specifier);
+  }
+  return reached;
 }
 
 /** Walks from "main" the way XS resolves specifiers; returns the problems found. */
@@ -181,14 +203,30 @@ test("esp32: rollback in the bootloader and the app, through the project's sdkco
   assert.equal(options.get("CONFIG_APP_PROJECT_VER"), JSON.stringify(manifest.config?.appVersion), "esp_app_desc_t.version = config.appVersion");
 });
 
-test("esp32: OTA table split in two slots, embedded:update, AP-capable wifi, captive DNS, native system module", () => {
+test("esp32: OTA table split in two slots, embedded:update, AP-capable wifi, native system module", () => {
   const esp32 = manifest.platforms.esp32;
   assert.deepEqual(esp32.defines?.ota, { autosplit: 1 });
   assert.ok(list(esp32.include).includes("$(MODULES)/io/update/manifest.json"));
   assert.ok(list(esp32.include).includes("$(MODULES)/network/wifi/manifest.json"), "legacy wifi is not in manifest_net on esp32");
-  assert.equal(esp32.modules?.["dns/server"], "$(MODULES)/network/dns/dnsserver");
   assert.equal(esp32.modules?.["modules/moddable/platform"], "./modules/moddable/platform-esp32");
   assert.ok(existsSync(join(root, "modules/moddable/esp32/system.c")), "native half of esp32-system");
+});
+
+test("networking is ECMA-419 on both platforms: the SDK's HTTP client and server, preloaded; no legacy http, socket or dns/server", () => {
+  const keys = { ...manifest.modules, ...manifest.platforms.esp32.modules, ...manifest.platforms.lin.modules };
+  assert.equal(manifest.modules?.["embedded:network/http/client"], "$(MODDABLE)/examples/io/tcp/httpclient/httpclient");
+  assert.equal(manifest.modules?.["embedded:network/http/server"], "$(MODDABLE)/examples/io/listener/httpserver/httpserver");
+  assert.ok(list(manifest.include).includes("$(MODDABLE)/modules/io/manifest.json"), "ECMA-419 sockets");
+  for (const key of ["embedded:network/http/client", "embedded:network/http/server"]) assert.ok(manifest.preload?.includes(key), `${key} preloaded`);
+  for (const legacy of ["http", "socket", "dns/server"]) assert.equal(keys[legacy], undefined, `no "${legacy}" module key`);
+  for (const platform of ["esp32", "lin"]) {
+    const reached = reachedFiles(platform);
+    for (const [file, specifiers] of reached) {
+      for (const legacy of ["http", "socket", "dns/server"]) assert.ok(!specifiers.includes(legacy), `${platform}: ${file} imports legacy "${legacy}"`);
+    }
+    assert.ok([...reached.values()].some((s) => s.includes("embedded:network/http/client")), `${platform}: the HTTP client is reached from main`);
+    assert.ok([...reached.values()].some((s) => s.includes("embedded:io/socket/udp")), `${platform}: captive DNS over ECMA-419 UDP`);
+  }
 });
 
 test("lin: file-backed OTA slots (ECMA-419 files under /tmp) and loopback defaults for the simulator", () => {

@@ -1,0 +1,209 @@
+// A TCP socket (and a listener handing out such sockets) for the SDK's ECMA-419
+// HTTP client and server whose callbacks never let an exception escape into the
+// native socket code. An exception thrown there ends the app: xsEndHost
+// (xs/includes/xs.h) calls fxAbort(xsUnhandledExceptionExit). The SDK's JS can throw
+// inside socket callbacks:
+// - examples/io/tcp/httpclient/httpclient.js #onReadable: a status line without a
+//   second space (a non-HTTP peer, "HTTP/1.1 200\r\n") calls #error, which closes the
+//   socket, then goes on parsing: `this.#socket.format = ...` throws a TypeError;
+//   a bad chunk trailer throws `new Error`.
+// - examples/io/listener/httpserver/httpserver.js: after a response completes inside
+//   onWritable the connection is closed, but modules/io/socket/lin/tcp.c reportTrigger
+//   still delivers the readable or error events of the same poll; Connection then reads
+//   `this.#socket.format` or `this.#options.onError` of a closed connection.
+// A guarded socket drops events once it is closed, and turns an exception thrown by a
+// callback into a logged fault: it closes the socket and reports onError to its owner,
+// so the client's request gets onDone(error) and the server's route gets onError.
+//
+// Server sockets also accept HTTP/1.0 request lines: httpserver.js refuses anything but
+// "HTTP/1.1" ("badly formed", connection dropped), which would shut out HTTP/1.0 clients
+// such as captive-network probes and ab; the version digit is read as 1 (the answer is
+// HTTP/1.1 with Content-Length and connection: close, which 1.0 clients read).
+
+/** What the guard uses of an embedded:io/socket/tcp instance (modules/io/socket/lin/tcp.js, lwip/tcp.js). */
+export interface RawTcp {
+  read(arg?: unknown): unknown;
+  write(data: unknown, options?: unknown): unknown;
+  close(): void;
+  format: string;
+}
+export type TcpDictionary = Record<string, unknown> & {
+  from?: unknown;
+  onReadable?: (count: number) => void;
+  onWritable?: (count: number) => void;
+  onError?: () => void;
+};
+export type TcpConstructor = new (options: TcpDictionary) => RawTcp;
+
+/** What the guard uses of an embedded:io/socket/listener instance (modules/io/socket/lin/listener.js). */
+export interface RawListener {
+  read(): RawTcp | undefined;
+  close(): void;
+  readonly port?: number;
+}
+export type ListenerConstructor = new (options: Record<string, unknown>) => RawListener;
+
+export interface GuardOptions {
+  /** Where faults are reported (main.ts passes trace). */
+  log?: (line: string) => void;
+  /** Read an "HTTP/1.0" request line as "HTTP/1.1" (server sockets). */
+  acceptHttp10?: boolean;
+}
+
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const ZERO = 0x30;
+const ONE = 0x31;
+const VERSION_PREFIX = "HTTP/1.";
+
+export interface GuardedTcp extends RawTcp {
+  readonly closed: boolean;
+}
+export type GuardedTcpConstructor = new (options: TcpDictionary) => GuardedTcp;
+
+/** A socket class with the TCP's dictionary and methods, whose callbacks are guarded. */
+export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): GuardedTcpConstructor {
+  const log = options.log ?? (() => undefined);
+  const acceptHttp10 = options.acceptHttp10 === true;
+
+  class GuardedSocket implements GuardedTcp {
+    #tcp: RawTcp | undefined;
+    /** An accepted socket not yet given callbacks (Listener.read, then Connection's `new from.constructor({from, ...})`). */
+    #held: RawTcp | undefined;
+    #closed = false;
+    /** Request line state for acceptHttp10: spaces seen and the version token so far; -1 once the line has ended. */
+    #spaces = acceptHttp10 ? 0 : -1;
+    #token = "";
+
+    constructor(dictionary: TcpDictionary) {
+      const { from, onReadable, onWritable, onError, io: _io, ...rest } = dictionary;
+      const source = from instanceof GuardedSocket ? from.#release() : from;
+      if (source !== undefined && !onReadable && !onWritable && !onError) {
+        this.#held = source as RawTcp;
+        return;
+      }
+      const fault = (error: unknown, notify: boolean) => {
+        log(`socket: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)} in a callback; connection closed\n`);
+        this.close();
+        if (!notify || !onError) return;
+        try {
+          onError.call(this);
+        } catch (again) {
+          log(`socket: onError after a fault failed too: ${again instanceof Error ? again.message : String(again)}\n`);
+        }
+      };
+      const guard = <A extends unknown[]>(callback: ((...args: A) => void) | undefined, notify: boolean) =>
+        callback &&
+        ((...args: A) => {
+          if (this.#closed) return; // events of the poll that saw the close
+          try {
+            callback.apply(this, args);
+          } catch (e) {
+            fault(e, notify);
+          }
+        });
+      const wrapped: TcpDictionary = { ...rest, onReadable: guard(onReadable, true), onWritable: guard(onWritable, true), onError: guard(onError, false) };
+      if (source !== undefined) wrapped.from = source;
+      this.#tcp = new TCP(wrapped);
+    }
+
+    get closed(): boolean {
+      return this.#closed;
+    }
+
+    get format(): string {
+      return this.#tcp?.format ?? "buffer";
+    }
+
+    set format(value: string) {
+      if (this.#tcp) this.#tcp.format = value;
+    }
+
+    read(arg?: unknown): unknown {
+      const tcp = this.#tcp;
+      if (!tcp) return undefined;
+      const value = arg === undefined ? tcp.read() : tcp.read(arg);
+      return this.#spaces >= 0 && typeof value === "number" ? this.#requestLine(value) : value;
+    }
+
+    write(data: unknown, options?: unknown): unknown {
+      const tcp = this.#tcp;
+      if (!tcp) return 0;
+      return options === undefined ? tcp.write(data) : tcp.write(data, options);
+    }
+
+    close(): void {
+      this.#closed = true;
+      const tcp = this.#tcp ?? this.#held;
+      this.#tcp = this.#held = undefined;
+      tcp?.close();
+    }
+
+    #release(): RawTcp | undefined {
+      const held = this.#held;
+      this.#held = undefined;
+      this.#closed = true;
+      return held;
+    }
+
+    /** Passes the request line's bytes through, reading the version "HTTP/1.0" as "HTTP/1.1". */
+    #requestLine(byte: number): number {
+      if (byte === NEWLINE) {
+        this.#spaces = -1;
+        return byte;
+      }
+      if (byte === SPACE) {
+        this.#spaces++;
+        this.#token = "";
+        return byte;
+      }
+      if (this.#spaces !== 2) return byte;
+      if (byte === ZERO && this.#token === VERSION_PREFIX) {
+        this.#token += "1";
+        return ONE;
+      }
+      this.#token += String.fromCharCode(byte);
+      return byte;
+    }
+  }
+  return GuardedSocket;
+}
+
+/** A listener class whose accepted sockets are `Socket`s (guarded) and whose onReadable is guarded too. */
+export function guardListener(Listener: ListenerConstructor, Socket: GuardedTcpConstructor, options: GuardOptions = {}): ListenerConstructor {
+  const log = options.log ?? (() => undefined);
+  return class GuardedListener implements RawListener {
+    #listener: RawListener;
+    /** httpserver.js passes `target: this` and reads `this.target` inside onReadable. */
+    readonly target: unknown;
+
+    constructor(dictionary: Record<string, unknown>) {
+      const { onReadable, ...rest } = dictionary as { onReadable?: (this: RawListener, count: number) => void };
+      this.target = (dictionary as { target?: unknown }).target;
+      const self = this as RawListener;
+      this.#listener = new Listener({
+        ...rest,
+        onReadable(count: number) {
+          try {
+            onReadable?.call(self, count);
+          } catch (e) {
+            log(`listener: ${e instanceof Error ? e.message : String(e)}\n`);
+          }
+        },
+      });
+    }
+
+    read(): RawTcp | undefined {
+      const tcp = this.#listener.read();
+      return tcp ? new Socket({ from: tcp }) : undefined;
+    }
+
+    close(): void {
+      this.#listener.close();
+    }
+
+    get port(): number | undefined {
+      return this.#listener.port;
+    }
+  };
+}
