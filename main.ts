@@ -13,6 +13,7 @@ import { createPortal, newBootId } from "./modules/core/portal/portal";
 import { BootPolicy } from "./modules/core/boot/policy";
 import { accessPointCheck, portalCheck, stationCheck } from "./modules/core/boot/checks";
 import { appChecks } from "./modules/app-checks";
+import { measureImage } from "./modules/core/image-measure";
 import { MAX_FORM_BODY } from "./modules/core/portal/form";
 import type { DeviceInfo } from "./modules/core/ports";
 import { createUpdater } from "./modules/core/engine/updater";
@@ -46,6 +47,9 @@ if (store.get(SEEDED_KEY) === undefined) {
 const bootControl = platform.bootControl();
 const policy = new BootPolicy({ boot: bootControl, store, clock, system, log: (line) => trace(`${line}\n`) }, { windowMs: Number(config.startupWindow ?? 60) * 1000 });
 const runningApp = bootControl.running().app;
+// HTTPUpdate's x-ESP32-sketch-size / -md5 (update servers gate on them and answer 304 by them).
+const runningReader = platform.runningPartitionReader();
+const runningImage = runningReader ? measureImage(runningReader.read, runningReader.size, cryptDigest("MD5")) : undefined;
 
 const macs = platform.macs();
 const device: DeviceInfo = {
@@ -57,7 +61,11 @@ const device: DeviceInfo = {
   flashSize: platform.flashSize(),
   macs,
   sdkVersion: platform.sdkVersion(),
+  // The simulator before its first update runs no image file: size 0, no MD5.
+  sketchSize: runningImage?.size ?? 0,
 };
+if (runningImage) device.sketchMd5 = runningImage.md5;
+trace(`running ${device.appVersion} from ${device.runningPartition}: ${device.sketchSize} bytes${runningImage ? `, MD5 ${runningImage.md5}` : ""}\n`);
 
 const wifi = new ModdableWifi();
 wifi.onChange = (message) => trace(`wifi: ${message}\n`);

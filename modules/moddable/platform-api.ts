@@ -5,6 +5,7 @@
 
 import type { BootControl, OtaWriter } from "../core/ports";
 import type { PortProbe } from "./port-probe";
+import type { PartitionReader } from "../core/image-measure";
 
 export interface Closeable {
   close(): void;
@@ -16,6 +17,8 @@ export interface Platform {
   createOtaWriter(): OtaWriter;
   /** The running image's OTA state and the rollback calls (esp_ota_ops on a board). */
   bootControl(): BootControl;
+  /** Reads the running app partition (for its size and MD5); undefined where no image exists (the simulator before an update). */
+  runningPartitionReader(): { size: number; read: PartitionReader } | undefined;
   /** Answers every A query with the access point address; undefined where no responder can run. */
   startCaptiveDns(address: () => string): Closeable | undefined;
   /** Where binding a taken port must be avoided rather than caught (lin): tells whether a TCP port is in use. */

@@ -1,7 +1,7 @@
 // The esp32 side of "modules/moddable/platform": flash OTA slots, captive DNS on UDP 53, ESP-IDF facts.
 
 import Net from "net";
-import { chipId, flashSize, idfVersion, restart, runningPartition } from "esp32-system";
+import { chipId, flashSize, idfVersion, restart, runningPartition, slotRead, slotSize } from "esp32-system";
 import { openCaptiveDns } from "./captive-dns";
 import { udp } from "./network-io";
 import { FlashOtaWriter } from "./ota-writer-flash";
@@ -12,6 +12,7 @@ const platform: Platform = {
   name: "esp32",
   createOtaWriter: () => new FlashOtaWriter(),
   bootControl: () => new Esp32BootControl(),
+  runningPartitionReader: () => ({ size: slotSize(0), read: (offset, into) => slotRead(0, offset, into) }),
   startCaptiveDns: (address) => openCaptiveDns(udp, address, { port: 53, log: (line) => trace(line) }),
   restart,
   runningPartition: () => runningPartition() ?? "unknown",

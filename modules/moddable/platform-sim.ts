@@ -23,6 +23,7 @@ const platform: Platform = {
   name: "sim",
   createOtaWriter: () => slots,
   bootControl: () => new SimBootControl(flash, () => platform.restart()),
+  runningPartitionReader: () => flash.reader(flash.running()),
   startCaptiveDns: (address) => openCaptiveDns(udp, address, { port: Number(config.dnsPort ?? 8053), log: (line) => trace(line) }),
   // The lin listener crashes the app when its bind fails (port-probe.ts): look first, on
   // loopback and on the address lin's Net.get("IP") reports (the first non-loopback one).

@@ -105,6 +105,24 @@ export class SimFlash {
     this.writeOtadata(data);
   }
 
+  /** Reads a slot's file (what the running image is measured with); undefined when the slot has no file. */
+  reader(label: string): { size: number; read: (offset: number, into: Uint8Array) => void } | undefined {
+    const path = this.slotFile(label);
+    if (!this.exists(path)) return undefined;
+    return {
+      size: files.status(path).size,
+      read: (offset, into) => {
+        const file = files.openFile({ path });
+        try {
+          into.fill(0xff); // past the end of the file reads as erased flash
+          file.read(into, offset);
+        } finally {
+          file.close();
+        }
+      },
+    };
+  }
+
   /** The slot's app descriptor: from its file, or the built-in app for ota_0 before any update. */
   app(label: string): SlotApp | undefined {
     const path = this.slotFile(label);

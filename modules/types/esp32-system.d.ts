@@ -24,4 +24,8 @@ declare module "esp32-system" {
   export function markInvalidAndReboot(): void;
   /** esp_ota_set_boot_partition(other); throws when its image does not verify. */
   export function bootOther(): void;
+  /** The slot partition's size in bytes. */
+  export function slotSize(which: Slot): number;
+  /** esp_partition_read into the whole of `buffer` from `offset`; throws on failure. */
+  export function slotRead(which: Slot, offset: number, buffer: Uint8Array): void;
 }

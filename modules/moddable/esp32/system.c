@@ -135,3 +135,21 @@ void xs_esp32_system_boot_other(xsMachine *the)
 	if (ESP_OK != err)
 		xsUnknownError("esp_ota_set_boot_partition: %s", esp_err_to_name(err));
 }
+
+/* The slot partition's size, and esp_partition_read(slot, offset, buffer): the running image is measured at boot for HTTPUpdate's sketch size and MD5. */
+void xs_esp32_system_slot_size(xsMachine *the)
+{
+	xsmcSetInteger(xsResult, slotPartition(the)->size);
+}
+
+void xs_esp32_system_slot_read(xsMachine *the)
+{
+	const esp_partition_t *partition = slotPartition(the);
+	int offset = xsmcToInteger(xsArg(1));
+	void *buffer;
+	xsUnsignedValue length;
+	xsmcGetBufferWritable(xsArg(2), &buffer, &length);
+	esp_err_t err = esp_partition_read(partition, offset, buffer, length);
+	if (ESP_OK != err)
+		xsUnknownError("esp_partition_read: %s", esp_err_to_name(err));
+}

@@ -19,3 +19,5 @@ export function rollbackPossible() @ "xs_esp32_system_rollback_possible";
 export function markValid() @ "xs_esp32_system_mark_valid";
 export function markInvalidAndReboot() @ "xs_esp32_system_mark_invalid";
 export function bootOther() @ "xs_esp32_system_boot_other";
+export function slotSize(which) @ "xs_esp32_system_slot_size";
+export function slotRead(which, offset, buffer) @ "xs_esp32_system_slot_read";
