@@ -54,9 +54,11 @@ export const adminApiPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app, 
     async (request) => {
       const mac = normalizeMac(request.params.mac);
       if (!mac) throw new FleetError(400, "not a MAC address");
-      const device = await fleet.registry.device(mac);
-      if (!device) throw new FleetError(404, `no device ${mac}`);
-      return { mac, device, ...(await fleet.registry.history(mac, request.query.limit ?? 100)) };
+      // A board that only downloads (AutoConnect's catalog) has history but no registry row.
+      const device = (await fleet.registry.device(mac)) ?? null;
+      const history = await fleet.registry.history(mac, request.query.limit ?? 100);
+      if (!device && history.checkins.length === 0 && history.downloads.length === 0) throw new FleetError(404, `no device ${mac}`);
+      return { mac, device, ...history };
     },
   );
 

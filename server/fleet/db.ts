@@ -9,6 +9,8 @@ import Database from "better-sqlite3";
 import pg from "pg";
 
 export type Dialect = "sqlite" | "postgres";
+
+const BUSY_TIMEOUT_MS = 5000;
 export type Param = string | number | null;
 export type Row = Record<string, unknown>;
 
@@ -61,7 +63,7 @@ class SqliteDb implements Db {
     const db = new Database(path);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 5000");
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma("foreign_keys = ON");
     return new SqliteDb(db, `sqlite ${path}`);
   }
@@ -107,7 +109,7 @@ class SqliteDb implements Db {
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.queued(async () => {
-      this.db.exec("BEGIN IMMEDIATE");
+      await this.begin();
       try {
         const result = await fn(this.direct);
         this.db.exec("COMMIT");
@@ -119,9 +121,32 @@ class SqliteDb implements Db {
     });
   }
 
+  /**
+   * BEGIN IMMEDIATE, waiting for another writer without blocking the event
+   * loop: better-sqlite3's busy timeout waits synchronously, which would also
+   * stall a writer of this same process that holds the lock.
+   */
+  private async begin(): Promise<void> {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    this.db.pragma("busy_timeout = 0");
+    try {
+      for (;;) {
+        try {
+          this.db.exec("BEGIN IMMEDIATE");
+          return;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+        }
+      }
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  }
+
   async close(): Promise<void> {
     await this.tail;
-    this.db.close();
+    if (this.db.open) this.db.close();
   }
 }
 
@@ -208,7 +233,10 @@ class PostgresDb implements Db {
     }
   }
 
+  private closing: Promise<void> | undefined;
+
   close(): Promise<void> {
-    return this.pool.end();
+    this.closing ??= this.pool.end();
+    return this.closing;
   }
 }
