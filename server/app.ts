@@ -13,6 +13,7 @@ import type { ServerContext } from "./context";
 import { DigestCache } from "./digests";
 import { downloadsPlugin } from "./downloads";
 import { firmwareInfoPlugin } from "./firmware-info";
+import { requestForLog } from "./fleet/auth";
 import { Fleet } from "./fleet/fleet";
 import { fleetPlugin } from "./fleet/plugin";
 import { DEFAULTS, type ServerOptions } from "./options";
@@ -37,7 +38,7 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   let pending: { pending: Set<Socket> } = { pending: new Set() };
 
   const app = Fastify({
-    loggerInstance: pino({ level: o.logLevel ?? "info" }, o.logStream ?? process.stdout),
+    loggerInstance: pino({ level: o.logLevel ?? "info", serializers: { req: requestForLog } }, o.logStream ?? process.stdout),
     serverFactory: (handler) => {
       const server = createServer(
         {

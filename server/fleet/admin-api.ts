@@ -116,12 +116,19 @@ export const adminApiPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app, 
       async (request, reply) => {
         const length = request.headers["content-length"];
         const md5 = request.headers["x-md5"];
-        const image = await receiveImage(fleet.root, fleet.db, request.params["*"], request.raw, {
-          maxBytes: fleet.maxUploadBytes,
-          overwrite: request.query.overwrite === "1",
-          declaredLength: length === undefined ? undefined : Number(length),
-          expectedMd5: typeof md5 === "string" ? md5.trim() : undefined,
-        });
+        let image;
+        try {
+          image = await receiveImage(fleet.root, fleet.db, request.params["*"], request.raw, {
+            maxBytes: fleet.maxUploadBytes,
+            overwrite: request.query.overwrite === "1",
+            declaredLength: length === undefined ? undefined : Number(length),
+            expectedMd5: typeof md5 === "string" ? md5.trim() : undefined,
+          });
+        } catch (error) {
+          // The rest of the body may still be on its way: end the connection with the answer.
+          reply.header("connection", "close");
+          throw error;
+        }
         request.log.info({ image: image.path, size: image.size, version: image.version }, "fleet: image uploaded");
         return reply.code(201).send(image);
       },

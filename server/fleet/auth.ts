@@ -91,3 +91,17 @@ export function unauthorized(reply: FastifyReply, reason: string): FastifyReply 
   reply.raw.statusMessage = "Unauthorized";
   return reply.code(401).header("www-authenticate", 'Bearer realm="ota-server"').type("application/json").send({ error: reason });
 }
+
+/**
+ * The log's request serializer (Fastify's fields): a token some client put in
+ * the query string (token=, access_token=) is replaced before the URL is logged.
+ */
+export function requestForLog(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+  return {
+    method: req.method,
+    url: req.url.replace(/([?&](?:access_)?token=)[^&#]*/gi, "$1[redacted]"),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
