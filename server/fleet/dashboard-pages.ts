@@ -48,9 +48,10 @@ progress{width:100%}
 ul.events{margin:.3rem 0 0;padding-left:1.1rem;font-size:.82rem}
 @media (max-width:640px){
  table.cards thead{display:none}
- table.cards tr{display:block;border-bottom:1px solid #cfd4dc;padding:.3rem 0}
- table.cards td{display:flex;justify-content:space-between;gap:.8rem;border:0;padding:.12rem .2rem;text-align:right}
- table.cards td::before{content:attr(data-label);font-weight:600;color:#475467;text-align:left}
+ table.cards tr{display:grid;grid-template-columns:1fr 1fr;border-bottom:1px solid #cfd4dc;padding:.3rem 0}
+ table.cards td{display:block;border:0;padding:.1rem .25rem;overflow-wrap:anywhere}
+ table.cards td::before{content:attr(data-label);display:block;font-size:.7rem;font-weight:600;color:#475467;text-transform:uppercase}
+ table.devices td.hide-narrow{display:none}
  header{flex-wrap:wrap}
 }`;
 
@@ -175,9 +176,9 @@ function deviceRow(d: DeviceView, now: number): string {
   const result = d.lastResult ? `${badge(d.lastResult, d.lastResult)}${d.lastResultVersion ? ` ${esc(d.lastResultVersion)}` : ""}` : "";
   return `<tr class="${d.lastResult === "rolled-back" || d.lastResult === "failed" ? esc(d.lastResult) : ""}" data-mac="${esc(d.mac)}">
 <td data-label="Device"><a href="/dashboard/devices/${esc(d.mac)}">${esc(d.mac)}</a></td>
-<td data-label="Channel">${esc(d.channel)}</td>
+<td data-label="Channel" class="hide-narrow">${esc(d.channel)}</td>
 <td data-label="Version" class="version">${esc(d.version ?? "")}</td>
-<td data-label="Chip">${esc(d.chip ?? d.family)}</td>
+<td data-label="Chip" class="hide-narrow">${esc(d.chip ?? d.family)}</td>
 <td data-label="Last seen">${time(d.lastSeen, now)}</td>
 <td data-label="Last result" class="result">${result}</td>
 <td data-label="Last answer">${esc(answerText(d))}</td></tr>`;

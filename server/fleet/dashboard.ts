@@ -79,6 +79,9 @@ export const dashboardPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app,
       if (info) images.push({ path, version: info.version });
     }
     const channels = [...new Set(["stable", "beta", ...devices.map((d) => d.channel)])];
+    // Boards whose last update failed first, then by MAC: a stable order to scan.
+    const failedFirst = (d: { lastResult: string | null }) => (d.lastResult === "rolled-back" || d.lastResult === "failed" ? 0 : 1);
+    devices.sort((a, b) => failedFirst(a) - failedFirst(b) || a.mac.localeCompare(b.mac));
     const error = typeof request.query.error === "string" ? request.query.error.slice(0, 300) : undefined;
     const note = typeof request.query.note === "string" ? request.query.note.slice(0, 300) : undefined;
     return html(reply, overviewPage({ now: fleet.now(), devices, total, rollouts, images, channels, error, note, maxUploadBytes: fleet.maxUploadBytes }));
