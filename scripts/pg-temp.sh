@@ -4,8 +4,9 @@
 #                                   free loopback port, note both in DIR, print the URL
 #                                   (postgres://ota@127.0.0.1:PORT/postgres)
 #   scripts/pg-temp.sh stop DIR     stop it, remove its folder and DIR
-# As root it installs Debian's `postgresql` when the binaries are missing, and
-# runs the server as the unprivileged `postgres` user (initdb refuses root).
+# As root it installs Debian's `postgresql` when the binaries are missing (not
+# with PG_TEMP_NO_INSTALL=1), and runs the server as the unprivileged
+# `postgres` user (initdb refuses root).
 set -euo pipefail
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
@@ -25,7 +26,7 @@ case "$cmd" in
 start)
   bin=$(bindir || true)
   if [ -z "$bin" ]; then
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && [ "${PG_TEMP_NO_INSTALL:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1; then
       echo "pg-temp: installing Debian's postgresql" >&2
       apt-get update -qq >&2
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null

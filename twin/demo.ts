@@ -5,7 +5,7 @@
 //   npm start -- --server 127.0.0.1:9000     (use a server you started yourself)
 //   npm start -- --fresh                     (new flash file: back to 1.0.0)
 //   npm start -- --fleet 50                  (also 50 virtual boards and the dashboard)
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
   if (!server) {
     const catalogDir = resolve(o.catalog ?? ".twin/catalog");
     if (!o.catalog) writeDemoCatalog(catalogDir);
-    const withFleet = o.fleet ? fleetServerOptions(resolve(".twin")) : undefined;
+    const withFleet = o.fleet ? fleetServerOptions(dirname(resolve(o.flash))) : undefined;
     const { app } = await buildServer({ catalogDir, logLevel: o.verbose ? "info" : "warn", open: true, ...withFleet });
     try {
       await app.listen({ port: o.serverPort, host: "127.0.0.1" });

@@ -1,5 +1,5 @@
 // `npm start -- --fleet 50`: the demo's update server with the fleet registry
-// (a fresh SQLite file under .twin/), rules putting every board on channel
+// (a fresh SQLite file beside the twin's flash file, .twin/ by default), rules putting every board on channel
 // "stable" with demo-1.0.0.bin, an admin token for the dashboard, and N
 // virtual boards checking in. Some fail their start-up check on 2.0.0, so a
 // rollout of demo-2.0.0.bin halts by itself while demo-1.1.0.bin goes through.
