@@ -24,7 +24,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProc
     const onData = (c: Buffer) => {
       out += c.toString();
       // the banner is one write; its registry line is the last but one, or the last with --db none
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*registry: [^\n]*\n(  admin: [^\n]*\n|$)/.exec(out);
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*registry: [^\n]*\n( {2}admin: [^\n]*\n|$)/.exec(out);
       if (m && (m[2] || out.includes("registry:  off"))) resolve({ child, port: Number(m[1]), output: () => out, exited });
     };
     child.stdout.on("data", onData);
