@@ -327,20 +327,26 @@ export class Rollouts {
     );
   }
 
+  /** The rollout row a report is about: the last that offered the reported version (any, without a version). */
+  private reportRow(q: Queryable, mac: string, report: UpdateReport) {
+    type Row = { rollout_id: number; stage: number; outcome: string | null };
+    return report.version
+      ? q.get<Row>(
+          `SELECT d.rollout_id, d.stage, d.outcome FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+           WHERE d.mac = ? AND r.version = ? ORDER BY d.offered_at DESC LIMIT 1`,
+          [mac, report.version],
+        )
+      : q.get<Row>("SELECT rollout_id, stage, outcome FROM rollout_devices WHERE mac = ? ORDER BY offered_at DESC LIMIT 1", [mac]);
+  }
+
   /** The board's report of its previous update; may halt the rollout it belongs to. Returns the rollout halted, if any. */
   async recordReport(mac: string, report: UpdateReport): Promise<number | undefined> {
     const now = this.now();
+    // Boards repeat their report on every check-in: most change nothing and need no transaction.
+    const known = await this.reportRow(this.db, mac, report);
+    if (!known || known.outcome === report.result) return undefined;
     return this.db.transaction(async (tx) => {
-      const row = report.version
-        ? await tx.get<{ rollout_id: number; stage: number; outcome: string | null }>(
-            `SELECT d.rollout_id, d.stage, d.outcome FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
-             WHERE d.mac = ? AND r.version = ? ORDER BY d.offered_at DESC LIMIT 1`,
-            [mac, report.version],
-          )
-        : await tx.get<{ rollout_id: number; stage: number; outcome: string | null }>(
-            "SELECT rollout_id, stage, outcome FROM rollout_devices WHERE mac = ? ORDER BY offered_at DESC LIMIT 1",
-            [mac],
-          );
+      const row = await this.reportRow(tx, mac, report);
       if (!row || row.outcome === report.result) return undefined;
       const rolloutId = Number(row.rollout_id);
       await tx.run("UPDATE rollout_devices SET outcome = ?, outcome_at = ? WHERE rollout_id = ? AND mac = ?", [report.result, now, rolloutId, mac]);
