@@ -7,39 +7,34 @@ const iso = (ms: number | null | undefined): string | null => (ms == null ? null
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
 const str = (v: unknown): string | null => (v == null ? null : String(v));
 
-/** What one check-in says about the board. */
-export interface DeviceSeen {
+/** The facts a check-in's headers carry about the board. */
+export interface BoardFacts {
+  apMac?: string;
+  baseMac?: string;
+  chip?: string;
+  flashSize?: number;
+  freeSpace?: number;
+  sketchSize?: number;
+  version?: string;
+  sketchMd5?: string;
+  report?: UpdateReport;
+}
+
+/** What one check-in says about the board, for its registry row. */
+export interface DeviceSeen extends BoardFacts {
   mac: string;
   family: string;
   channel: string;
   bucket: number;
-  apMac?: string;
-  baseMac?: string;
-  chip?: string;
-  flashSize?: number;
-  freeSpace?: number;
-  sketchSize?: number;
-  version?: string;
-  sketchMd5?: string;
   sdkVersion?: string;
-  report?: UpdateReport;
 }
 
-export interface CheckinRecord {
+export interface CheckinRecord extends BoardFacts {
   at: number;
   mac?: string;
   family?: string;
   staMac?: string;
-  apMac?: string;
-  baseMac?: string;
-  chip?: string;
-  flashSize?: number;
-  freeSpace?: number;
-  sketchSize?: number;
-  version?: string;
-  sketchMd5?: string;
   mode?: string;
-  report?: UpdateReport;
   status: number;
   reason?: string;
   /** current (304), update (200), refused (anything else). */
