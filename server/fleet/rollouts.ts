@@ -219,9 +219,10 @@ export class Rollouts {
     return this.get(id);
   }
 
-  private async haltIn(tx: Queryable, r: RolloutRow, reason: string, now: number): Promise<void> {
+  /** `stage` (0-based) is the stage that tripped the halt; by hand, the current one. */
+  private async haltIn(tx: Queryable, r: RolloutRow, reason: string, now: number, stage = r.stage): Promise<void> {
     await tx.run("UPDATE rollouts SET state = 'halted', halted_reason = ?, updated_at = ? WHERE id = ? AND state = 'active'", [reason, now, r.id]);
-    await this.event(tx, r.id, "halted", r.stage + 1, reason, now);
+    await this.event(tx, r.id, "halted", stage + 1, reason, now);
   }
 
   /** Back to active at the same stage; the halt rule counts outcomes from now on. */
@@ -363,7 +364,7 @@ export class Rollouts {
       const done = Number(c?.done ?? 0);
       const bad = Number(c?.bad ?? 0);
       if (done < r.min_outcomes || bad / done <= r.threshold) return undefined;
-      await this.haltIn(tx, r, `stage ${stage + 1}: ${bad} of ${done} updates failed or rolled back (${pct(bad / done)} > ${pct(r.threshold)})`, now);
+      await this.haltIn(tx, r, `stage ${stage + 1}: ${bad} of ${done} updates failed or rolled back (${pct(bad / done)} > ${pct(r.threshold)})`, now, stage);
       return rolloutId;
     });
   }
@@ -403,6 +404,8 @@ export class Rollouts {
         "SELECT at, kind, stage, detail FROM rollout_events WHERE rollout_id = ? ORDER BY at DESC, id DESC LIMIT 20",
         [r.id],
       );
+      // The stage that tripped the halt: the latest halted event names it.
+      const haltedStage = r.state === "halted" ? Number(events.find((e) => e.kind === "halted")?.stage ?? r.stage + 1) - 1 : -1;
       views.push({
         id: r.id,
         channel: r.channel,
@@ -417,7 +420,13 @@ export class Rollouts {
           const failed = Number(c?.failed ?? 0);
           const outcomes = valid + rolledBack + failed;
           const state: StageView["state"] =
-            r.state === "completed" || i < r.stage ? "done" : i > r.stage ? "pending" : r.state === "halted" ? "halted" : r.state === "superseded" ? "pending" : "current";
+            r.state === "halted" && i === haltedStage
+              ? "halted"
+              : r.state === "completed" || i < r.stage
+                ? "done"
+                : i > r.stage || r.state === "superseded"
+                  ? "pending"
+                  : "current";
           return {
             number: i + 1,
             percent,

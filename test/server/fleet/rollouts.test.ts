@@ -180,6 +180,25 @@ for (const backend of BACKENDS) {
     });
   });
 
+  describe(`a late failure on ${backend.name}`, { skip: backend.skip }, () => {
+    let s: FleetServer;
+    before(async () => {
+      s = await startFleetServer(backend, { rules: RULES, files: FILES });
+    });
+    after(() => s?.stop());
+
+    test("an earlier stage's boards can still halt the rollout after it advanced; that stage is the one shown halted", async () => {
+      const early = STABLE.find((m) => firstStage(bucketOf(m), [50, 100]) === 0)!;
+      await s.api("/api/rollouts", { method: "POST", body: { channel: "stable", image: "fw/v2.bin", stages: [50, 100], threshold: 0, minOutcomes: 1 } });
+      assert.equal((await s.checkIn(early, { version: "1.0.0", md5: md5(v1) })).status, 200);
+      await s.api("/api/rollouts/1/advance", { method: "POST" });
+      await s.checkIn(early, { version: "1.0.0", md5: md5(v1), result: "rolled-back", resultVersion: "2.0.0" });
+      const r = (await s.api<RolloutView>("/api/rollouts/1")).body;
+      assert.deepEqual([r.state, r.stage, r.stages.map((st) => st.state)], ["halted", 2, ["halted", "current"]]);
+      assert.match(r.haltedReason!, /^stage 1: 1 of 1 /);
+    });
+  });
+
   describe(`scheduled advance on ${backend.name}`, { skip: backend.skip }, () => {
     let s: FleetServer;
     before(async () => {
