@@ -7,7 +7,8 @@
 //     and the server's peak RSS and CPU-ms per check-in;
 //   - then a burst: 50 boards at once, as fast as they can, 3 s: check-ins/s.
 // The registry runs on SQLite (a file) and on PostgreSQL (BENCH_PG_URL, or a
-// throwaway server from scripts/pg-temp.sh). Every board is in an active
+// throwaway server from scripts/pg-temp.sh with PostgreSQL's durable defaults;
+// SQLite runs as the server does: WAL, synchronous=NORMAL). Every board is in an active
 // rollout at 100 % and already runs its image, so each check-in takes the
 // registry's whole path (device row, rollout choice, history rows) and is
 // answered 304. Prints figures; asserts nothing.
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
   let pgUrl = process.env.BENCH_PG_URL;
   if (!pgUrl) {
     pgState = join(work, "pg");
-    const r = spawnSync("bash", [join(ROOT, "scripts", "pg-temp.sh"), "start", pgState], { encoding: "utf8" });
+    const r = spawnSync("bash", [join(ROOT, "scripts", "pg-temp.sh"), "start", pgState], { encoding: "utf8", env: { ...process.env, PG_TEMP_DURABLE: "1" } });
     if (r.status === 0) pgUrl = r.stdout.trim();
     else console.log(`PostgreSQL row skipped: ${r.stderr.trim()}`);
   }

@@ -48,8 +48,11 @@ start)
   echo "$home" >"$dir/home"
   port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   as_owner "$bin/initdb" -D "$home/data" -U ota -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+  # Tests need no durability; PG_TEMP_DURABLE=1 (the bench) keeps PostgreSQL's defaults.
+  fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_TEMP_DURABLE:-0}" = 1 ] && fast=""
   as_owner "$bin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 30 \
-    -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    -o "-p $port -k $home -c listen_addresses=127.0.0.1 $fast -c max_connections=200" \
     start >/dev/null || { cat "$home/server.log" >&2; exit 1; }
   echo "$port" >"$dir/port"
   echo "postgres://ota@127.0.0.1:$port/postgres"
