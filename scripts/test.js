@@ -2,8 +2,13 @@
 // `npm test`: typecheck (device and Node), lint, unit tests on Node, the core's
 // tests inside XS, browser end-to-end tests; then one summary line with counts.
 //   npm test -- --only unit|xs|e2e|static     run one group
+// The fleet tests run on SQLite and on PostgreSQL. With OTA_TEST_PG_URL unset,
+// a throwaway PostgreSQL is started for the run when Debian's server binaries
+// are installed (scripts/pg-temp.sh), else the PostgreSQL half is skipped with
+// the reason (CI installs them and sets OTA_TEST_PG_REQUIRED=1: no skipping).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
 const root = join(import.meta.dirname, "..");
@@ -78,6 +83,29 @@ function ensureChromium() {
   return false;
 }
 
+// A throwaway PostgreSQL for the unit tests, stopped however the run ends.
+let pgState;
+function stopPostgres() {
+  if (!pgState) return;
+  spawnSync("bash", [join(root, "scripts", "pg-temp.sh"), "stop", pgState], { stdio: "inherit" });
+  pgState = undefined;
+}
+function startPostgres() {
+  if (process.env.OTA_TEST_PG_URL) return console.log(`\nPostgreSQL for the fleet tests: OTA_TEST_PG_URL (${process.env.OTA_TEST_PG_URL.replace(/:[^:@/]*@/, ":***@")})`);
+  const state = mkdtempSync(join(tmpdir(), "ota-test-pg-"));
+  const r = spawnSync("bash", [join(root, "scripts", "pg-temp.sh"), "start", state], { encoding: "utf8", env: { ...process.env, PG_TEMP_NO_INSTALL: process.env.OTA_TEST_PG_REQUIRED === "1" ? "0" : "1" } });
+  if (r.status === 0) {
+    pgState = state;
+    process.env.OTA_TEST_PG_URL = r.stdout.trim();
+    console.log(`\nPostgreSQL for the fleet tests: started a throwaway server at ${process.env.OTA_TEST_PG_URL}`);
+    return;
+  }
+  spawnSync("rm", ["-rf", state]);
+  console.log(`\nPostgreSQL half of the fleet tests SKIPPED: ${(r.stderr || "").trim().split("\n").pop()}`);
+  console.log("  Install the server (sudo apt-get install -y postgresql) or set OTA_TEST_PG_URL=postgres://user@host:port/db to run it.");
+}
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => (stopPostgres(), process.exit(130)));
+
 const groups = [];
 const staticChecks = [];
 if (!only || only === "static") {
@@ -86,7 +114,14 @@ if (!only || only === "static") {
   staticChecks.push(["lint", run("lint", "npx", ["eslint", "--max-warnings", "0", "."])]);
 }
 const unit = testFiles("test", (p) => !p.startsWith("test/e2e/") && p !== "test/xs.test.ts" && !p.includes("/fixtures/"));
-if (!only || only === "unit") groups.push(["Node", runTests("unit tests on Node", unit)]);
+if (!only || only === "unit") {
+  startPostgres();
+  try {
+    groups.push(["Node", runTests("unit tests on Node", unit)]);
+  } finally {
+    stopPostgres();
+  }
+}
 if (!only || only === "xs") groups.push(["XS", runTests("core tests inside XS", ["test/xs.test.ts"])]);
 const e2e = testFiles("test/e2e");
 if ((!only || only === "e2e") && e2e.length > 0) {

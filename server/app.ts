@@ -13,6 +13,9 @@ import type { ServerContext } from "./context";
 import { DigestCache } from "./digests";
 import { downloadsPlugin } from "./downloads";
 import { firmwareInfoPlugin } from "./firmware-info";
+import { requestForLog } from "./fleet/auth";
+import { Fleet } from "./fleet/fleet";
+import { fleetPlugin } from "./fleet/plugin";
 import { DEFAULTS, type ServerOptions } from "./options";
 import { installRequestTargetFix } from "./request-target";
 import { refuse } from "./responses";
@@ -21,6 +24,8 @@ import { updaterPlugin } from "./updater";
 export interface OtaServer {
   app: FastifyInstance;
   context: ServerContext;
+  /** The registry, when options.fleet is set. */
+  fleet?: Fleet;
 }
 
 // Returned in an object: a Fastify instance is thenable, so an async function
@@ -33,7 +38,7 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   let pending: { pending: Set<Socket> } = { pending: new Set() };
 
   const app = Fastify({
-    loggerInstance: pino({ level: o.logLevel ?? "info" }, o.logStream ?? process.stdout),
+    loggerInstance: pino({ level: o.logLevel ?? "info", serializers: { req: requestForLog } }, o.logStream ?? process.stdout),
     serverFactory: (handler) => {
       const server = createServer(
         {
@@ -70,10 +75,17 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
     for (const socket of pending.pending) socket.destroy();
   });
 
+  // The fleet registry first: its recording hook must see every route.
+  let fleet: Fleet | undefined;
+  if (o.fleet) {
+    fleet = await Fleet.open(o.fleet, root, o.rules?.endpoint, app.log);
+    context.chooseTarget = fleet.chooseTarget;
+    await app.register(fleetPlugin, { fleet });
+  }
   await app.register(catalogPlugin, { context });
   await app.register(catalogApiPlugin, { context });
   await app.register(firmwareInfoPlugin, { context });
   await app.register(updaterPlugin, { context });
   await app.register(downloadsPlugin, { context });
-  return { app: app as unknown as FastifyInstance, context };
+  return { app: app as unknown as FastifyInstance, context, fleet };
 }

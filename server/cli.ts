@@ -3,6 +3,8 @@
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "./app";
+import { TOKEN_ENV } from "./fleet/auth";
+import { fleetBanner, fleetOptionsFromCli } from "./fleet/cli-options";
 import { pinoLevelFromPython } from "./options";
 import { loadRules, type Rules } from "./rules";
 import { runSigningCommand, SIGNING_VERBS } from "./signing-cli";
@@ -14,6 +16,8 @@ interface CliOptions {
   log: string;
   config?: string;
   open: boolean;
+  db?: string;
+  adminToken?: string;
 }
 
 function port(value: string): number {
@@ -37,6 +41,8 @@ export function cliProgram(): Command {
     .option("-l, --log <level>", "logging level (DEBUG, INFO, WARNING, ERROR, CRITICAL)", level, "INFO")
     .option("--config <file>", "advanced-updater rules (JSON or YAML)")
     .option("--open", "serve downloads to any client, not only ESP HTTPUpdate", false)
+    .option("--db <file|url>", "device registry: a SQLite file, a postgres://user@host/db URL, or none (default: ~/.local/state/ota-server/fleet.db)")
+    .option("--admin-token <token>", `token for /dashboard and the admin API (better: the ${TOKEN_ENV} variable, not shown by ps)`)
     .addHelpText("after", "\nSigned firmware (docs/signing.md):\n  ota-server keys new [--out DIR]      owner key pair\n  ota-server sign --key K FILE...      write FILE.sig\n  ota-server verify --pub P FILE       exit 0 when signed by P\n")
     .showHelpAfterError();
 }
@@ -55,12 +61,13 @@ async function main(argv: string[]): Promise<void> {
   const catalogDir = resolve(opts.catalog);
   let server;
   try {
-    server = await buildServer({ catalogDir, logLevel: pinoLevelFromPython(opts.log), rules, open: opts.open });
+    const fleet = fleetOptionsFromCli(opts, catalogDir);
+    server = await buildServer({ catalogDir, logLevel: pinoLevelFromPython(opts.log), rules, open: opts.open, fleet });
   } catch (error) {
     console.error(`ota-server: cannot serve ${catalogDir}: ${(error as Error).message}`);
     process.exit(2);
   }
-  const { app, context } = server;
+  const { app, context, fleet } = server;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -82,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
     `  catalog:   ${context.root.path}  (GET /_catalog?op=list&path=., GET /api/firmware?path=...)`,
     `  downloads: GET /<path>${opts.open ? " (open to any client)" : " (ESP8266/ESP32 HTTPUpdate clients only; --open for all)"}`,
     rules ? `  updater:   GET ${rules.endpoint} (${rules.devices.size} devices, ${rules.groups.size} groups${rules.fallback ? ", default" : ""})` : "  updater:   off (no --config)",
+    ...fleetBanner(fleet, rules?.endpoint),
   ];
   console.log(lines.join("\n"));
 

@@ -1,4 +1,5 @@
 // Options of buildServer(); cli.ts maps the updateserver.py-compatible flags onto them.
+import type { FleetOptions } from "./fleet/fleet";
 import type { Rules } from "./rules";
 
 export type PinoLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
@@ -31,6 +32,8 @@ export interface ServerOptions {
   poolWaitMs?: number;
   /** Size of those one-off buffers. */
   overflowChunkSize?: number;
+  /** Device registry, rollouts, admin API and dashboard (server/fleet); absent: off. */
+  fleet?: FleetOptions;
 }
 
 export const DEFAULTS = {

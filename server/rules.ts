@@ -9,6 +9,10 @@
 //     "24:6F:28:00:00:02": { group: lab }
 //     "24:6F:28:00:00:03": { firmware: app/x.bin, filesystem: fs/x.bin, version: "1.2.0" }
 //
+// `channel` (default "stable") puts the boards a target matches on a rollout
+// channel: with the fleet registry on, a rollout to that channel can offer them
+// another image (server/fleet/rollouts.ts).
+//
 // A target names catalog-relative files; `chip` pins the chip (esp8266, esp32,
 // esp32-s3, ...) so a wrong image is refused; `version` states the firmware's
 // version when the image has no esp_app_desc_t (ESP8266 builds).
@@ -31,6 +35,8 @@ export interface Target {
   filesystem?: string;
   chip?: ChipRequirement;
   version?: string;
+  /** Rollout channel of the boards this target matches (absent: "stable"). */
+  channel?: string;
 }
 
 export interface Rules {
@@ -69,7 +75,7 @@ export function parseChipRequirement(value: unknown, where: string): ChipRequire
 function target(value: unknown, where: string, source: string): Target {
   if (typeof value === "string") return { source, firmware: filePath(value, where) };
   if (!isObject(value)) throw new RulesError(`${where}: expected a file path or an object`);
-  const known = new Set(["firmware", "filesystem", "chip", "version", "members", "group"]);
+  const known = new Set(["firmware", "filesystem", "chip", "version", "channel", "members", "group"]);
   for (const k of Object.keys(value)) if (!known.has(k)) throw new RulesError(`${where}: unknown key "${k}"`);
   const t: Target = { source };
   if (value.firmware !== undefined) t.firmware = filePath(value.firmware, `${where}.firmware`);
@@ -78,6 +84,11 @@ function target(value: unknown, where: string, source: string): Target {
   if (value.version !== undefined) {
     if (typeof value.version !== "string" && typeof value.version !== "number") throw new RulesError(`${where}.version: expected a string`);
     t.version = String(value.version);
+  }
+  if (value.channel !== undefined) {
+    if (typeof value.channel !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(value.channel))
+      throw new RulesError(`${where}.channel: letters, digits, . _ - (up to 32), e.g. stable or beta`);
+    t.channel = value.channel;
   }
   if (!t.firmware && !t.filesystem) throw new RulesError(`${where}: names no firmware or filesystem image`);
   return t;

@@ -38,7 +38,8 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
     }
     const device = parsed.device;
     const log = request.log.child({ family: device.family, mac: device.staMac, mode: device.modeName });
-    const target = selectTarget(rules, device);
+    const ruled = selectTarget(rules, device);
+    const target = context.chooseTarget ? await context.chooseTarget(device, ruled, request) : ruled;
     if (!target) {
       log.info("updater: no firmware assigned to this device");
       return refuse(reply, 404, "No firmware assigned to this device");

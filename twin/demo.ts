@@ -4,11 +4,14 @@
 //   npm start -- --portal-port 8081 --server-port 8001
 //   npm start -- --server 127.0.0.1:9000     (use a server you started yourself)
 //   npm start -- --fresh                     (new flash file: back to 1.0.0)
-import { resolve } from "node:path";
+//   npm start -- --fleet 50                  (also 50 virtual boards and the dashboard)
+import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
 import { writeDemoCatalog } from "./demo-catalog";
+import { fleetServerOptions, startFleetSimulator } from "./fleet/demo-fleet";
+import type { FleetSimulator } from "./fleet/simulator";
 
 interface DemoOptions {
   serverPort: number;
@@ -19,6 +22,9 @@ interface DemoOptions {
   fresh: boolean;
   speed: number;
   verbose: boolean;
+  fleet?: number;
+  fleetInterval: number;
+  failShare: number;
 }
 
 function port(value: string): number {
@@ -44,6 +50,9 @@ export function demoProgram(): Command {
     .option("--fresh", "recreate the flash file (the twin starts again at 1.0.0)", false)
     .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), 300)
     .option("--verbose", "print the update server's request log", false)
+    .option("--fleet <boards>", "also simulate this many boards checking in, and serve the fleet dashboard", (v) => Number.parseInt(v, 10))
+    .option("--fleet-interval <s>", "seconds between a virtual board's check-ins", Number, 5)
+    .option("--fail-share <0..1>", "share of virtual boards failing their start-up check on demo 2.0.0", Number, 0.3)
     .showHelpAfterError();
 }
 
@@ -54,7 +63,8 @@ async function main(argv: string[]): Promise<void> {
   if (!server) {
     const catalogDir = resolve(o.catalog ?? ".twin/catalog");
     if (!o.catalog) writeDemoCatalog(catalogDir);
-    const { app } = await buildServer({ catalogDir, logLevel: o.verbose ? "info" : "warn", open: true });
+    const withFleet = o.fleet ? fleetServerOptions(dirname(resolve(o.flash))) : undefined;
+    const { app } = await buildServer({ catalogDir, logLevel: o.verbose ? "info" : "warn", open: true, ...withFleet });
     try {
       await app.listen({ port: o.serverPort, host: "127.0.0.1" });
     } catch (error) {
@@ -65,6 +75,12 @@ async function main(argv: string[]): Promise<void> {
     server = { host: "127.0.0.1", port: typeof address === "object" && address ? address.port : o.serverPort };
     closeServer = () => app.close();
     console.log(`Update server  http://${server.host}:${server.port}/_catalog?op=list&path=.   (catalog: ${catalogDir})`);
+    if (withFleet) console.log(`Dashboard      http://${server.host}:${server.port}/dashboard   (admin token: ${withFleet.token})`);
+  }
+  let fleet: FleetSimulator | undefined;
+  if (o.fleet) {
+    fleet = startFleetSimulator(server, { boards: o.fleet, intervalS: o.fleetInterval, failShare: o.failShare }, o.verbose ? (l) => console.log(l) : undefined);
+    console.log(`Fleet          ${o.fleet} virtual boards check in every ${o.fleetInterval} s at http://${server.host}:${server.port}/update; ${Math.round(o.failShare * 100)} % fail on demo 2.0.0`);
   }
   const target = server;
   let twin: Twin;
@@ -92,6 +108,7 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     console.log(`\n${signal}: stopping the twin and the update server`);
+    fleet?.stop();
     Promise.all([twin.stop(), closeServer?.()]).then(
       () => process.exit(0),
       (error: unknown) => {

@@ -65,6 +65,16 @@ describe("rules", () => {
     assert.equal(selectTarget(parseRules("devices: {}", "yaml"), device({ staMac: "11:22:33:44:55:66" })), undefined);
   });
 
+  test("channel: on the target that matches the board, group members inherit it, absent by default", () => {
+    const rules = parseRules(
+      'default: { firmware: a.bin, channel: stable }\ngroups: { testers: { firmware: a.bin, channel: beta, members: ["24:6F:28:00:00:01"] } }\ndevices: { "24:6F:28:00:00:02": b.bin }',
+      "yaml",
+    );
+    assert.equal(selectTarget(rules, device({ staMac: "24:6F:28:00:00:01" }))?.channel, "beta");
+    assert.equal(selectTarget(rules, device({ staMac: "11:22:33:44:55:66" }))?.channel, "stable");
+    assert.equal(selectTarget(rules, device({ staMac: "24:6F:28:00:00:02" }))?.channel, undefined);
+  });
+
   for (const [label, text, message] of [
     ["a key that is not a MAC", "devices: { kitchen: a.bin }", /"kitchen" is not a MAC address/],
     ["an unknown chip", "default: { firmware: a.bin, chip: esp31 }", /unknown chip "esp31"/],
@@ -77,6 +87,7 @@ describe("rules", () => {
     ["an endpoint over the catalog", "endpoint: /_catalog", /endpoint/],
     ["a list at the top", "- a.bin", /top level/],
     ["broken YAML", "default: [a.bin", /not valid YAML/],
+    ["a channel with spaces", "default: { firmware: a.bin, channel: my beta }", /channel: letters, digits/],
   ] as const) {
     test(`refuses ${label}`, () => {
       assert.throws(() => parseRules(text, "yaml"), (e: unknown) => e instanceof RulesError && message.test(e.message));
@@ -89,4 +100,5 @@ test("the example rules file shipped in server/ is valid", async () => {
   assert.equal(rules.endpoint, "/update");
   assert.equal(rules.groupMembers.get("24:6F:28:AA:BB:03"), "greenhouse");
   assert.equal(rules.devices.get("24:6F:28:AA:BB:04")?.filesystem, "esp32/littlefs-1.2.0.bin");
+  assert.equal(rules.groups.get("greenhouse")?.channel, "beta");
 });

@@ -55,3 +55,23 @@ test("npm start: both URLs, catalog and portal up, clean exit on SIGINT and SIGT
     assert.equal(await done, 0, d.output());
   }
 });
+
+test("npm start -- --fleet 5: the dashboard URL and token, five virtual boards in the registry, clean exit", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ota-demo-fleet-"));
+  writeDemoCatalog(join(dir, "catalog"), 0.2);
+  const demo = await startDemo(["--server-port", "0", "--portal-port", "0", "--catalog", join(dir, "catalog"), "--flash", join(dir, "flash.bin"), "--fresh", "--fleet", "5", "--fleet-interval", "0.3"]);
+  const m = /Dashboard\s+(http:\/\/\S+\/dashboard)\s+\(admin token: ([0-9a-f]{32})\)/.exec(demo.output());
+  assert.ok(m, demo.output());
+  assert.match(demo.output(), /Fleet +5 virtual boards check in every 0\.3 s/);
+  const devices = new URL("/api/devices", m[1]);
+  let total = 0;
+  for (let i = 0; i < 100 && total < 5; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    total = ((await (await fetch(devices, { headers: { authorization: `Bearer ${m[2]}` } })).json()) as { total: number }).total;
+  }
+  assert.equal(total, 5);
+  assert.equal((await fetch(m[1])).status, 401);
+  const code = exited(demo.child);
+  demo.child.kill("SIGINT");
+  assert.equal(await code, 0, demo.output());
+});

@@ -1,0 +1,211 @@
+// `npm run bench:fleet`: advanced-updater check-ins with the fleet registry on,
+// against the same server without it (--db none) as the reference, in one run,
+// interleaved, RUNS runs each:
+//   - 1000 boards checking in once a minute (paced: one check-in every 60 ms,
+//     a fresh connection each, as HTTPUpdate does), BENCH_SECONDS long (default
+//     20 s, ~333 check-ins; 60 for the whole minute): check-in latency p50/p99/max
+//     and the server's peak RSS and CPU-ms per check-in;
+//   - then a burst: 50 boards at once, as fast as they can, 3 s: check-ins/s.
+// The registry runs on SQLite (a file) and on PostgreSQL (BENCH_PG_URL, or a
+// throwaway server from scripts/pg-temp.sh with PostgreSQL's durable defaults;
+// SQLite runs as the server does: WAL, synchronous=NORMAL). Every board is in an active
+// rollout at 100 % and already runs its image, so each check-in takes the
+// registry's whole path (device row, rollout choice, history rows) and is
+// answered 304. Prints figures; asserts nothing.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkInHeaders } from "../modules/core/engine/checkin";
+import type { DeviceInfo } from "../modules/core/ports";
+import { buildImage } from "../tools/esp-image";
+import { sampleRss } from "./rss";
+
+const ROOT = join(import.meta.dirname, "..");
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BOARDS = 1000;
+const PER_MINUTE = 1000;
+const TOKEN = "bench-admin-token-0123456789abcdef";
+
+const image = buildImage({ version: "2.0.0", size: 64 * 1024 });
+const md5 = createHash("md5").update(image).digest("hex");
+
+function mac(i: number): string {
+  return `24:6F:28:B0:${((i >> 8) & 0xff).toString(16).toUpperCase().padStart(2, "0")}:${(i & 0xff).toString(16).toUpperCase().padStart(2, "0")}`;
+}
+
+/** The check-in request a board of ours sends: the core's own headers. */
+function request(i: number, port: number): string {
+  const device: DeviceInfo = {
+    appName: "bench", appVersion: "2.0.0", chipId: 0, runningPartition: "ota_1", flashSize: 4 << 20, sketchSize: image.length, sketchMd5: md5,
+    macs: { sta: mac(i), ap: mac(i), base: mac(i) }, sdkVersion: "v5.1.4",
+  };
+  const headers = [...checkInHeaders(device, 1966080), ["x-ESP32-update-result", "valid"], ["x-ESP32-update-version", "2.0.0"]];
+  return `GET /update HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`;
+}
+
+/** One check-in; resolves with its latency in ms (to the end of the answer). */
+function checkIn(port: number, text: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const socket = connect(port, "127.0.0.1");
+    let head = "";
+    socket.on("data", (c: Buffer) => (head += c.toString("latin1")));
+    socket.on("close", () => (head.startsWith("HTTP/1.1 304") ? resolve(performance.now() - t0) : reject(new Error(`answer: ${head.slice(0, 80)}`))));
+    socket.on("error", reject);
+    socket.write(text);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+}
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(catalog: string, rules: string, db: string): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "server", "cli.ts"), "-p", String(port), "-d", catalog, "--config", rules, "--db", db, "-l", "ERROR"], {
+    env: { ...process.env, OTA_ADMIN_TOKEN: db === "none" ? "" : TOKEN },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (c: Buffer) => ((out += c.toString()), out.includes("registry:") && resolve()));
+    child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+  return {
+    child,
+    port,
+    stop: () => new Promise<void>((resolve) => (child.once("exit", () => resolve()), child.kill("SIGTERM"))),
+  };
+}
+
+interface Figures {
+  p50: number;
+  p99: number;
+  max: number;
+  rss: number;
+  cpuPerCheckIn: number;
+  burst: number;
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+async function measure(server: Server): Promise<Figures> {
+  const pid = server.child.pid!;
+  const texts = Array.from({ length: BOARDS }, (_, i) => request(i, server.port));
+  // warm-up: every board checks in once (creates its registry row)
+  for (let i = 0; i < BOARDS; i += 50) await Promise.all(texts.slice(i, i + 50).map((t) => checkIn(server.port, t)));
+  const rss = sampleRss(() => [pid]);
+  const cpu0 = cpuMs(pid);
+  const gap = 60_000 / PER_MINUTE;
+  const count = Math.round((SECONDS * 1000) / gap);
+  const start = performance.now();
+  const pending: Promise<number>[] = [];
+  for (let n = 0; n < count; n++) {
+    const wait = start + n * gap - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(checkIn(server.port, texts[n % BOARDS]));
+  }
+  const latencies = (await Promise.all(pending)).sort((a, b) => a - b);
+  const cpuPerCheckIn = (cpuMs(pid) - cpu0) / count;
+  const peak = rss.stop();
+  // burst: 50 boards at once for 3 s
+  let done = 0;
+  const until = performance.now() + 3000;
+  await Promise.all(
+    Array.from({ length: 50 }, async (_, w) => {
+      for (let n = w; performance.now() < until; n += 50) {
+        await checkIn(server.port, texts[n % BOARDS]);
+        done++;
+      }
+    }),
+  );
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1], rss: peak, cpuPerCheckIn, burst: done / 3 };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), "ota-bench-fleet-"));
+  const catalog = join(work, "catalog");
+  mkdirSync(catalog);
+  writeFileSync(join(catalog, "app-1.0.0.bin"), buildImage({ version: "1.0.0", size: 60 * 1024 }));
+  writeFileSync(join(catalog, "app-2.0.0.bin"), image);
+  const rules = join(work, "rules.yaml");
+  writeFileSync(rules, "default: { firmware: app-1.0.0.bin, channel: stable }\n");
+  let pgState: string | undefined;
+  let pgUrl = process.env.BENCH_PG_URL;
+  if (!pgUrl) {
+    pgState = join(work, "pg");
+    const r = spawnSync("bash", [join(ROOT, "scripts", "pg-temp.sh"), "start", pgState], { encoding: "utf8", env: { ...process.env, PG_TEMP_DURABLE: "1" } });
+    if (r.status === 0) pgUrl = r.stdout.trim();
+    else console.log(`PostgreSQL row skipped: ${r.stderr.trim()}`);
+  }
+  const configs: Array<[string, () => string]> = [["no registry (--db none)", () => "none"], ["SQLite", () => join(work, `fleet-${Math.random().toString(36).slice(2)}.db`)]];
+  if (pgUrl) configs.push(["PostgreSQL", () => pgUrl!]);
+  const results = new Map<string, Figures[]>(configs.map(([name]) => [name, []]));
+  console.log(`fleet check-ins: ${BOARDS} boards, ${PER_MINUTE}/min for ${SECONDS} s per run, ${RUNS} runs, interleaved`);
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      for (const [name, db] of configs) {
+        const spec = db();
+        // Without a registry the rule names the image the boards run, so the answers are the same 304s.
+        writeFileSync(rules, `default: { firmware: app-${spec === "none" ? "2" : "1"}.0.0.bin, channel: stable }\n`);
+        if (name === "PostgreSQL") spawnSync("psql", [spec, "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"], { stdio: "ignore" });
+        const server = await startServer(catalog, rules, spec);
+        try {
+          if (spec !== "none") {
+            const r = await fetch(`http://127.0.0.1:${server.port}/api/rollouts`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+              body: JSON.stringify({ channel: "stable", image: "app-2.0.0.bin", stages: [100] }),
+            });
+            if (r.status !== 201) throw new Error(`rollout: ${r.status} ${await r.text()}`);
+          }
+          const f = await measure(server);
+          results.get(name)!.push(f);
+          console.log(`  run ${run + 1} ${name}: p99 ${f.p99.toFixed(2)} ms, RSS ${f.rss.toFixed(0)} MiB, burst ${f.burst.toFixed(0)}/s`);
+        } finally {
+          await server.stop();
+        }
+      }
+    }
+  } finally {
+    if (pgState) spawnSync("bash", [join(ROOT, "scripts", "pg-temp.sh"), "stop", pgState], { stdio: "inherit" });
+    rmSync(work, { recursive: true, force: true });
+  }
+  const mmm = (xs: number[], digits = 2) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return `${s[0].toFixed(digits)} / ${s[Math.floor(s.length / 2)].toFixed(digits)} / ${s[s.length - 1].toFixed(digits)}`;
+  };
+  console.log("\nmin / median / max over the runs");
+  console.log("| registry | check-in p50 ms | check-in p99 ms | max ms | server RSS MiB | CPU ms per check-in | burst check-ins/s (50 at once) |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const [name, fs] of results) {
+    if (fs.length === 0) continue;
+    console.log(
+      `| ${name} | ${mmm(fs.map((f) => f.p50))} | ${mmm(fs.map((f) => f.p99))} | ${mmm(fs.map((f) => f.max))} | ${mmm(fs.map((f) => f.rss), 0)} | ${mmm(fs.map((f) => f.cpuPerCheckIn))} | ${mmm(fs.map((f) => f.burst), 0)} |`,
+    );
+  }
+}
+
+await main();

@@ -1,0 +1,244 @@
+// The fleet: the registry database, rollouts, the admin token, and the two
+// points where the update server hands over to it: the advanced updater's
+// firmware choice (chooseTarget, after the rules) and the end of every response
+// (responseClosed: check-ins on the updater route, downloads anywhere).
+// Nothing here may break a device's answer: a database failure is logged and
+// the rules decide as if the fleet were off.
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
+import { chipName } from "../../modules/core/image";
+import type { CatalogRoot } from "../catalog-root";
+import { parseDeviceHeaders, type DeviceRequest } from "../device-headers";
+import type { Target } from "../rules";
+import { AdminAuth } from "./auth";
+import { bucketOf } from "./cohort";
+import { openDb, type Db } from "./db";
+import { migrate } from "./migrations";
+import { parseUpdateReport, type UpdateReport } from "./outcome";
+import { Registry, type CheckinRecord } from "./registry";
+import { Rollouts, type Choice } from "./rollouts";
+
+export const DEFAULT_CHANNEL = "stable";
+
+export interface FleetOptions {
+  /** SQLite file (or `:memory:`), or a `postgres://` URL. */
+  db: string;
+  /** Admin token; absent: every admin route answers 401. */
+  adminToken?: string;
+  /** Largest image upload, bytes. Default 16 MiB. */
+  maxUploadBytes?: number;
+  /** How often scheduled rollout advances are checked, ms. Default 1000. */
+  tickMs?: number;
+  now?: () => number;
+}
+
+interface Decision {
+  device: DeviceRequest;
+  mac: string;
+  report?: UpdateReport;
+  image?: string;
+  source?: string;
+  choice?: Choice;
+}
+
+export function deviceMac(device: DeviceRequest): string | undefined {
+  return device.staMac ?? device.baseMac ?? device.apMac;
+}
+
+function chipOf(device: DeviceRequest): string | undefined {
+  if (device.chipId !== undefined) return chipName(device.chipId);
+  return device.family === "esp8266" ? "ESP8266" : undefined;
+}
+
+function header(reply: FastifyReply, name: string): string | undefined {
+  const v = reply.getHeader(name) ?? reply.raw.getHeader(name);
+  return v === undefined ? undefined : String(v);
+}
+
+function urlPath(url: string): string {
+  const raw = url.split("?")[0];
+  try {
+    return decodeURIComponent(raw).replace(/^\//, "");
+  } catch {
+    return raw.replace(/^\//, "");
+  }
+}
+
+export class Fleet {
+  readonly registry: Registry;
+  readonly rollouts: Rollouts;
+  readonly auth: AdminAuth;
+  readonly maxUploadBytes: number;
+  private readonly decisions = new WeakMap<FastifyRequest, Decision>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private ticker: NodeJS.Timeout | undefined;
+  readonly now: () => number;
+
+  private constructor(
+    readonly db: Db,
+    readonly root: CatalogRoot,
+    /** The advanced updater's route, when rules are loaded. */
+    readonly endpoint: string | undefined,
+    log: FastifyBaseLogger,
+    options: FleetOptions,
+    auth: AdminAuth,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.registry = new Registry(db);
+    this.rollouts = new Rollouts(db, this.now);
+    this.auth = auth;
+    this.maxUploadBytes = options.maxUploadBytes ?? 16 * 1024 * 1024;
+    const tickMs = options.tickMs ?? 1000;
+    this.ticker = setInterval(() => this.track(this.rollouts.tick()).catch((error: Error) => log.error({ err: error.message }, "fleet: scheduled advance failed")), tickMs);
+    this.ticker.unref();
+  }
+
+  static async open(options: FleetOptions, root: CatalogRoot, endpoint: string | undefined, log: FastifyBaseLogger): Promise<Fleet> {
+    const auth = new AdminAuth(options.adminToken); // refuses a short token before anything is opened
+    const db = await openDb(options.db);
+    try {
+      await migrate(db);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return new Fleet(db, root, endpoint, log, options, auth);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  /** The seam in the advanced updater (ServerContext.chooseTarget). */
+  chooseTarget = async (device: DeviceRequest, ruled: Target | undefined, request: FastifyRequest): Promise<Target | undefined> => {
+    const mac = deviceMac(device);
+    if (!mac) return ruled;
+    const report = parseUpdateReport(request.headers, device.family);
+    const decision: Decision = { device, mac, report, image: device.mode === "sketch" ? ruled?.firmware : ruled?.filesystem, source: ruled?.source };
+    this.decisions.set(request, decision);
+    const channel = ruled?.channel ?? DEFAULT_CHANNEL;
+    const bucket = bucketOf(mac);
+    try {
+      await this.track(
+        this.registry.touch(
+          {
+            mac, family: device.family, channel, bucket, apMac: device.apMac, baseMac: device.baseMac, chip: chipOf(device),
+            flashSize: device.chipSize, freeSpace: device.freeSpace, sketchSize: device.sketchSize, version: device.version,
+            sketchMd5: device.sketchMd5, sdkVersion: device.sdkVersion, report,
+          },
+          this.now(),
+        ),
+      );
+      if (report) {
+        const halted = await this.track(this.rollouts.recordReport(mac, report));
+        if (halted !== undefined) request.log.warn({ rollout: halted }, "fleet: rollout halted by its failure threshold");
+      }
+      if (device.mode !== "sketch") return ruled;
+      if (device.version !== undefined) await this.track(this.rollouts.noteRunningVersion(mac, device.version));
+      const choice = await this.track(this.rollouts.choose(channel, mac, bucket));
+      if (!choice) return ruled;
+      decision.choice = choice;
+      decision.image = choice.image;
+      decision.source = choice.source;
+      const { version: _ruleVersion, ...rest } = ruled ?? { source: choice.source };
+      return { ...rest, source: choice.source, firmware: choice.image };
+    } catch (error) {
+      request.log.error({ err: (error as Error).message }, "fleet: registry unavailable, answering by the rules");
+      return ruled;
+    }
+  };
+
+  /** Called once per response when its connection part is over (finished or cut). */
+  responseClosed(request: FastifyRequest, reply: FastifyReply, bytesBefore: number, startedAt: number, startedMs: number): void {
+    const work = this.record(request, reply, bytesBefore, startedAt, startedMs).catch((error: Error) =>
+      request.log.error({ err: error.message }, "fleet: cannot record the request"),
+    );
+    void this.track(work);
+  }
+
+  private async record(request: FastifyRequest, reply: FastifyReply, bytesBefore: number, startedAt: number, startedMs: number): Promise<void> {
+    const status = reply.statusCode;
+    const onUpdater = this.endpoint !== undefined && request.routeOptions.url === this.endpoint;
+    const isDownload =
+      request.method === "GET" && (status === 200 || status === 206) && /^application\/octet-stream/i.test(header(reply, "content-type") ?? "");
+    if (!onUpdater && !isDownload) return;
+    const decision = this.decisions.get(request);
+    let device = decision?.device;
+    if (!device) {
+      const parsed = parseDeviceHeaders(request.headers);
+      if (parsed.kind === "device") device = parsed.device;
+    }
+    const mac = decision?.mac ?? (device ? deviceMac(device) : undefined);
+    const now = this.now();
+    const remote = request.ip;
+    const choice = decision?.choice;
+    let completed = false;
+    if (isDownload) {
+      const length = Number(header(reply, "content-length") ?? NaN);
+      const socket = request.raw.socket;
+      const written = (socket.bytesWritten ?? (socket as unknown as { _bytesDispatched: number })._bytesDispatched) - bytesBefore;
+      const head = Buffer.byteLength((reply.raw as unknown as { _header?: string })._header ?? "", "latin1");
+      const bytesSent = Math.max(0, Math.min(Number.isFinite(length) ? length : Infinity, written - head));
+      completed = reply.raw.writableFinished && Number.isFinite(length) && bytesSent >= length;
+      const range = /^bytes (\d+)-/.exec(header(reply, "content-range") ?? "");
+      await this.registry.recordDownload({
+        at: startedAt,
+        finishedAt: now,
+        mac,
+        path: onUpdater ? (decision?.image ?? urlPath(request.url)) : urlPath(request.url),
+        status,
+        length: Number.isFinite(length) ? length : undefined,
+        rangeStart: range ? Number(range[1]) : undefined,
+        bytesSent,
+        completed,
+        rolloutId: choice?.kind === "rollout" ? choice.rolloutId : undefined,
+        remote,
+      });
+    }
+    if (!onUpdater) return;
+    const answer: CheckinRecord["answer"] = status === 304 ? "current" : status === 200 ? "update" : "refused";
+    await this.registry.recordCheckin({
+      at: startedAt,
+      mac,
+      family: device?.family,
+      staMac: device?.staMac,
+      apMac: device?.apMac,
+      baseMac: device?.baseMac,
+      chip: device ? chipOf(device) : undefined,
+      flashSize: device?.chipSize,
+      freeSpace: device?.freeSpace,
+      sketchSize: device?.sketchSize,
+      version: device?.version,
+      sketchMd5: device?.sketchMd5,
+      mode: device?.modeName,
+      report: decision?.report,
+      status,
+      reason: reply.raw.statusMessage || undefined,
+      answer,
+      image: decision?.image,
+      source: decision?.source,
+      rolloutId: choice?.rolloutId,
+      stage: choice?.stage,
+      remote,
+      durationMs: Math.round((performance.now() - startedMs) * 100) / 100,
+    });
+    if (choice?.kind === "rollout" && mac) {
+      if (status === 200) await this.rollouts.recordOffer(choice.rolloutId!, mac, choice.stage!, completed);
+      else if (status === 304) await this.rollouts.recordRunning(choice.rolloutId!, mac, choice.stage!);
+    }
+  }
+
+  /** Waits for recordings still being written, then closes the database. */
+  async close(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.db.close();
+  }
+
+  /** Resolves once every recording started so far is written (tests, benches). */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}

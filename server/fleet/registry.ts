@@ -1,0 +1,262 @@
+// The device registry and its history: one row per board (keyed by its STA
+// MAC), every advanced-updater check-in and every firmware download.
+import type { Db, Param } from "./db";
+import type { UpdateReport } from "./outcome";
+
+const iso = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(Number(ms)).toISOString());
+const num = (v: unknown): number | null => (v == null ? null : Number(v));
+const str = (v: unknown): string | null => (v == null ? null : String(v));
+
+/** The facts a check-in's headers carry about the board. */
+export interface BoardFacts {
+  apMac?: string;
+  baseMac?: string;
+  chip?: string;
+  flashSize?: number;
+  freeSpace?: number;
+  sketchSize?: number;
+  version?: string;
+  sketchMd5?: string;
+  report?: UpdateReport;
+}
+
+/** What one check-in says about the board, for its registry row. */
+export interface DeviceSeen extends BoardFacts {
+  mac: string;
+  family: string;
+  channel: string;
+  bucket: number;
+  sdkVersion?: string;
+}
+
+export interface CheckinRecord extends BoardFacts {
+  at: number;
+  mac?: string;
+  family?: string;
+  staMac?: string;
+  mode?: string;
+  status: number;
+  reason?: string;
+  /** current (304), update (200), refused (anything else). */
+  answer: "current" | "update" | "refused";
+  image?: string;
+  source?: string;
+  rolloutId?: number;
+  stage?: number;
+  remote?: string;
+  durationMs?: number;
+}
+
+export interface DownloadRecord {
+  at: number;
+  finishedAt: number;
+  mac?: string;
+  path: string;
+  status: number;
+  length?: number;
+  rangeStart?: number;
+  bytesSent: number;
+  completed: boolean;
+  rolloutId?: number;
+  remote?: string;
+}
+
+export interface DeviceView {
+  mac: string;
+  family: string;
+  chip: string | null;
+  channel: string;
+  version: string | null;
+  sketchMd5: string | null;
+  sdkVersion: string | null;
+  flashSize: number | null;
+  freeSpace: number | null;
+  sketchSize: number | null;
+  apMac: string | null;
+  baseMac: string | null;
+  firstSeen: string;
+  lastSeen: string;
+  checkins: number;
+  lastStatus: number | null;
+  lastAnswer: string | null;
+  lastImage: string | null;
+  lastResult: string | null;
+  lastResultVersion: string | null;
+  lastResultAt: string | null;
+}
+
+export interface CheckinView {
+  at: string;
+  status: number;
+  reason: string | null;
+  answer: string;
+  image: string | null;
+  source: string | null;
+  rolloutId: number | null;
+  stage: number | null;
+  version: string | null;
+  sketchMd5: string | null;
+  chip: string | null;
+  mode: string | null;
+  freeSpace: number | null;
+  updateResult: string | null;
+  updateVersion: string | null;
+  remote: string | null;
+  durationMs: number | null;
+}
+
+export interface DownloadView {
+  at: string;
+  finishedAt: string;
+  path: string;
+  status: number;
+  length: number | null;
+  rangeStart: number | null;
+  bytesSent: number;
+  completed: boolean;
+  rolloutId: number | null;
+  remote: string | null;
+}
+
+type DbRow = Record<string, unknown>;
+
+function deviceView(r: DbRow): DeviceView {
+  return {
+    mac: String(r.mac),
+    family: String(r.family),
+    chip: str(r.chip),
+    channel: String(r.channel),
+    version: str(r.version),
+    sketchMd5: str(r.sketch_md5),
+    sdkVersion: str(r.sdk_version),
+    flashSize: num(r.flash_size),
+    freeSpace: num(r.free_space),
+    sketchSize: num(r.sketch_size),
+    apMac: str(r.ap_mac),
+    baseMac: str(r.base_mac),
+    firstSeen: iso(r.first_seen as number)!,
+    lastSeen: iso(r.last_seen as number)!,
+    checkins: Number(r.checkins),
+    lastStatus: num(r.last_status),
+    lastAnswer: str(r.last_answer),
+    lastImage: str(r.last_image),
+    lastResult: str(r.last_result),
+    lastResultVersion: str(r.last_result_version),
+    lastResultAt: iso(r.last_result_at as number),
+  };
+}
+
+const v = <T>(x: T | undefined): T | null => (x === undefined ? null : x);
+
+export class Registry {
+  constructor(private readonly db: Db) {}
+
+  /** Creates or refreshes the board's row with what this check-in says (answer not known yet). */
+  async touch(d: DeviceSeen, now: number): Promise<void> {
+    const r = d.report;
+    const params: Param[] = [
+      d.mac, d.family, d.bucket, d.channel, v(d.apMac), v(d.baseMac), v(d.chip), v(d.flashSize), v(d.freeSpace), v(d.sketchSize),
+      v(d.version), v(d.sketchMd5), v(d.sdkVersion), now, now, r?.result ?? null, r?.version ?? null, r ? now : null,
+    ];
+    await this.db.run(
+      `INSERT INTO devices (mac, family, bucket, channel, ap_mac, base_mac, chip, flash_size, free_space, sketch_size,
+         version, sketch_md5, sdk_version, first_seen, last_seen, last_result, last_result_version, last_result_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (mac) DO UPDATE SET
+         family = excluded.family, channel = excluded.channel, ap_mac = excluded.ap_mac, base_mac = excluded.base_mac,
+         chip = COALESCE(excluded.chip, devices.chip), flash_size = excluded.flash_size, free_space = excluded.free_space,
+         sketch_size = excluded.sketch_size, version = excluded.version, sketch_md5 = excluded.sketch_md5,
+         sdk_version = excluded.sdk_version, last_seen = excluded.last_seen,
+         last_result_at = CASE
+           WHEN excluded.last_result IS NULL THEN devices.last_result_at
+           WHEN excluded.last_result IS NOT DISTINCT FROM devices.last_result
+            AND excluded.last_result_version IS NOT DISTINCT FROM devices.last_result_version THEN devices.last_result_at
+           ELSE excluded.last_result_at END,
+         last_result_version = CASE WHEN excluded.last_result IS NULL THEN devices.last_result_version ELSE excluded.last_result_version END,
+         last_result = COALESCE(excluded.last_result, devices.last_result)`,
+      params,
+    );
+  }
+
+  async recordCheckin(c: CheckinRecord): Promise<void> {
+    await this.db.run(
+      `INSERT INTO checkins (at, mac, family, sta_mac, ap_mac, base_mac, chip, flash_size, free_space, sketch_size, version,
+         sketch_md5, mode, update_result, update_version, status, reason, answer, image, source, rollout_id, stage, remote, duration_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        c.at, v(c.mac), v(c.family), v(c.staMac), v(c.apMac), v(c.baseMac), v(c.chip), v(c.flashSize), v(c.freeSpace), v(c.sketchSize),
+        v(c.version), v(c.sketchMd5), v(c.mode), c.report?.result ?? null, c.report?.version ?? null, c.status, v(c.reason), c.answer,
+        v(c.image), v(c.source), v(c.rolloutId), v(c.stage), v(c.remote), v(c.durationMs),
+      ],
+    );
+    if (c.mac === undefined) return;
+    await this.db.run("UPDATE devices SET checkins = checkins + 1, last_status = ?, last_answer = ?, last_image = ? WHERE mac = ?", [
+      c.status,
+      v(c.reason),
+      c.answer === "refused" ? null : v(c.image),
+      c.mac,
+    ]);
+  }
+
+  async recordDownload(d: DownloadRecord): Promise<void> {
+    await this.db.run(
+      `INSERT INTO downloads (at, finished_at, mac, path, status, length, range_start, bytes_sent, completed, rollout_id, remote)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [d.at, d.finishedAt, v(d.mac), d.path, d.status, v(d.length), v(d.rangeStart), d.bytesSent, d.completed ? 1 : 0, v(d.rolloutId), v(d.remote)],
+    );
+  }
+
+  async devices(options: { channel?: string; limit?: number } = {}): Promise<DeviceView[]> {
+    const where = options.channel === undefined ? "" : "WHERE channel = ?";
+    const params: Param[] = options.channel === undefined ? [] : [options.channel];
+    const rows = await this.db.all(`SELECT * FROM devices ${where} ORDER BY last_seen DESC, mac LIMIT ?`, [...params, options.limit ?? 1000]);
+    return rows.map(deviceView);
+  }
+
+  async device(mac: string): Promise<DeviceView | undefined> {
+    const row = await this.db.get("SELECT * FROM devices WHERE mac = ?", [mac]);
+    return row ? deviceView(row) : undefined;
+  }
+
+  async count(): Promise<number> {
+    return Number((await this.db.get<{ n: number }>("SELECT count(*) AS n FROM devices"))?.n ?? 0);
+  }
+
+  async history(mac: string, limit = 100): Promise<{ checkins: CheckinView[]; downloads: DownloadView[] }> {
+    const checkins = await this.db.all("SELECT * FROM checkins WHERE mac = ? ORDER BY at DESC, id DESC LIMIT ?", [mac, limit]);
+    const downloads = await this.db.all("SELECT * FROM downloads WHERE mac = ? ORDER BY at DESC, id DESC LIMIT ?", [mac, limit]);
+    return {
+      checkins: checkins.map((r) => ({
+        at: iso(r.at as number)!,
+        status: Number(r.status),
+        reason: str(r.reason),
+        answer: String(r.answer),
+        image: str(r.image),
+        source: str(r.source),
+        rolloutId: num(r.rollout_id),
+        stage: r.stage == null ? null : Number(r.stage) + 1,
+        version: str(r.version),
+        sketchMd5: str(r.sketch_md5),
+        chip: str(r.chip),
+        mode: str(r.mode),
+        freeSpace: num(r.free_space),
+        updateResult: str(r.update_result),
+        updateVersion: str(r.update_version),
+        remote: str(r.remote),
+        durationMs: num(r.duration_ms),
+      })),
+      downloads: downloads.map((r) => ({
+        at: iso(r.at as number)!,
+        finishedAt: iso(r.finished_at as number)!,
+        path: String(r.path),
+        status: Number(r.status),
+        length: num(r.length),
+        rangeStart: num(r.range_start),
+        bytesSent: Number(r.bytes_sent),
+        completed: Number(r.completed) === 1,
+        rolloutId: num(r.rollout_id),
+        remote: str(r.remote),
+      })),
+    };
+  }
+}

@@ -1,0 +1,456 @@
+// Staged rollouts. An image rolls out to a channel in stages (percentages of
+// its boards, chosen by MAC hash: cohort.ts). The rollout's state lives in the
+// database, so every server on a shared PostgreSQL sees the same one.
+//
+// What a board on the channel is offered, first match wins:
+//   1. the active rollout's image, when the board's bucket is in a stage
+//      reached so far and the board never rolled that image back;
+//   2. otherwise the newer of the channel's baseline (the image of the last
+//      completed rollout) and the last rollout image this board ran well, so
+//      a board is never sent back to an older image by a halt;
+//   3. otherwise what the rules say.
+// A stage halts the rollout by itself when, among its boards' reported
+// outcomes (at least `minOutcomes`), the share failed or rolled back passes
+// `threshold`.
+import type { Db, Queryable } from "./db";
+import { firstStage } from "./cohort";
+import { isFailure, type UpdateReport } from "./outcome";
+
+export type RolloutState = "active" | "halted" | "completed" | "superseded";
+
+export class FleetError extends Error {
+  override name = "FleetError";
+  constructor(
+    readonly status: 400 | 404 | 409 | 413,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RolloutSpec {
+  channel: string;
+  /** Catalog-relative image path. */
+  image: string;
+  /** Ascending percentages ending at 100. Default [10, 50, 100]. */
+  stages?: number[];
+  /** Share (0..1) of failed or rolled-back outcomes in a stage above which the rollout halts. Default 0.2. */
+  threshold?: number;
+  /** Outcomes a stage needs before the threshold applies. Default 3. */
+  minOutcomes?: number;
+  /** Advance to the next stage after this long in a stage; absent or null: by hand only. */
+  advanceEveryMs?: number | null;
+}
+
+export interface StageView {
+  number: number;
+  percent: number;
+  state: "done" | "current" | "halted" | "pending";
+  /** Known boards of the channel that first fall in this stage. */
+  boards: number;
+  offered: number;
+  downloaded: number;
+  valid: number;
+  rolledBack: number;
+  failed: number;
+  /** (rolledBack + failed) / outcomes, or null before any outcome. */
+  failureShare: number | null;
+}
+
+export interface RolloutEvent {
+  at: string;
+  kind: string;
+  stage: number | null;
+  detail: string | null;
+}
+
+export interface RolloutView {
+  id: number;
+  channel: string;
+  image: string;
+  version: string | null;
+  state: RolloutState;
+  /** Current stage, 1-based. */
+  stage: number;
+  stages: StageView[];
+  threshold: number;
+  minOutcomes: number;
+  advanceEveryMs: number | null;
+  nextAdvanceAt: string | null;
+  createdAt: string;
+  stageStartedAt: string;
+  haltedReason: string | null;
+  events: RolloutEvent[];
+}
+
+export interface Choice {
+  kind: "rollout" | "baseline" | "kept";
+  image: string;
+  source: string;
+  rolloutId?: number;
+  /** 0-based stage of the board in the rollout (kind "rollout"). */
+  stage?: number;
+}
+
+interface RolloutRow {
+  id: number;
+  channel: string;
+  image: string;
+  version: string | null;
+  stages: string;
+  stage: number;
+  state: RolloutState;
+  threshold: number;
+  min_outcomes: number;
+  advance_every_ms: number | null;
+  created_at: number;
+  stage_started_at: number;
+  counted_since: number;
+  updated_at: number;
+  halted_reason: string | null;
+}
+
+export const DEFAULT_STAGES = [10, 50, 100];
+export const DEFAULT_THRESHOLD = 0.2;
+export const DEFAULT_MIN_OUTCOMES = 3;
+const CHANNEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+
+export function validChannel(name: unknown): name is string {
+  return typeof name === "string" && CHANNEL.test(name);
+}
+
+export function checkStages(stages: unknown): number[] {
+  if (!Array.isArray(stages) || stages.length === 0 || stages.length > 10) throw new FleetError(400, "stages: expected 1 to 10 percentages");
+  let previous = 0;
+  for (const p of stages) {
+    if (!Number.isInteger(p) || p <= previous || p > 100) throw new FleetError(400, "stages: whole percentages, ascending, between 1 and 100");
+    previous = p as number;
+  }
+  if (previous !== 100) throw new FleetError(400, "stages: the last stage must be 100 (every board)");
+  return stages as number[];
+}
+
+const iso = (ms: number) => new Date(Number(ms)).toISOString();
+const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+
+function normalize(r: RolloutRow): RolloutRow {
+  // PostgreSQL hands DOUBLE PRECISION and INTEGER back as numbers, BIGINT via our parser; SQLite as numbers.
+  return { ...r, id: Number(r.id), stage: Number(r.stage), threshold: Number(r.threshold), min_outcomes: Number(r.min_outcomes) };
+}
+
+export class Rollouts {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async row(q: Queryable, id: number): Promise<RolloutRow> {
+    const r = await q.get<RolloutRow>("SELECT * FROM rollouts WHERE id = ?", [id]);
+    if (!r) throw new FleetError(404, `no rollout ${id}`);
+    return normalize(r);
+  }
+
+  private event(q: Queryable, id: number, kind: string, stage: number | null, detail: string | null, at: number): Promise<number> {
+    return q.run("INSERT INTO rollout_events (rollout_id, at, kind, stage, detail) VALUES (?, ?, ?, ?, ?)", [id, at, kind, stage, detail]);
+  }
+
+  /** `version` comes from the image (its app descriptor), read by the caller. */
+  async create(spec: RolloutSpec, version: string | undefined): Promise<RolloutView> {
+    if (!validChannel(spec.channel)) throw new FleetError(400, "channel: letters, digits, . _ - (up to 32)");
+    const stages = checkStages(spec.stages ?? DEFAULT_STAGES);
+    const threshold = spec.threshold ?? DEFAULT_THRESHOLD;
+    if (typeof threshold !== "number" || !(threshold >= 0 && threshold < 1)) throw new FleetError(400, "threshold: a share from 0 up to (not including) 1");
+    const minOutcomes = spec.minOutcomes ?? DEFAULT_MIN_OUTCOMES;
+    if (!Number.isInteger(minOutcomes) || minOutcomes < 1 || minOutcomes > 100_000) throw new FleetError(400, "minOutcomes: a whole number, at least 1");
+    const every = spec.advanceEveryMs ?? null;
+    if (every !== null && (!Number.isInteger(every) || every < 100)) throw new FleetError(400, "advanceEveryMs: whole milliseconds, at least 100, or null");
+    const now = this.now();
+    const id = await this.db.transaction(async (tx) => {
+      const open = await tx.all<{ id: number; state: RolloutState }>("SELECT id, state FROM rollouts WHERE channel = ? AND state IN ('active', 'halted')", [spec.channel]);
+      const active = open.find((r) => r.state === "active");
+      if (active) throw new FleetError(409, `channel ${spec.channel} already has rollout ${active.id} under way: halt or complete it first`);
+      const inserted = await tx.get<{ id: number }>(
+        `INSERT INTO rollouts (channel, image, version, stages, stage, state, threshold, min_outcomes, advance_every_ms,
+           created_at, stage_started_at, counted_since, updated_at)
+         VALUES (?, ?, ?, ?, 0, 'active', ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [spec.channel, spec.image, version ?? null, JSON.stringify(stages), threshold, minOutcomes, every, now, now, now, now],
+      );
+      const newId = Number(inserted!.id);
+      for (const old of open) {
+        await tx.run("UPDATE rollouts SET state = 'superseded', updated_at = ? WHERE id = ?", [now, old.id]);
+        await this.event(tx, Number(old.id), "superseded", null, `by rollout ${newId}`, now);
+      }
+      await this.event(tx, newId, "created", 1, `${spec.image} to ${spec.channel}: stages ${stages.join("/")} %, halt above ${pct(threshold)}`, now);
+      return newId;
+    });
+    return this.get(id);
+  }
+
+  async advance(id: number, by = "by hand"): Promise<RolloutView> {
+    const now = this.now();
+    await this.db.transaction(async (tx) => {
+      const r = await this.row(tx, id);
+      if (r.state === "halted") throw new FleetError(409, `rollout ${id} is halted: resume it first`);
+      if (r.state !== "active") throw new FleetError(409, `rollout ${id} is ${r.state}`);
+      const stages = JSON.parse(r.stages) as number[];
+      if (r.stage < stages.length - 1) {
+        await tx.run("UPDATE rollouts SET stage = ?, stage_started_at = ?, updated_at = ? WHERE id = ?", [r.stage + 1, now, now, id]);
+        await this.event(tx, id, "advanced", r.stage + 2, `to ${stages[r.stage + 1]} % ${by}`, now);
+        return;
+      }
+      await tx.run("UPDATE rollouts SET state = 'completed', updated_at = ? WHERE id = ?", [now, id]);
+      await tx.run(
+        `INSERT INTO channels (name, baseline_image, baseline_rollout_id, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET baseline_image = excluded.baseline_image, baseline_rollout_id = excluded.baseline_rollout_id, updated_at = excluded.updated_at`,
+        [r.channel, r.image, id, now],
+      );
+      await this.event(tx, id, "completed", r.stage + 1, `${r.image} is now the baseline of ${r.channel} (${by})`, now);
+    });
+    return this.get(id);
+  }
+
+  async halt(id: number, reason = "halted by hand"): Promise<RolloutView> {
+    const now = this.now();
+    await this.db.transaction(async (tx) => {
+      const r = await this.row(tx, id);
+      if (r.state !== "active") throw new FleetError(409, `rollout ${id} is ${r.state}`);
+      await this.haltIn(tx, r, reason, now);
+    });
+    return this.get(id);
+  }
+
+  /** `stage` (0-based) is the stage that tripped the halt; by hand, the current one. */
+  private async haltIn(tx: Queryable, r: RolloutRow, reason: string, now: number, stage = r.stage): Promise<void> {
+    await tx.run("UPDATE rollouts SET state = 'halted', halted_reason = ?, updated_at = ? WHERE id = ? AND state = 'active'", [reason, now, r.id]);
+    await this.event(tx, r.id, "halted", stage + 1, reason, now);
+  }
+
+  /** Back to active at the same stage; the halt rule counts outcomes from now on. */
+  async resume(id: number): Promise<RolloutView> {
+    const now = this.now();
+    await this.db.transaction(async (tx) => {
+      const r = await this.row(tx, id);
+      if (r.state !== "halted") throw new FleetError(409, `rollout ${id} is ${r.state}, not halted`);
+      const other = await tx.get<{ id: number }>("SELECT id FROM rollouts WHERE channel = ? AND state = 'active'", [r.channel]);
+      if (other) throw new FleetError(409, `channel ${r.channel} has rollout ${other.id} under way`);
+      await tx.run("UPDATE rollouts SET state = 'active', halted_reason = NULL, counted_since = ?, stage_started_at = ?, updated_at = ? WHERE id = ?", [now, now, now, id]);
+      await this.event(tx, id, "resumed", r.stage + 1, "outcomes counted again from here", now);
+    });
+    return this.get(id);
+  }
+
+  /** Scheduled advances that are due; returns the rollouts advanced. */
+  async tick(): Promise<number[]> {
+    const now = this.now();
+    const due = await this.db.all<RolloutRow>(
+      "SELECT * FROM rollouts WHERE state = 'active' AND advance_every_ms IS NOT NULL AND stage_started_at + advance_every_ms <= ?",
+      [now],
+    );
+    const advanced: number[] = [];
+    for (const raw of due) {
+      const r = normalize(raw);
+      if (r.stage >= (JSON.parse(r.stages) as number[]).length - 1) continue; // completing stays a decision for a person
+      try {
+        await this.advance(r.id, "on schedule");
+        advanced.push(r.id);
+      } catch (error) {
+        if (!(error instanceof FleetError)) throw error; // halted or advanced meanwhile
+      }
+    }
+    return advanced;
+  }
+
+  /** What the board should be offered instead of its rule's image, if anything. */
+  async choose(channel: string, mac: string, bucket: number): Promise<Choice | undefined> {
+    const rolledBack = new Set(
+      (
+        await this.db.all<{ image: string }>(
+          "SELECT r.image FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id WHERE d.mac = ? AND d.outcome = 'rolled-back'",
+          [mac],
+        )
+      ).map((r) => r.image),
+    );
+    const active = await this.db.get<RolloutRow>("SELECT * FROM rollouts WHERE channel = ? AND state = 'active' ORDER BY id DESC LIMIT 1", [channel]);
+    if (active && !rolledBack.has(active.image)) {
+      const r = normalize(active);
+      const stages = JSON.parse(r.stages) as number[];
+      const stage = firstStage(bucket, stages.slice(0, r.stage + 1));
+      if (stage >= 0) return { kind: "rollout", image: r.image, rolloutId: r.id, stage, source: `rollout ${r.id} stage ${stage + 1}` };
+    }
+    const baseline = await this.db.get<{ image: string; id: number }>(
+      "SELECT baseline_image AS image, baseline_rollout_id AS id FROM channels WHERE name = ? AND baseline_image IS NOT NULL",
+      [channel],
+    );
+    const kept = await this.db.get<{ image: string; id: number }>(
+      `SELECT r.image AS image, r.id AS id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+       WHERE d.mac = ? AND d.outcome = 'valid' AND r.channel = ? ORDER BY r.id DESC LIMIT 1`,
+      [mac, channel],
+    );
+    const candidates: Choice[] = [];
+    if (baseline && !rolledBack.has(baseline.image))
+      candidates.push({ kind: "baseline", image: baseline.image, rolloutId: Number(baseline.id), source: `channel ${channel} baseline (rollout ${baseline.id})` });
+    if (kept && !rolledBack.has(kept.image)) candidates.push({ kind: "kept", image: kept.image, rolloutId: Number(kept.id), source: `kept from rollout ${kept.id}` });
+    candidates.sort((a, b) => b.rolloutId! - a.rolloutId!);
+    return candidates[0];
+  }
+
+  /** A 200 with the rollout's image went out to the board (and completed, or not). */
+  async recordOffer(rolloutId: number, mac: string, stage: number, downloaded: boolean): Promise<void> {
+    const now = this.now();
+    await this.db.run(
+      `INSERT INTO rollout_devices (rollout_id, mac, stage, offered_at, downloaded_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (rollout_id, mac) DO UPDATE SET offered_at = excluded.offered_at,
+         downloaded_at = COALESCE(excluded.downloaded_at, rollout_devices.downloaded_at)`,
+      [rolloutId, mac, stage, now, downloaded ? now : null],
+    );
+  }
+
+  /** The board already runs the rollout's image (304): it counts as a good outcome. */
+  async recordRunning(rolloutId: number, mac: string, stage: number): Promise<void> {
+    const now = this.now();
+    await this.db.run(
+      `INSERT INTO rollout_devices (rollout_id, mac, stage, offered_at, outcome, outcome_at) VALUES (?, ?, ?, ?, 'valid', ?)
+       ON CONFLICT (rollout_id, mac) DO UPDATE SET outcome = 'valid',
+         outcome_at = CASE WHEN rollout_devices.outcome = 'valid' THEN rollout_devices.outcome_at ELSE excluded.outcome_at END`,
+      [rolloutId, mac, stage, now, now],
+    );
+  }
+
+  /**
+   * Before choosing: a board offered a rollout image that now reports the
+   * rollout's version (without a result header, as stock HTTPUpdate boards) runs it.
+   */
+  async noteRunningVersion(mac: string, version: string): Promise<void> {
+    await this.db.run(
+      `UPDATE rollout_devices SET outcome = 'valid', outcome_at = ?
+       WHERE mac = ? AND outcome IS NULL AND rollout_id IN (SELECT id FROM rollouts WHERE version = ?)`,
+      [this.now(), mac, version],
+    );
+  }
+
+  /** The rollout row a report is about: the last that offered the reported version (any, without a version). */
+  private reportRow(q: Queryable, mac: string, report: UpdateReport) {
+    type Row = { rollout_id: number; stage: number; outcome: string | null };
+    return report.version
+      ? q.get<Row>(
+          `SELECT d.rollout_id, d.stage, d.outcome FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+           WHERE d.mac = ? AND r.version = ? ORDER BY d.offered_at DESC LIMIT 1`,
+          [mac, report.version],
+        )
+      : q.get<Row>("SELECT rollout_id, stage, outcome FROM rollout_devices WHERE mac = ? ORDER BY offered_at DESC LIMIT 1", [mac]);
+  }
+
+  /** The board's report of its previous update; may halt the rollout it belongs to. Returns the rollout halted, if any. */
+  async recordReport(mac: string, report: UpdateReport): Promise<number | undefined> {
+    const now = this.now();
+    // Boards repeat their report on every check-in: most change nothing and need no transaction.
+    const known = await this.reportRow(this.db, mac, report);
+    if (!known || known.outcome === report.result) return undefined;
+    return this.db.transaction(async (tx) => {
+      const row = await this.reportRow(tx, mac, report);
+      if (!row || row.outcome === report.result) return undefined;
+      const rolloutId = Number(row.rollout_id);
+      await tx.run("UPDATE rollout_devices SET outcome = ?, outcome_at = ? WHERE rollout_id = ? AND mac = ?", [report.result, now, rolloutId, mac]);
+      if (!isFailure(report.result)) return undefined;
+      const r = await this.row(tx, rolloutId);
+      if (r.state !== "active") return undefined;
+      const stage = Number(row.stage);
+      const c = await tx.get<{ done: number; bad: number }>(
+        `SELECT count(*) FILTER (WHERE outcome IS NOT NULL) AS done,
+                count(*) FILTER (WHERE outcome IN ('rolled-back', 'failed')) AS bad
+         FROM rollout_devices WHERE rollout_id = ? AND stage = ? AND outcome_at >= ?`,
+        [rolloutId, stage, r.counted_since],
+      );
+      const done = Number(c?.done ?? 0);
+      const bad = Number(c?.bad ?? 0);
+      if (done < r.min_outcomes || bad / done <= r.threshold) return undefined;
+      await this.haltIn(tx, r, `stage ${stage + 1}: ${bad} of ${done} updates failed or rolled back (${pct(bad / done)} > ${pct(r.threshold)})`, now, stage);
+      return rolloutId;
+    });
+  }
+
+  async get(id: number): Promise<RolloutView> {
+    return (await this.views([normalize(await this.row(this.db, id))]))[0];
+  }
+
+  async list(limit = 50): Promise<RolloutView[]> {
+    const rows = await this.db.all<RolloutRow>("SELECT * FROM rollouts ORDER BY id DESC LIMIT ?", [limit]);
+    return this.views(rows.map(normalize));
+  }
+
+  private async views(rows: RolloutRow[]): Promise<RolloutView[]> {
+    const views: RolloutView[] = [];
+    const buckets = new Map<string, number[]>();
+    for (const r of rows) {
+      const stages = JSON.parse(r.stages) as number[];
+      if (!buckets.has(r.channel))
+        buckets.set(r.channel, (await this.db.all<{ bucket: number }>("SELECT bucket FROM devices WHERE channel = ?", [r.channel])).map((b) => Number(b.bucket)));
+      const boards = new Array<number>(stages.length).fill(0);
+      for (const b of buckets.get(r.channel)!) {
+        const s = firstStage(b, stages);
+        if (s >= 0) boards[s]++;
+      }
+      const counts = await this.db.all<Record<string, number>>(
+        `SELECT stage, count(*) AS offered,
+                count(*) FILTER (WHERE downloaded_at IS NOT NULL) AS downloaded,
+                count(*) FILTER (WHERE outcome = 'valid') AS valid,
+                count(*) FILTER (WHERE outcome = 'rolled-back') AS rolled_back,
+                count(*) FILTER (WHERE outcome = 'failed') AS failed
+         FROM rollout_devices WHERE rollout_id = ? GROUP BY stage`,
+        [r.id],
+      );
+      const byStage = new Map(counts.map((c) => [Number(c.stage), c]));
+      const events = await this.db.all<{ at: number; kind: string; stage: number | null; detail: string | null }>(
+        "SELECT at, kind, stage, detail FROM rollout_events WHERE rollout_id = ? ORDER BY at DESC, id DESC LIMIT 20",
+        [r.id],
+      );
+      // The stage that tripped the halt: the latest halted event names it.
+      const haltedStage = r.state === "halted" ? Number(events.find((e) => e.kind === "halted")?.stage ?? r.stage + 1) - 1 : -1;
+      views.push({
+        id: r.id,
+        channel: r.channel,
+        image: r.image,
+        version: r.version,
+        state: r.state,
+        stage: r.stage + 1,
+        stages: stages.map((percent, i) => {
+          const c = byStage.get(i);
+          const valid = Number(c?.valid ?? 0);
+          const rolledBack = Number(c?.rolled_back ?? 0);
+          const failed = Number(c?.failed ?? 0);
+          const outcomes = valid + rolledBack + failed;
+          const state: StageView["state"] =
+            r.state === "halted" && i === haltedStage
+              ? "halted"
+              : r.state === "completed" || i < r.stage
+                ? "done"
+                : i > r.stage || r.state === "superseded"
+                  ? "pending"
+                  : "current";
+          return {
+            number: i + 1,
+            percent,
+            state,
+            boards: boards[i],
+            offered: Number(c?.offered ?? 0),
+            downloaded: Number(c?.downloaded ?? 0),
+            valid,
+            rolledBack,
+            failed,
+            failureShare: outcomes === 0 ? null : (rolledBack + failed) / outcomes,
+          };
+        }),
+        threshold: r.threshold,
+        minOutcomes: r.min_outcomes,
+        advanceEveryMs: r.advance_every_ms == null ? null : Number(r.advance_every_ms),
+        nextAdvanceAt:
+          r.state === "active" && r.advance_every_ms != null && r.stage < stages.length - 1 ? iso(Number(r.stage_started_at) + Number(r.advance_every_ms)) : null,
+        createdAt: iso(r.created_at),
+        stageStartedAt: iso(r.stage_started_at),
+        haltedReason: r.halted_reason,
+        events: events.map((e) => ({ at: iso(e.at), kind: e.kind, stage: e.stage == null ? null : Number(e.stage), detail: e.detail })),
+      });
+    }
+    return views;
+  }
+}

@@ -1,0 +1,78 @@
+// The registry database on both engines: the same migrations build the same
+// tables, a second run applies nothing, servers starting together apply each
+// migration once, a newer schema is refused, transactions roll back, and
+// placeholders and integer types come back the same way.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { openDb, type Db } from "../../../server/fleet/db";
+import { migrate, MIGRATIONS, SCHEMA_VERSION } from "../../../server/fleet/migrations";
+import { BACKENDS, type FreshDb } from "../../support/databases";
+
+const TABLES = ["channels", "checkins", "devices", "downloads", "images", "rollout_devices", "rollout_events", "rollouts", "schema_migrations"];
+
+for (const backend of BACKENDS) {
+  describe(`registry database on ${backend.name}`, { skip: backend.skip }, () => {
+    let fresh: FreshDb;
+    let db: Db;
+    before(async () => {
+      fresh = await backend.fresh();
+      db = await openDb(fresh.url);
+    });
+    after(async () => {
+      await db?.close();
+      await fresh?.drop();
+    });
+
+    test("migrations create every table once; a second run applies nothing", async () => {
+      assert.deepEqual(await migrate(db), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(await migrate(db), []);
+      const names =
+        backend.name === "sqlite"
+          ? await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+          : await db.all<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
+      assert.deepEqual(names.map((n) => n.name), TABLES);
+      const versions = await db.all<{ version: number }>("SELECT version FROM schema_migrations");
+      assert.deepEqual(versions.map((v) => Number(v.version)), [SCHEMA_VERSION]);
+    });
+
+    test("servers opening the same database together apply each migration once", async () => {
+      const other = await backend.fresh();
+      const dbs = await Promise.all([openDb(other.url), openDb(other.url), openDb(other.url)]);
+      try {
+        const applied = await Promise.all(dbs.map((d) => migrate(d)));
+        assert.deepEqual(applied.flat().sort(), MIGRATIONS.map((m) => m.version));
+      } finally {
+        for (const d of dbs) await d.close();
+        await other.drop();
+      }
+    });
+
+    test("a schema newer than this server knows is refused with the reason", async () => {
+      await db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [SCHEMA_VERSION + 1, "from the future", 0]);
+      await assert.rejects(migrate(db), /schema version \d+, newer than this ota-server knows/);
+      await db.run("DELETE FROM schema_migrations WHERE version = ?", [SCHEMA_VERSION + 1]);
+    });
+
+    test("a failing transaction leaves nothing behind", async () => {
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.run("INSERT INTO channels (name, updated_at) VALUES (?, ?)", ["doomed", 1]);
+          throw new Error("boom");
+        }),
+        /boom/,
+      );
+      assert.equal(await db.get("SELECT name FROM channels WHERE name = ?", ["doomed"]), undefined);
+    });
+
+    test("placeholders, BIGINT millisecond times and counts come back as numbers", async () => {
+      const at = Date.UTC(2026, 11, 1, 12, 0, 0, 123);
+      await db.run("INSERT INTO channels (name, baseline_image, updated_at) VALUES (?, ?, ?)", ["beta", "a?b.bin", at]);
+      const row = await db.get<{ updated_at: number; baseline_image: string; n: number }>(
+        "SELECT updated_at, baseline_image, (SELECT count(*) FROM channels WHERE name = ?) AS n FROM channels WHERE name = ?",
+        ["beta", "beta"],
+      );
+      assert.deepEqual(row, { updated_at: at, baseline_image: "a?b.bin", n: 1 });
+      assert.equal(await db.run("UPDATE channels SET updated_at = ? WHERE name = ?", [at + 1, "beta"]), 1);
+    });
+  });
+}
