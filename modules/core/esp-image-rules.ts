@@ -413,6 +413,11 @@ function loadAddressMessage(chip: ChipRules, index: number, start: number, end: 
   return `${where}, ${what} (ESP-IDF: "${log}")`;
 }
 
+/** A problem worded as a refusal: who would refuse the image (the bootloader, or esp_ota_end in the app). */
+export function refusal(problem: string, bootloader: boolean): string {
+  return `${problem}; ${bootloader ? "the bootloader" : "esp_ota_end"} would refuse this image`;
+}
+
 // --- Checking an image as it streams in.
 
 export interface ImageCheckOptions {
@@ -466,7 +471,7 @@ export class ImageCheck {
 
   private readonly header = new Uint8Array(SEGMENT_HEADER_SIZE);
   private readonly chip: ChipRules | undefined;
-  private readonly suffix: string;
+  private readonly bootloader: boolean;
   private filled = 0;
   private at = 0;
   private next = IMAGE_HEADER_SIZE;
@@ -481,7 +486,7 @@ export class ImageCheck {
 
   constructor(private readonly options: ImageCheckOptions) {
     this.chip = chipRules(options.chipId);
-    this.suffix = options.bootloader ? "; the bootloader would refuse this image" : "; esp_ota_end would refuse this image";
+    this.bootloader = options.bootloader === true;
   }
 
   /** True once a whole image lies within the bytes pushed so far. */
@@ -558,7 +563,7 @@ export class ImageCheck {
       // the last segment read runs past the bytes, or the next one's header does
       return this.next > received ? this.truncated(`segment ${this.index - 1}`, this.next, received) : this.truncated(`segment ${this.index}'s header`, this.next + SEGMENT_HEADER_SIZE, received);
     }
-    if (this.end > received) return this.truncated(this.hashAppended ? "its checksum and SHA-256" : "its checksum", this.end, received);
+    if (this.end > received) return this.truncated(this.hashAppended ? "its appended SHA-256" : "its checksum", this.end, received);
     return undefined;
   }
 
@@ -605,7 +610,7 @@ export class ImageCheck {
     const blockEnd = (Math.floor(this.next / 16) + 1) * 16; // the checksum is the last byte of the next 16-byte block
     this.checksumAt = blockEnd - 1;
     const end = blockEnd + (this.hashAppended ? 32 : 0);
-    if (this.beyond(this.hashAppended ? "its checksum and SHA-256" : "its checksum", end)) return;
+    if (this.beyond(this.hashAppended ? "its appended SHA-256" : "its checksum", end)) return;
     this.end = end;
   }
 
@@ -624,12 +629,12 @@ export class ImageCheck {
   }
 
   private truncated(what: string, needed: number, have: number): string {
-    this.error ??= `Image is truncated: ${what} ends at byte ${needed}, but the image has ${have} bytes`;
+    this.error ??= `Image is truncated: ${what} needs ${needed} bytes, but the image has ${have}`;
     return this.error;
   }
 
   private refuse(problem: string): string {
-    this.error ??= problem + this.suffix;
+    this.error ??= refusal(problem, this.bootloader);
     return this.error;
   }
 }

@@ -211,13 +211,13 @@ test("streaming checker: the image must end within the bytes and the partition; 
   assert.equal(check.finish(signed.length), undefined);
   // Content-Length shorter than the segments say: refused as soon as segment 0's header is read.
   const short = stream(image.subarray(0, 5000), BOOT, [1000]);
-  assert.equal(short.error, "Image is truncated: segment 0 ends at byte 8044, but the image has 5000 bytes");
+  assert.equal(short.error, "Image is truncated: segment 0 needs 8044 bytes, but the image has 5000");
   // Without a length known in advance, finish() refuses a stream that stopped early.
   const open = new ImageCheck(BOOT);
   open.start(image.subarray(0, 288));
   open.push(image.subarray(0, 8190));
   assert.equal(open.complete, false);
-  assert.equal(open.finish(8190), "Image is truncated: its checksum ends at byte 8192, but the image has 8190 bytes");
+  assert.equal(open.finish(8190), "Image is truncated: its checksum needs 8192 bytes, but the image has 8190");
   assert.equal(stream(image, { ...BOOT, partitionSize: 8000 }, [4096]).error, 'Image does not fit its partition: segment 0 ends at byte 8044, the partition holds 8000 (ESP-IDF: "doesn\'t fit in partition length 8000"); the bootloader would refuse this image');
   assert.equal(stream(image, { ...BOOT, partitionSize: 8192 }, [4096]).error, undefined);
 });
