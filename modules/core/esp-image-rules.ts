@@ -484,8 +484,13 @@ export class ImageCheck {
   private efuseMin = 0;
   private efuseMax = 0;
 
+  private available: number | undefined;
+  private partitionSize: number | undefined;
+
   constructor(private readonly options: ImageCheckOptions) {
     this.chip = chipRules(options.chipId);
+    this.available = options.available;
+    this.partitionSize = options.partitionSize;
     this.bootloader = options.bootloader === true;
   }
 
@@ -505,18 +510,23 @@ export class ImageCheck {
   /**
    * Checks the image header and reads the app descriptor fields the rules need
    * from the image's first bytes (the 24-byte header, the 256-byte descriptor
-   * after it, as far as the image has them). Returns the refusal, if any.
+   * after it, as far as the image has them). `limits` replaces the options'
+   * available bytes and partition size for this image. Returns the refusal, if any.
    */
-  start(head: Uint8Array): string | undefined {
+  start(head: Uint8Array, limits?: { available?: number; partitionSize?: number }): string | undefined {
     this.reset();
-    const o = this.options;
+    if (limits) {
+      this.available = limits.available;
+      this.partitionSize = limits.partitionSize;
+    }
     const chip = this.chip;
-    if (o.partitionSize !== undefined && o.partitionSize > (chip?.maxFlashAddress ?? M16)) {
-      return this.refuse(`Partition size 0x${o.partitionSize.toString(16)} is larger than 16 MB (ESP-IDF: "partition size invalid, larger than 16MB")`);
+    const partitionSize = this.partitionSize;
+    if (partitionSize !== undefined && partitionSize > (chip?.maxFlashAddress ?? M16)) {
+      return this.refuse(`Partition size 0x${partitionSize.toString(16)} is larger than 16 MB (ESP-IDF: "partition size invalid, larger than 16MB")`);
     }
     if (head.length < IMAGE_HEADER_SIZE) return this.truncated("its header", IMAGE_HEADER_SIZE, head.length);
     if (head[0] !== IMAGE_MAGIC) return this.refuse(`Not an ESP32 app image: first byte 0x${head[0].toString(16).toUpperCase().padStart(2, "0")}, expected 0xE9 (ESP-IDF: "invalid magic byte")`);
-    const chipProblem = chipValidityProblem(head, o.chipId, o.chipRevision);
+    const chipProblem = chipValidityProblem(head, this.options.chipId, this.options.chipRevision);
     if (chipProblem) return this.refuse(chipProblem);
     this.count = head[1];
     if (this.count > ESP_IMAGE_MAX_SEGMENTS) {
@@ -525,7 +535,7 @@ export class ImageCheck {
     this.hashAppended = head[23] !== 0;
     // verify_segment_header reads these at segment 0's data (file offset 32) whatever its length.
     const desc = APP_DESC_OFFSET;
-    const needed = chip?.pageConfigurable || (chip && chip.id !== 0 && o.efuseBlockRevision !== undefined) ? desc + APP_DESC_MMU_PAGE_SIZE + 4 : 0;
+    const needed = chip?.pageConfigurable || (chip && chip.id !== 0 && this.options.efuseBlockRevision !== undefined) ? desc + APP_DESC_MMU_PAGE_SIZE + 4 : 0;
     if (this.count > 0 && head.length < needed) return this.truncated("its app descriptor", needed, head.length);
     if (needed > 0) {
       this.descriptorMagic = readU32(head, desc);
@@ -616,7 +626,7 @@ export class ImageCheck {
 
   /** Refuses an image that needs more than the partition or the bytes available; true when it did. */
   private beyond(what: string, needed: number): boolean {
-    const { partitionSize, available } = this.options;
+    const { partitionSize, available } = this;
     if (partitionSize !== undefined && needed > partitionSize) {
       this.refuse(`Image does not fit its partition: ${what} ends at byte ${needed}, the partition holds ${partitionSize} (ESP-IDF: "doesn't fit in partition length ${partitionSize}")`);
       return true;
