@@ -330,7 +330,8 @@ export function efuseBlockProblem(min: number, max: number, revision: number): s
 /** E verify_segment_header, first test: a whole number of words, below ESP_IMAGE_MAX_FLASH_ADDR_SIZE. */
 export function segmentLengthProblem(chip: ChipRules | undefined, index: number, length: number): string | undefined {
   if ((length & 3) !== 0) return `Segment ${index} length ${hex8(length)} is not a multiple of 4 (ESP-IDF: "invalid segment length 0x${length.toString(16)}")`;
-  if (length >= (chip?.maxFlashAddress ?? M16)) return `Segment ${index} length ${hex8(length)} is 16 MB or more (ESP-IDF: "invalid segment length 0x${length.toString(16)}")`;
+  const limit = chip?.maxFlashAddress ?? M16;
+  if (length >= limit) return `Segment ${index} length ${hex8(length)} is ${limit === M16 ? "16 MB" : "4 GB"} or more (ESP-IDF: "invalid segment length 0x${length.toString(16)}")`;
   return undefined;
 }
 

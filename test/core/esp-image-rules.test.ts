@@ -13,6 +13,7 @@ import {
   chipValidityProblem,
   efuseBlockProblem,
   loadAddressProblem,
+  segmentLengthProblem,
   shouldLoad,
   shouldMap,
   type ChipRules,
@@ -165,6 +166,9 @@ test("streaming checker: segment length, segment count and chip revision", () =>
   const seventeen = buildImage({ size: 4096, segments: Array.from({ length: ESP_IMAGE_MAX_SEGMENTS + 1 }, (_, i) => [0x3ffb0000 + i * 64, 64] as const) });
   const check = new ImageCheck({ ...BOOT, available: 4096 });
   assert.equal(check.start(seventeen.subarray(0, 288)), 'Image has 17 segments, more than the 16 ESP-IDF allows (ESP-IDF: "segment count 17 exceeds max 16"); the bootloader would refuse this image');
+  assert.equal(segmentLengthProblem(ESP32, 2, 0x1000000), 'Segment 2 length 0x01000000 is 16 MB or more (ESP-IDF: "invalid segment length 0x1000000")');
+  assert.equal(segmentLengthProblem(ESP32, 2, 0xfffffc), undefined);
+  assert.equal(segmentLengthProblem(rulesOf("ESP32-S3"), 2, 0x1000000), undefined, "S3 maps 32-bit flash addresses (ESP_IMAGE_MAX_FLASH_ADDR_SIZE = UINT32_MAX)");
   const sixteen = buildImage({ size: 4096, segments: Array.from({ length: ESP_IMAGE_MAX_SEGMENTS }, (_, i) => [0x3ffb0000 + i * 64, 64] as const) });
   assert.equal(stream(sixteen, BOOT, [100]).error, undefined);
   const tooNew = buildImage({ size: 4096, maxRev: 99 });
