@@ -71,20 +71,30 @@ export function buildImage(options: TestImageOptions): Uint8Array {
   }
   if (segments.length === 0) return out;
   let at = IMAGE_HEADER_SIZE;
-  let checksum = 0xef;
   for (const [address, length] of segments) {
     put32(out, at, address);
     put32(out, at + 4, length);
+    at += SEGMENT_HEADER_SIZE + length;
+    if (at > out.length) throw new Error(`segments need more than ${out.length} bytes`);
+  }
+  return resealImage(out);
+}
+
+/** Rewrites the checksum block after the image's segments, for an image whose segment data was changed. */
+export function resealImage(image: Uint8Array): Uint8Array {
+  let at = IMAGE_HEADER_SIZE;
+  let checksum = 0xef;
+  for (let s = 0; s < image[1]; s++) {
+    const length = (image[at + 4] | (image[at + 5] << 8) | (image[at + 6] << 16) | (image[at + 7] << 24)) >>> 0;
     at += SEGMENT_HEADER_SIZE;
-    if (at + length > out.length) throw new Error(`segments need more than ${out.length} bytes`);
-    for (let i = 0; i < length; i++) checksum ^= out[at + i];
+    for (let i = 0; i < length; i++) checksum ^= image[at + i];
     at += length;
   }
   const checksumAt = at + 15 - (at % 16);
-  if (checksumAt >= out.length) throw new Error(`segments need more than ${out.length} bytes`);
-  out.fill(0, at, checksumAt);
-  out[checksumAt] = checksum;
-  return out;
+  if (checksumAt >= image.length) throw new Error(`segments need more than ${image.length} bytes`);
+  image.fill(0, at, checksumAt);
+  image[checksumAt] = checksum;
+  return image;
 }
 
 /** Segment 0 in DROM fills the image up to a checksum block that ends on the last 16-byte boundary. */
