@@ -9,6 +9,7 @@
 import { basename, dirname, join } from "node:path";
 import { mkdirSync, rmSync } from "node:fs";
 import type { DeviceInfo, SystemControl } from "../modules/core/ports";
+import { CHIP_IDS, chipRules } from "../modules/core/esp-image-rules";
 import type { ServerSettings, Updater, UpdaterOptions } from "../modules/core/updater-api";
 import { createUpdater } from "../modules/core/engine/updater";
 import { createPortal, newBootId } from "../modules/core/portal/portal";
@@ -46,6 +47,13 @@ export interface TwinOptions {
   bootDelayMs?: number;
   /** Chip the twin emulates (image header chip id). Default 0x0000, ESP32. */
   chipId?: number;
+  /**
+   * Its revision, major * 100 + minor, as efuse_hal_chip_revision() reads it;
+   * the bootloader and esp_ota_end check images against it. Default: v3.0 (300)
+   * on an ESP32 (the ECO3 chips boards ship with), else the lowest revision a
+   * default ESP-IDF build of that chip supports.
+   */
+  chipRevision?: number;
   /** Bootloader and app built with CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (this project's sdkconfig). Default true. */
   rollback?: boolean;
   /** Start-up check window and poll period (default 60 s, 1 s). */
@@ -66,12 +74,18 @@ function mac(last: number): string {
   return ["24", "0A", "C4", "5E", "71", last.toString(16).toUpperCase().padStart(2, "0")].join(":");
 }
 
-export function deviceInfo(result: BootResult, flashSize: number): DeviceInfo {
+/** TwinOptions.chipRevision's default. */
+export function defaultChipRevision(chipId: number): number {
+  return chipId === CHIP_IDS.ESP32 ? 300 : (chipRules(chipId)?.build.minRev ?? 0);
+}
+
+export function deviceInfo(result: BootResult, flashSize: number, chipRevision?: number): DeviceInfo {
   const { descriptor, header, size, md5 } = result.app;
   return {
     appName: descriptor.projectName,
     appVersion: descriptor.version,
     chipId: header.chipId,
+    ...(chipRevision === undefined ? {} : { chipRevision }),
     runningPartition: result.partition.label,
     flashSize,
     sketchSize: size,
@@ -157,15 +171,16 @@ export class Twin {
 
   private powerOn(): void {
     const chipId = this.options.chipId ?? 0;
+    const chipRevision = this.options.chipRevision ?? defaultChipRevision(chipId);
     const rollback = this.options.rollback ?? true;
     const log = (line: string) => this.options.log?.(`twin: ${line}`);
     this.flash.chip.powerRestored();
     this.store.reload();
-    const result = boot(this.flash, { chipId, rollback });
-    const device = deviceInfo(result, this.flash.chip.size);
+    const result = boot(this.flash, { chipId, chipRevision, rollback });
+    const device = deviceInfo(result, this.flash.chip.size, chipRevision);
     const clock = new NodeClock();
     const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond, allowHost: this.options.allowHost });
-    const ota = new EspOta(this.flash, result.slot, { chipId, rollback });
+    const ota = new EspOta(this.flash, result.slot, { chipId, chipRevision, rollback });
     const writer = new FlashOtaWriter(this.flash, ota);
     const wifi = new SimulatedWifi(clock);
     const system: SystemControl = { restart: () => this.restart() };

@@ -78,3 +78,13 @@ export function utf8Decode(bytes: Uint8Array): string {
   }
   return out;
 }
+
+/** Little-endian unsigned 16-bit value at `at`. */
+export function readU16(bytes: Uint8Array, at: number): number {
+  return bytes[at] | (bytes[at + 1] << 8);
+}
+
+/** Little-endian unsigned 32-bit value at `at`. */
+export function readU32(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+}

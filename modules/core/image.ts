@@ -6,30 +6,12 @@
 //   (ESP-IDF 5.x: components/esp_app_format/include/esp_app_format.h)
 // - esp_app_desc_t (256 bytes), components/esp_app_format/include/esp_app_desc.h; it is the
 //   first thing in the first segment, so at file offset 24 + 8 = 32.
-import { utf8Decode } from "./bytes";
+import { readU16 as u16, readU32 as u32, utf8Decode } from "./bytes";
+import { APP_DESC_MAGIC, APP_DESC_OFFSET, APP_DESC_SIZE, IMAGE_HEADER_SIZE, IMAGE_MAGIC } from "./esp-image-rules";
 
-export const IMAGE_MAGIC = 0xe9;
-export const IMAGE_HEADER_SIZE = 24;
-export const SEGMENT_HEADER_SIZE = 8;
-export const APP_DESC_MAGIC = 0xabcd5432;
-export const APP_DESC_OFFSET = IMAGE_HEADER_SIZE + SEGMENT_HEADER_SIZE;
-export const APP_DESC_SIZE = 256;
-
-/** esp_chip_id_t values. */
-export const CHIP_IDS: Readonly<Record<string, number>> = {
-  ESP32: 0x0000,
-  "ESP32-S2": 0x0002,
-  "ESP32-C3": 0x0005,
-  "ESP32-S3": 0x0009,
-  "ESP32-C2": 0x000c,
-  "ESP32-C6": 0x000d,
-  "ESP32-H2": 0x0010,
-};
-
-export function chipName(id: number): string {
-  for (const name in CHIP_IDS) if (CHIP_IDS[name] === id) return name;
-  return `unknown chip 0x${id.toString(16).padStart(4, "0")}`;
-}
+// The format constants and the chip table (esp_chip_id_t) live with the rules
+// that use them; they stay importable from here.
+export { APP_DESC_MAGIC, APP_DESC_OFFSET, APP_DESC_SIZE, CHIP_IDS, IMAGE_HEADER_SIZE, IMAGE_MAGIC, SEGMENT_HEADER_SIZE, chipName } from "./esp-image-rules";
 
 export interface ImageHeader {
   segmentCount: number;
@@ -54,14 +36,6 @@ export class ImageFormatError extends Error {
   override name = "ImageFormatError";
 }
 
-function u16(b: Uint8Array, at: number): number {
-  return b[at] | (b[at + 1] << 8);
-}
-
-function u32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
-
 function hex2(n: number): string {
   return `0x${n.toString(16).toUpperCase().padStart(2, "0")}`;
 }
@@ -77,7 +51,7 @@ export function parseImageHeader(bytes: Uint8Array): ImageHeader {
     flashSize: (1024 * 1024) << sizeCode, // 0 = 1 MB, 1 = 2 MB, 2 = 4 MB ... 7 = 128 MB
     entryAddress: u32(bytes, 4),
     chipId: u16(bytes, 12),
-    hashAppended: bytes[23] === 1,
+    hashAppended: bytes[23] !== 0, // esp_image_format.c tests it as a truth value
   };
 }
 

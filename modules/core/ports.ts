@@ -105,6 +105,8 @@ export interface DeviceInfo {
   appVersion: string;
   /** Chip id as in the image header (0x0000 ESP32, 0x0009 ESP32-S3, ...). */
   chipId: number;
+  /** Chip revision, major * 100 + minor (efuse_hal_chip_revision), when the host knows it: updates are checked against it. */
+  chipRevision?: number;
   /** Label of the running app partition, e.g. "ota_0". */
   runningPartition: string;
   flashSize: number;

@@ -1,10 +1,11 @@
 // Builds ESP32 app images that carry an esp_app_desc_t, in plain typed-array
-// writes (engine-neutral, for core tests on Node and in XS): header, the DROM
-// segment header, the 256-byte descriptor at offset 32, then filler. Layout:
+// writes (engine-neutral, for core tests on Node and in XS): image.ts's layout
+// (header, segment 0 in DROM starting with the 256-byte descriptor at offset 32,
+// two small RAM segments, the checksum) with every descriptor field filled. Layout:
 // ESP-IDF esp_app_format.h / esp_app_desc.h (as modules/core/image.ts reads it).
 import { APP_DESC_MAGIC, APP_DESC_OFFSET } from "../../modules/core/image";
 import { utf8Encode } from "../../modules/core/bytes";
-import { buildImage } from "./image";
+import { buildImage, resealImage } from "./image";
 
 export interface AppImageOptions {
   size: number;
@@ -30,11 +31,9 @@ function putString(b: Uint8Array, at: number, field: number, text: string): void
 }
 
 export function buildAppImage(o: AppImageOptions): Uint8Array {
-  const image = buildImage({ size: o.size, chipId: o.chipId, seed: o.seed });
-  put32(image, 24, 0x3f400020); // segment 0 load address (DROM)
-  put32(image, 28, 256); // segment 0 length: the descriptor
+  // image.ts lays out the segments (segment 0 in DROM starts with the descriptor) and the checksum
+  const image = buildImage({ size: o.size, chipId: o.chipId, seed: o.seed, version: o.version, projectName: o.projectName ?? "ota-device" });
   const d = APP_DESC_OFFSET;
-  image.fill(0, d, d + 256);
   put32(image, d, APP_DESC_MAGIC);
   put32(image, d + 4, o.secureVersion ?? 0);
   putString(image, d + 16, 32, o.version);
@@ -42,7 +41,7 @@ export function buildAppImage(o: AppImageOptions): Uint8Array {
   putString(image, d + 80, 16, "10:55:15");
   putString(image, d + 96, 16, "Nov 22 2026");
   putString(image, d + 112, 32, "v5.4.1");
-  return image;
+  return resealImage(image);
 }
 
 /**

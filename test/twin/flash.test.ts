@@ -30,7 +30,7 @@ function entry(seq: number, state: number = OtaState.UNDEFINED, crc = otaSelectC
 }
 const ERASED = decodeEntry(new Uint8Array(32).fill(0xff));
 /** A bootloader and app built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (Moddable's default). */
-const PLAIN = { chipId: 0, rollback: false };
+const PLAIN = { chipId: 0, chipRevision: 300, rollback: false };
 const writerFor = (flash: DeviceFlash, runningSlot: number) => new FlashOtaWriter(flash, new EspOta(flash, runningSlot, PLAIN));
 
 test("partition table: entries packed as gen_esp32part.py, MD5 entry, 0xFF padding", () => {
@@ -202,10 +202,13 @@ test("the bootloader falls back to the other slot when the chosen image does not
   writer.begin(v110.length);
   writer.write(v110);
   writer.complete();
-  // Damage ota_1 after the switch (a bit flip in flash): boot goes back to ota_0.
-  flash.chip.write(0x1f0000 + 1000, Uint8Array.of(0x00));
+  // Damage ota_1 after the switch (bits cleared in its code): boot goes back to ota_0.
+  const at = 0x1f0000 + 0x10100;
+  assert.notEqual(flash.chip.read(at, 1)[0], 0);
+  flash.chip.write(at, Uint8Array.of(0x00));
   const result = boot(flash, PLAIN);
   assert.equal(result.partition.label, "ota_0");
   assert.equal(result.rejected[0].slot, 1);
+  assert.match(result.rejected[0].reason, /^Image checksum mismatch: .*\(ESP-IDF: "Checksum failed\. .*"\); the bootloader would refuse this image$/);
   flash.close();
 });

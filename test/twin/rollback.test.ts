@@ -15,7 +15,7 @@ import { FlashOtaWriter } from "../../twin/flash/ota-writer";
 import { PowerLoss } from "../../twin/flash/flash-file";
 import { OtaState, slotState } from "../../twin/flash/otadata";
 
-const ROLLBACK = { chipId: 0, rollback: true };
+const ROLLBACK = { chipId: 0, chipRevision: 300, rollback: true };
 const v100 = buildImage({ version: "1.0.0", size: 30_000 });
 const v200 = buildImage({ version: "2.0.0", size: 34_000 });
 
@@ -79,7 +79,9 @@ test("marked invalid: the previous image boots; without a valid previous entry t
   const again = fresh();
   install(again, boot(again, ROLLBACK), v200);
   const running = boot(again, ROLLBACK);
-  again.chip.write(again.slots[0].offset + 5000, Uint8Array.of(0));
+  const damaged = again.slots[0].offset + 0x10100; // in the code segment (the padding before it is zeros)
+  assert.notEqual(again.chip.read(damaged, 1)[0], 0);
+  again.chip.write(damaged, Uint8Array.of(0));
   assert.equal(new EspOta(again, running.slot, ROLLBACK).rollbackPossible(), false);
   flash.close();
   again.close();
@@ -87,7 +89,7 @@ test("marked invalid: the previous image boots; without a valid previous entry t
 
 test("without rollback (Moddable's default sdkconfig) the switch writes UNDEFINED and an unconfirmed image stays", () => {
   const flash = fresh();
-  const plain = { chipId: 0, rollback: false };
+  const plain = { chipId: 0, chipRevision: 300, rollback: false };
   const writer = new FlashOtaWriter(flash, new EspOta(flash, boot(flash, plain).slot, plain));
   writer.begin(v200.length);
   writer.write(v200);

@@ -1,10 +1,12 @@
-// Finds and checks an app image inside a flash partition, the way the
-// bootloader's esp_image_verify walks it: header, segment headers, checksum
-// block, then the appended SHA-256 when the header says so. The check itself is
-// tools/esp-image.ts imageLength/verifyImage (a port of esp_image_format.c's rules).
+// Finds and checks an app image inside a flash partition, the way ESP-IDF's
+// esp_image_format.c walks it: header, segment headers, checksum block, then
+// the appended SHA-256 when the header says so. The rules are
+// modules/core/esp-image-rules.ts (the same the device's update session
+// applies); tools/esp-image.ts verifyImageLayout adds the checksum and hash.
 import { createHash } from "node:crypto";
 import { parseAppDescriptor, parseImageHeader, type AppDescriptor, type ImageHeader } from "../../modules/core/image";
-import { BEHAVIOUR_TAG, imageLayout, imageLength, verifyImage } from "../../tools/esp-image";
+import type { ImageLayout } from "../../modules/core/esp-image-rules";
+import { BEHAVIOUR_TAG, verifyImageLayout } from "../../tools/esp-image";
 import type { FlashFile } from "./flash-file";
 import type { Partition } from "./partition-table";
 
@@ -25,35 +27,38 @@ export interface AppInfo {
 }
 
 export interface VerifyMode {
-  /** Also the checks only the bootloader makes (verify_load_addresses in esp_image_format.c is BOOTLOADER_BUILD only). */
+  /** esp_chip_id_t of the emulated chip (CONFIG_IDF_FIRMWARE_CHIP_ID). */
+  chipId: number;
+  /** Its revision, major * 100 + minor (efuse_hal_chip_revision). */
+  chipRevision: number;
+  /**
+   * Verify as the bootloader loading the image (ESP_IMAGE_LOAD: this project's
+   * sdkconfig turns CONFIG_BOOTLOADER_SKIP_VALIDATE_ALWAYS off, so it validates),
+   * with the checks only the bootloader makes (verify_load_addresses is
+   * BOOTLOADER_BUILD only); else as esp_ota_end / esp_ota_set_boot_partition (ESP_IMAGE_VERIFY).
+   */
   bootloader?: boolean;
 }
 
 /** Verifies the image in `partition`; returns its facts or the reason it would not boot. */
-export function readApp(flash: FlashFile, partition: Partition, chipId?: number, _mode: VerifyMode = {}): AppInfo | string {
+export function readApp(flash: FlashFile, partition: Partition, mode: VerifyMode): AppInfo | string {
   const bytes = flash.read(partition.offset, partition.size);
-  const length = imageLength(bytes);
-  if (typeof length === "string") return length;
-  const image = bytes.subarray(0, length);
-  const problem = verifyImage(image);
-  if (problem) return problem;
+  const layout = verifyImageLayout(bytes, { ...mode, partitionSize: partition.size, partitionOffset: partition.offset });
+  if (typeof layout === "string") return layout;
+  const image = bytes.subarray(0, layout.end);
   const header = parseImageHeader(image);
-  // esp_image_format.c verify_image_header: "mismatch chip ID, expected %d, found %d"
-  if (chipId !== undefined && header.chipId !== chipId) return `mismatch chip ID, expected ${chipId}, found ${header.chipId}`;
   const descriptor = parseAppDescriptor(image);
   if (!descriptor) return "app descriptor (esp_app_desc_t) missing";
-  const info: AppInfo = { header, descriptor, size: length, md5: createHash("md5").update(image).digest("hex") };
-  const behaviour = behaviourOf(image);
+  const info: AppInfo = { header, descriptor, size: layout.end, md5: createHash("md5").update(image).digest("hex") };
+  const behaviour = behaviourOf(image, layout);
   if (behaviour) info.behaviour = behaviour;
   return info;
 }
 
 /** The behaviour tag at the start of one of the image's segments, if any. */
-function behaviourOf(image: Uint8Array): string | undefined {
-  const layout = imageLayout(image);
-  if (typeof layout === "string") return undefined;
+function behaviourOf(image: Uint8Array, layout: ImageLayout): string | undefined {
   const tag = new TextEncoder().encode(BEHAVIOUR_TAG);
-  for (const [offset, length] of layout.segments) {
+  for (const { offset, length } of layout.segments) {
     if (length < tag.length || !tag.every((b, i) => image[offset + i] === b)) continue;
     const end = image.indexOf(0, offset + tag.length);
     return new TextDecoder().decode(image.subarray(offset + tag.length, end < 0 ? offset + length : Math.min(end, offset + length)));

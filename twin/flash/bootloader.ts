@@ -9,6 +9,9 @@
 //   not load, works backwards to the first slot and then forwards through the
 //   rest; booting from blank otadata writes {seq = slot + 1, VALID} to sector 0
 //   (set_actual_ota_seq).
+// Loading validates the image (ESP_IMAGE_LOAD: this project's sdkconfig turns
+// CONFIG_BOOTLOADER_SKIP_VALIDATE_ALWAYS off), with the bootloader-only
+// load-address checks (app-image.ts readApp, modules/core/esp-image-rules.ts).
 import type { AppInfo } from "./app-image";
 import { readApp } from "./app-image";
 import type { DeviceFlash } from "./device-flash";
@@ -28,6 +31,8 @@ export interface BootResult {
 export interface BootOptions {
   /** esp_chip_id_t of the chip. */
   chipId: number;
+  /** Its revision, major * 100 + minor (efuse_hal_chip_revision). */
+  chipRevision: number;
   /** The bootloader was built with CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE. */
   rollback: boolean;
 }
@@ -58,7 +63,7 @@ export function boot(flash: DeviceFlash, options: BootOptions): BootResult {
   for (let i = selection.slot + 1; i < count; i++) order.push(i);
   const rejected: BootResult["rejected"] = [];
   for (const slot of order) {
-    const app = readApp(flash.chip, flash.slots[slot], options.chipId, { bootloader: true });
+    const app = readApp(flash.chip, flash.slots[slot], { chipId: options.chipId, chipRevision: options.chipRevision, bootloader: true });
     if (typeof app === "string") {
       rejected.push({ slot, reason: app });
       continue;

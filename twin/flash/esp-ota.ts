@@ -17,6 +17,8 @@ import { OtaState, activeEntry, entryValid, nextBootEntry, slotState } from "./o
 export interface EspOtaOptions {
   /** esp_chip_id_t of the emulated chip. */
   chipId: number;
+  /** Its revision, major * 100 + minor (efuse_hal_chip_revision). */
+  chipRevision: number;
   /** CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE in the app's sdkconfig. */
   rollback: boolean;
 }
@@ -47,9 +49,9 @@ export class EspOta {
     return slotState(this.flash.readOtadata(), slot, this.slotCount);
   }
 
-  /** esp_image_verify of a slot: its facts, or why it does not verify. */
+  /** esp_image_verify(ESP_IMAGE_VERIFY) of a slot, as the app runs it (no load-address checks): its facts, or why it does not verify. */
   image(slot: number): AppInfo | string {
-    return readApp(this.flash.chip, this.flash.slots[slot], this.options.chipId);
+    return readApp(this.flash.chip, this.flash.slots[slot], { chipId: this.options.chipId, chipRevision: this.options.chipRevision });
   }
 
   /** esp_ota_begin's refusal while the running app is unconfirmed (ESP_ERR_OTA_ROLLBACK_INVALID_STATE). */

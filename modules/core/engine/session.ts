@@ -1,11 +1,15 @@
 // One update session: connect -> head -> pre-flight -> stream into the OTA
 // slot with running digests -> verify -> commit, or abort with the running
 // firmware and boot selection untouched. Drops and stalls mid-body resume with
-// a Range request from the received offset.
+// a Range request from the received offset. Every byte written also goes
+// through the bootloader's image rules (esp-image-rules.ts ImageCheck): an
+// image the board's bootloader would refuse to load is refused before commit,
+// and the download must hold a whole image.
 import type { Clock, Digest, DigestFactory, HttpClient, HttpExchange, HttpResponseHead, OtaWriter, TimerId } from "../ports";
 import type { Progress, UpdatePhase, UpdateRecorder } from "../updater-api";
 import { toHex } from "../bytes";
 import { APP_DESC_OFFSET, APP_DESC_SIZE, IMAGE_HEADER_SIZE, parseAppDescriptor } from "../image";
+import { ImageCheck } from "../esp-image-rules";
 import { hostPort, percent, seconds, serverAnswered } from "../messages";
 import { checkHead, checkImageHeader } from "./preflight";
 import { RateMeter } from "./progress";
@@ -27,6 +31,8 @@ export interface SessionOptions {
   chipId: number;
   /** The board's flash size in bytes: an image built for more is refused (flash-size.ts). */
   flashSize?: number;
+  /** Its chip revision (major * 100 + minor), when known: images that do not support it are refused. */
+  chipRevision?: number;
   /** No byte (or no answer) for this long = stalled. */
   stallMs: number;
   maxResumes: number;
@@ -73,13 +79,18 @@ export class UpdateSession {
   private headSeen = false;
   private timer: TimerId | undefined;
   private readonly meter = new RateMeter();
+  /** Follows the image's segments as they are written (one 8-byte segment header, a few counters). */
+  private readonly layout: ImageCheck;
 
   constructor(
     private readonly deps: SessionDeps,
     private readonly target: SessionTarget,
     private readonly options: SessionOptions,
     private readonly onFinish: (progress: Progress) => void = () => {},
-  ) {}
+  ) {
+    // As the bootloader loads it: esp_ota_end on the board does not run verify_load_addresses.
+    this.layout = new ImageCheck({ chipId: options.chipId, chipRevision: options.chipRevision, bootloader: true });
+  }
 
   start(): void {
     if (this.phase !== "idle") return;
@@ -229,7 +240,7 @@ export class UpdateSession {
   /** Pre-flight on the image's first bytes (header, app descriptor), then open (erase) the slot. */
   private preflight(head: Uint8Array): boolean {
     this.imageVersion = parseAppDescriptor(head)?.version;
-    const error = checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId, this.options.flashSize);
+    const error = checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId, this.options.flashSize) ?? this.layout.start(head, { available: this.total, partitionSize: this.deps.ota.capacity });
     if (error) {
       this.fail(error);
       return false;
@@ -248,6 +259,11 @@ export class UpdateSession {
   }
 
   private write(bytes: Uint8Array): boolean {
+    const refused = this.layout.push(bytes);
+    if (refused) {
+      this.fail(refused);
+      return false;
+    }
     try {
       this.deps.ota.write(bytes);
     } catch (e) {
@@ -307,6 +323,8 @@ export class UpdateSession {
     const sha256 = this.sha256 ? toHex(this.sha256.close()) : undefined;
     if (this.md5Expected !== undefined && md5 !== this.md5Expected) return this.fail("MD5 mismatch: the download was corrupted");
     if (this.sha256Expected !== undefined && sha256 !== this.sha256Expected) return this.fail("SHA-256 mismatch: the download was corrupted");
+    const incomplete = this.layout.finish(this.received);
+    if (incomplete) return this.fail(incomplete);
     this.deps.boot.committing(this.version());
     try {
       this.deps.ota.complete();

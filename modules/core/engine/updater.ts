@@ -27,6 +27,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
   const sessionOptions = {
     chipId: deps.device.chipId,
     flashSize: deps.device.flashSize,
+    chipRevision: deps.device.chipRevision,
     stallMs,
     maxResumes: options.maxResumes ?? DEFAULTS.maxResumes,
     requireMd5: options.requireMd5 ?? DEFAULTS.requireMd5,

@@ -394,3 +394,61 @@ test("resume requests that cannot connect or get no answer use up the resumes", 
   }
   assertRefused(rig, "Download stalled at 52 %; gave up after 3 resumes");
 });
+
+test("an image the bootloader would refuse (code not aligned to its page) is refused before anything is written; the slot is aborted", async () => {
+  const old = buildImage({ size: SIZE, seed: 12, segments: [[0x3f400020, 256], [0x400d0020, 40_000]] });
+  const rig = firmwareRig((r) => good(r, {}, old));
+  assertRefused(
+    rig,
+    'Segment 1 load address 0x400d0020 does not match its data offset 0x00000128 modulo the 64 KB MMU page (ESP-IDF: "doesn\'t match data"); the bootloader would refuse this image',
+    await startUpdate(rig),
+  );
+  assert.equal(rig.flash.writer.begins, 1);
+  assert.equal(rig.flash.writer.writes, 0, "refused on the chunk that holds the segment header, before it was written");
+  assert.equal(rig.flash.writer.state, "aborted");
+});
+
+test("a segment the bootloader would not load, far into the image, is refused mid-download: slot aborted, nothing committed", async () => {
+  const bad = buildImage({ size: SIZE, seed: 13, segments: [[0x3f400020, 20_000], [0x3fff0000, 256]] });
+  const rig = firmwareRig((r) => good(r, {}, bad));
+  assertRefused(
+    rig,
+    'Segment 1 loads to 0x3fff0000-0x3fff0100, over the bootloader\'s own data (ESP-IDF: "Segment 1 0x3fff0000-0x3fff0100 invalid: overlaps bootloader data"); the bootloader would refuse this image',
+    await startUpdate(rig),
+  );
+  assert.equal(rig.flash.writer.writes, 4, "the four chunks before segment 1's header were written");
+  assert.equal(rig.flash.writer.state, "aborted");
+  assert.equal(rig.flash.bootSlot, 0);
+});
+
+test("a truncated image (Content-Length shorter than its segments say) is refused", async () => {
+  const cut = IMAGE.subarray(0, 30_000);
+  for (const chunkSize of [4096, 7]) {
+    const rig = firmwareRig((r) => good(r, { chunkSize }, cut), {}, cut.length);
+    assertRefused(rig, "Image is truncated: segment 0 needs 49852 bytes, but the image has 30000", await startUpdate(rig));
+    assert.equal(rig.flash.writer.state, "aborted");
+  }
+  // Cut inside the checksum block: the segments fit, the image does not.
+  const short = IMAGE.subarray(0, SIZE - 2);
+  const rig = firmwareRig((r) => good(r, {}, short), {}, short.length);
+  assertRefused(rig, `Image is truncated: its checksum needs ${SIZE} bytes, but the image has ${SIZE - 2}`, await startUpdate(rig));
+});
+
+test("bytes after the image's end (a 4 KB signature block) are allowed and installed", async () => {
+  const signed = new Uint8Array(SIZE + 4096);
+  signed.set(IMAGE);
+  signed.fill(0x5a, SIZE);
+  const rig = firmwareRig((r) => good(r, { chunkSize: 1000 }, signed), {}, signed.length);
+  await startUpdate(rig);
+  assertInstalled(rig, signed);
+});
+
+test("an image that does not support the board's chip revision is refused before the slot is erased", async () => {
+  const capped = buildImage({ size: SIZE, seed: 14, maxRev: 99 });
+  let rig = firmwareRig((r) => good(r, {}, capped), { device: { chipRevision: 300 } });
+  assertRefused(rig, 'Image supports chip revisions up to v0.99, this chip is v3.0 (ESP-IDF: "chip revision check failed. Required <= v0.99, found v3.0."); the bootloader would refuse this image', await startUpdate(rig));
+  assert.equal(rig.flash.writer.begins, 0, "nothing erased");
+  rig = firmwareRig((r) => good(r, {}, capped), { device: { chipRevision: 99 } });
+  await startUpdate(rig);
+  assertInstalled(rig, capped);
+});
