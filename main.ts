@@ -57,6 +57,7 @@ const device: DeviceInfo = {
   appName: String(config.appName ?? runningApp?.projectName ?? "ota-device"),
   appVersion: runningApp?.version ?? String(config.appVersion ?? "0.0.0"),
   chipId: platform.chipId(),
+  chipRevision: platform.chipRevision(),
   runningPartition: platform.runningPartition(),
   flashSize: platform.flashSize(),
   macs,

@@ -26,6 +26,8 @@ export interface Platform {
   restart(): void;
   runningPartition(): string;
   chipId(): number;
+  /** The chip revision (major * 100 + minor); undefined where unknown (the simulator). */
+  chipRevision(): number | undefined;
   flashSize(): number;
   sdkVersion(): string;
   macs(): { sta: string; ap: string; base: string };

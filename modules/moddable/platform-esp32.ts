@@ -1,7 +1,7 @@
 // The esp32 side of "modules/moddable/platform": flash OTA slots, captive DNS on UDP 53, ESP-IDF facts.
 
 import Net from "net";
-import { chipId, flashSize, idfVersion, restart, runningPartition, slotRead, slotSize } from "esp32-system";
+import { chipId, chipRevision, flashSize, idfVersion, restart, runningPartition, slotRead, slotSize } from "esp32-system";
 import { openCaptiveDns } from "./captive-dns";
 import { udp } from "./network-io";
 import { FlashOtaWriter } from "./ota-writer-flash";
@@ -17,6 +17,7 @@ const platform: Platform = {
   restart,
   runningPartition: () => runningPartition() ?? "unknown",
   chipId,
+  chipRevision,
   flashSize,
   sdkVersion: () => `Moddable SDK; ESP-IDF ${idfVersion()}`,
   macs: () => {

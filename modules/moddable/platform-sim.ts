@@ -34,6 +34,7 @@ const platform: Platform = {
   },
   runningPartition: () => flash.running(),
   chipId: () => Number(config.simChipId ?? 0),
+  chipRevision: () => undefined,
   flashSize: () => 4 * 1024 * 1024,
   sdkVersion: () => "Moddable simulator (lin)",
   macs: () => {

@@ -7,6 +7,8 @@ declare module "esp32-system" {
   export function runningPartition(): string | undefined;
   /** CONFIG_IDF_FIRMWARE_CHIP_ID: the chip id app image headers carry. */
   export function chipId(): number;
+  /** efuse_hal_chip_revision(): major * 100 + minor, as min/max_chip_rev_full in image headers. */
+  export function chipRevision(): number;
   export function flashSize(): number;
   export function idfVersion(): string;
   /** 0 = the running app slot, 1 = the other one (esp_ota_get_next_update_partition). */

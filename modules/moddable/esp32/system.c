@@ -13,6 +13,7 @@
 #include "esp_flash.h"
 #include "esp_ota_ops.h"
 #include "esp_app_desc.h"
+#include "hal/efuse_hal.h"
 #include "esp_err.h"
 #include <string.h>
 
@@ -152,4 +153,10 @@ void xs_esp32_system_slot_read(xsMachine *the)
 	esp_err_t err = esp_partition_read(partition, offset, buffer, length);
 	if (ESP_OK != err)
 		xsUnknownError("esp_partition_read: %s", esp_err_to_name(err));
+}
+
+/* The chip revision as image headers compare it (major * 100 + minor): bootloader_common_check_chip_validity. */
+void xs_esp32_system_chip_revision(xsMachine *the)
+{
+	xsmcSetInteger(xsResult, efuse_hal_chip_revision());
 }

@@ -8,6 +8,7 @@
 export function restart() @ "xs_esp32_system_restart";
 export function runningPartition() @ "xs_esp32_system_running_partition";
 export function chipId() @ "xs_esp32_system_chip_id";
+export function chipRevision() @ "xs_esp32_system_chip_revision";
 export function flashSize() @ "xs_esp32_system_flash_size";
 export function idfVersion() @ "xs_esp32_system_idf_version";
 
