@@ -22,6 +22,7 @@ interface DemoOptions {
   fresh: boolean;
   speed: number;
   verbose: boolean;
+  startupWindow: number;
   fleet?: number;
   fleetInterval: number;
   failShare: number;
@@ -50,6 +51,7 @@ export function demoProgram(): Command {
     .option("--fresh", "recreate the flash file (the twin starts again at 1.0.0)", false)
     .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), 300)
     .option("--verbose", "print the update server's request log", false)
+    .option("--startup-window <s>", "seconds a new image has to pass its start-up check (a board's default is 60)", (v) => Number.parseInt(v, 10), 20)
     .option("--fleet <boards>", "also simulate this many boards checking in, and serve the fleet dashboard", (v) => Number.parseInt(v, 10))
     .option("--fleet-interval <s>", "seconds between a virtual board's check-ins", Number, 5)
     .option("--fail-share <0..1>", "share of virtual boards failing their start-up check on demo 2.0.0", Number, 0.3)
@@ -92,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
       storeServer: true,
       portalPort: o.portalPort,
       bytesPerSecond: o.speed * 1024,
+      boot: { windowMs: o.startupWindow * 1000 },
       allowHost: (host) => host === target.host || host === "127.0.0.1" || host === "localhost",
       log: (line) => console.log(line),
     });
@@ -101,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
-  console.log("Open the portal, choose UPDATE, pick a firmware. Ctrl-C stops both.");
+  console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
 
   let stopping = false;
   const stop = (signal: string) => {
