@@ -82,12 +82,12 @@ describe("digests and replacement", () => {
     const path = join(server.dir, "cache.bin");
     const v1 = image(300_000, 1);
     await writeFile(path, v1);
-    const before = server.context.digests.computed;
+    const before = server.context.images.loads;
     const a = await rawRequest(server.port, requestText("/cache.bin", PLAIN));
     const b = await rawRequest(server.port, requestText("/cache.bin", PLAIN));
     assert.equal(a.headers["x-md5"], md5(v1));
     assert.equal(b.headers["x-md5"], md5(v1));
-    assert.equal(server.context.digests.computed, before + 1);
+    assert.equal(server.context.images.loads, before + 1);
     // Same size, same mtime, new bytes written in place: ctime still tells.
     const st = await stat(path);
     const v2 = image(300_000, 2);
@@ -96,7 +96,7 @@ describe("digests and replacement", () => {
     const c = await rawRequest(server.port, requestText("/cache.bin", PLAIN));
     assert.equal(c.headers["x-md5"], md5(v2));
     assert.ok(c.body.equals(v2));
-    assert.equal(server.context.digests.computed, before + 2);
+    assert.equal(server.context.images.loads, before + 2);
   });
 
   test("an atomic replace during 20 in-flight downloads: each gets the version it started with", async () => {
