@@ -38,6 +38,8 @@ export interface ImageStoreOptions {
   maxFileBytes: number;
   /** A read must start this long after the file's last change to be trusted. */
   settleMs: number;
+  /** Called before each chunk is read (tests stage writes during a read with it). */
+  beforeChunk?: (position: number) => Promise<void> | void;
 }
 
 export type LoadOutcome = { ok: true; entry: ImageEntry } | { ok: false; busy: true };
@@ -134,6 +136,7 @@ export class ImageStore {
     const head = Buffer.alloc(Math.min(HEAD_BYTES, version.size));
     let position = 0;
     while (position < version.size) {
+      await this.options.beforeChunk?.(position);
       const offset = keep ? position : 0;
       const n = await readAt(fd, buffer, offset, Math.min(READ_CHUNK, version.size - position, buffer.length - offset), position);
       if (n === 0) return undefined; // truncated under us
