@@ -9,7 +9,7 @@
 // `internal` location maps onto that folder (see docs/architecture.md).
 // HEAD, Range requests and files too large to hold in memory (image-store.ts)
 // are answered by ota-server itself.
-import { chmod, mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyRequest } from "fastify";
 import type { ServedFile } from "./served-file";
@@ -55,11 +55,11 @@ export class AccelStore {
     const bytes = file.entry.bytes;
     if (request.method !== "GET" || request.headers.range !== undefined || !bytes) return undefined;
     const name = `${file.entry.digests.sha256}.bin`;
-    await this.ensure(name, bytes);
+    await this.ensure(name, bytes, file.version.mtimeMs);
     return this.prefix + name;
   }
 
-  private async ensure(name: string, bytes: Buffer): Promise<void> {
+  private async ensure(name: string, bytes: Buffer, mtimeMs: number): Promise<void> {
     const known = this.snapshots.get(name);
     if (known) {
       known.lastUsed = Date.now();
@@ -71,16 +71,18 @@ export class AccelStore {
     }
     let job = this.writing.get(name);
     if (!job) {
-      job = this.write(name, bytes).finally(() => this.writing.delete(name));
+      job = this.write(name, bytes, mtimeMs).finally(() => this.writing.delete(name));
       this.writing.set(name, job);
     }
     await job;
   }
 
-  private async write(name: string, bytes: Buffer): Promise<void> {
+  private async write(name: string, bytes: Buffer, mtimeMs: number): Promise<void> {
     const tmp = join(this.dir, `.${name}.${process.pid}.tmp`);
     await writeFile(tmp, bytes);
     await chmod(tmp, 0o644); // nginx workers may run as another user
+    const mtime = new Date(mtimeMs);
+    await utimes(tmp, mtime, mtime); // nginx's Last-Modified is then the catalog file's, as ours
     await rename(tmp, join(this.dir, name));
     this.written++;
     this.snapshots.set(name, { size: bytes.length, lastUsed: Date.now() });

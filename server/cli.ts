@@ -13,6 +13,8 @@ interface CliOptions {
   log: string;
   config?: string;
   open: boolean;
+  accelRedirect?: string;
+  accelDir?: string;
 }
 
 function port(value: string): number {
@@ -36,6 +38,8 @@ export function cliProgram(): Command {
     .option("-l, --log <level>", "logging level (DEBUG, INFO, WARNING, ERROR, CRITICAL)", level, "INFO")
     .option("--config <file>", "advanced-updater rules (JSON or YAML)")
     .option("--open", "serve downloads to any client, not only ESP HTTPUpdate", false)
+    .option("--accel-redirect <prefix>", "behind nginx: answer downloads with X-Accel-Redirect to this internal location (e.g. /_ota_accel/)")
+    .option("--accel-dir <dir>", "with --accel-redirect: folder of the snapshots nginx serves (its internal location's alias)")
     .showHelpAfterError();
 }
 
@@ -51,9 +55,14 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const catalogDir = resolve(opts.catalog);
+  if ((opts.accelRedirect === undefined) !== (opts.accelDir === undefined)) {
+    console.error("ota-server: --accel-redirect and --accel-dir go together");
+    process.exit(2);
+  }
+  const accel = opts.accelRedirect !== undefined ? { prefix: opts.accelRedirect, dir: resolve(opts.accelDir!) } : undefined;
   let server;
   try {
-    server = await buildServer({ catalogDir, logLevel: pinoLevelFromPython(opts.log), rules, open: opts.open });
+    server = await buildServer({ catalogDir, logLevel: pinoLevelFromPython(opts.log), rules, open: opts.open, accel });
   } catch (error) {
     console.error(`ota-server: cannot serve ${catalogDir}: ${(error as Error).message}`);
     process.exit(2);
@@ -80,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
     `  catalog:   ${context.root.path}  (GET /_catalog?op=list&path=., GET /api/firmware?path=...)`,
     `  downloads: GET /<path>${opts.open ? " (open to any client)" : " (ESP8266/ESP32 HTTPUpdate clients only; --open for all)"}`,
     rules ? `  updater:   GET ${rules.endpoint} (${rules.devices.size} devices, ${rules.groups.size} groups${rules.fallback ? ", default" : ""})` : "  updater:   off (no --config)",
+    ...(accel ? [`  behind nginx: bodies via X-Accel-Redirect ${accel.prefix} -> ${accel.dir}`] : []),
   ];
   console.log(lines.join("\n"));
 

@@ -52,7 +52,7 @@ export function sendFile(request: FastifyRequest, reply: FastifyReply, file: Ser
     "Last-Modified", lastModified,
     "Cache-Control", "no-cache",
   ];
-  if (options.allowRange) headers.push("Accept-Ranges", "bytes");
+  if (options.allowRange && !accel) headers.push("Accept-Ranges", "bytes"); // nginx adds its own
   if (status === 206) headers.push("Content-Range", `bytes ${start}-${end}/${size}`);
   if (accel) headers.push("X-Accel-Redirect", options.accelRedirect!);
 
