@@ -21,12 +21,17 @@ export interface AccelOptions {
   dir: string;
   /** Snapshot bytes kept before the least recently used ones are deleted. */
   maxBytes?: number;
+  /** How often a known snapshot is looked for on disk again (someone may delete it). */
+  recheckMs?: number;
 }
 
 interface Snapshot {
   size: number;
   lastUsed: number;
+  /** Last time its presence on disk was checked. */
+  checked: number;
 }
+
 
 /** A snapshot used within this long is never deleted: nginx may not have opened it yet. */
 const GRACE_MS = 5 * 60_000;
@@ -42,12 +47,13 @@ export class AccelStore {
     readonly prefix: string,
     readonly dir: string,
     private readonly maxBytes: number,
+    private readonly recheckMs: number,
   ) {}
 
   static async open(options: AccelOptions): Promise<AccelStore> {
     if (!/^\/([^/?#\s]+\/)*$/.test(options.prefix)) throw new Error(`accel prefix must be a path starting and ending with "/": ${options.prefix}`);
     await mkdir(options.dir, { recursive: true });
-    return new AccelStore(options.prefix, options.dir, options.maxBytes ?? 512 * 1024 * 1024);
+    return new AccelStore(options.prefix, options.dir, options.maxBytes ?? 512 * 1024 * 1024, options.recheckMs ?? 1000);
   }
 
   /** Where nginx should take the body from, or undefined when ota-server sends it. */
@@ -62,9 +68,12 @@ export class AccelStore {
   private async ensure(name: string, bytes: Buffer, mtimeMs: number): Promise<void> {
     const known = this.snapshots.get(name);
     if (known) {
-      known.lastUsed = Date.now();
+      const now = Date.now();
+      known.lastUsed = now;
+      if (now - known.checked < this.recheckMs) return;
       // deleted by someone else? write it again
       const st = await stat(join(this.dir, name)).catch(() => undefined);
+      known.checked = now;
       if (st?.size === known.size) return;
       this.snapshots.delete(name);
       this.held -= known.size;
@@ -85,7 +94,7 @@ export class AccelStore {
     await utimes(tmp, mtime, mtime); // nginx's Last-Modified is then the catalog file's, as ours
     await rename(tmp, join(this.dir, name));
     this.written++;
-    this.snapshots.set(name, { size: bytes.length, lastUsed: Date.now() });
+    this.snapshots.set(name, { size: bytes.length, lastUsed: Date.now(), checked: Date.now() });
     this.held += bytes.length;
     await this.prune();
   }

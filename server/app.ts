@@ -92,7 +92,10 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   });
   app.addHook("onClose", async () => context.folders.close());
   // Boards' reports of their last update (check-ins, catalog requests): logged, never refused.
-  app.addHook("onRequest", async (request) => logUpdateReport(request.headers, request.log));
+  app.addHook("onRequest", (request, _reply, done) => {
+    logUpdateReport(request.headers, request.log);
+    done();
+  });
 
   await app.register(catalogPlugin, { context });
   await app.register(catalogApiPlugin, { context });

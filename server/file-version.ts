@@ -5,7 +5,7 @@
 // Cached bytes, digests and image facts are keyed by it, and anything served
 // from a descriptor is checked against it again before its last byte leaves.
 import type { BigIntStats } from "node:fs";
-import { fstat, stat } from "node:fs";
+import { fstat, statSync } from "node:fs";
 
 export interface FileVersion {
   /** dev:ino:size:mtime:ctime (nanoseconds). */
@@ -29,7 +29,14 @@ export function fstatVersion(fd: number): Promise<FileVersion> {
   return new Promise((resolve, reject) => fstat(fd, { bigint: true }, (error, st) => (error ? reject(error) : resolve(fileVersion(st)))));
 }
 
-/** The version a path shows now (symlinks followed), or undefined when it is no regular file. */
-export function statVersion(path: string): Promise<FileVersion | undefined> {
-  return new Promise((resolve) => stat(path, { bigint: true }, (error, st) => resolve(error || !st.isFile() ? undefined : fileVersion(st))));
+/**
+ * The version a path shows now (symlinks followed), or undefined when it is no
+ * regular file. Synchronous on purpose: one stat of a path whose folders the kernel has
+ * cached is a few microseconds, where a round trip through the I/O threads
+ * costs tens (measured under load on the download path, bench/). Used once per
+ * request for a file already held in memory; listings never stat on the event loop.
+ */
+export function statVersionNow(path: string): FileVersion | undefined {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return st?.isFile() ? fileVersion(st) : undefined;
 }

@@ -9,7 +9,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import type { CatalogRoot, Refusal } from "./catalog-root";
-import { fileVersion, statVersion, type FileVersion } from "./file-version";
+import { fileVersion, statVersionNow, type FileVersion } from "./file-version";
 import type { ImageEntry, ImageStore } from "./image-store";
 
 export interface ServedFile {
@@ -54,7 +54,7 @@ export class FileFinder {
   async open(clientPath: string, leadingSlash: boolean): Promise<OpenOutcome> {
     const lexical = this.root.lexical(clientPath, leadingSlash);
     if (!lexical.ok) return refused(lexical);
-    const fast = await this.fromMemory(lexical.path);
+    const fast = this.fromMemory(lexical.path);
     if (fast) return { ok: true, file: fast };
 
     const resolved = await this.root.resolve(clientPath, leadingSlash);
@@ -81,10 +81,15 @@ export class FileFinder {
     }
   }
 
-  private async fromMemory(lexicalPath: string): Promise<ServedFile | undefined> {
+  private fromMemory(lexicalPath: string): ServedFile | undefined {
     const known = this.known.get(lexicalPath);
     if (!known) return undefined;
-    const now = await statVersion(lexicalPath);
+    let now: FileVersion | undefined;
+    try {
+      now = statVersionNow(lexicalPath);
+    } catch {
+      now = undefined; // ENOTDIR, EACCES...: take the full path
+    }
     const entry = now?.key === known.key ? this.images.get(known.key) : undefined;
     if (!entry?.bytes) {
       this.known.delete(lexicalPath);

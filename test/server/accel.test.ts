@@ -35,7 +35,7 @@ async function setUp(): Promise<{ server: Running; accelDir: string; work: strin
   const work = await tempDir("ota-accel-");
   const accelDir = join(work, "accel");
   const server = await start({
-    accel: { prefix: PREFIX, dir: accelDir },
+    accel: { prefix: PREFIX, dir: accelDir, recheckMs: 0 },
     maxMemoryFileBytes: 1024 * 1024,
     rules: parseRules("default: fw.bin\n", "yaml"),
   });
