@@ -32,7 +32,8 @@ function siteConfig(site: NginxSite, port: number): string {
     root ${site.root};
     location /_catalog/ { alias ${site.root}/; autoindex on; autoindex_format json; }
   }`;
-  return `  upstream ota_server { server 127.0.0.1:${site.upstreamPort}; keepalive 64; }
+  // Snapshots are named by their SHA-256 and never change: their descriptors can be cached.
+  return `  upstream ota_server { server 127.0.0.1:${site.upstreamPort}; keepalive 1024; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:${port};
     location / {
@@ -44,6 +45,7 @@ function siteConfig(site: NginxSite, port: number): string {
     location ${site.prefix} {
       internal;
       alias ${site.dir}/;
+      open_file_cache max=256 inactive=60s;
       # nginx keeps only a few upstream headers on X-Accel-Redirect: put ours back
       etag off;
       add_header x-MD5 $upstream_http_x_md5;
