@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "build/", "artifacts/", "coverage/", "**/*.d.ts"] },
+  { ignores: ["node_modules/", "build/", "dist/", "artifacts/", "coverage/", "**/*.d.ts"] },
   // Moddable native bindings (`function f() @ "xs_name";`) are not ECMAScript.
   { ignores: ["modules/moddable/esp32/*.js"] },
   js.configs.recommended,
