@@ -48,7 +48,6 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
     rules: o.rules,
     open: o.open ?? false,
     pool,
-    writeSliceBytes: o.writeSliceBytes,
     accel: o.accel ? await AccelStore.open(o.accel) : undefined,
   };
   let pending: { pending: Set<Socket> } = { pending: new Set() };

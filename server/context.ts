@@ -19,8 +19,6 @@ export interface ServerContext {
   open: boolean;
   /** Read buffers for files streamed from disk (too large for the image store). */
   pool: BufferPool;
-  /** Bytes per write of a body held in memory. */
-  writeSliceBytes?: number;
   /** Set in X-Accel-Redirect mode (nginx in front sends the bytes). */
   accel?: AccelStore;
 }

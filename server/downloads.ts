@@ -51,7 +51,7 @@ export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = a
       }
     }
     request.log.info({ file: file.name, size: file.version.size, md5: file.entry.digests.md5 }, "sending firmware");
-    return sendFile(request, reply, file, { allowRange: true, pool: context.pool, sliceBytes: context.writeSliceBytes, accelRedirect: await context.accel?.redirectFor(file, request) });
+    return sendFile(request, reply, file, { allowRange: true, pool: context.pool, accelRedirect: await context.accel?.redirectFor(file, request) });
   };
   app.route({ method: ["GET", "HEAD"], url: "/*", schema: { headers: deviceHeadersSchema }, handler });
 };

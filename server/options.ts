@@ -34,8 +34,6 @@ export interface ServerOptions {
   maxMemoryFileBytes?: number;
   /** A file read within this long of its last change is read again (image-store.ts). */
   settleMs?: number;
-  /** Bytes per write of a body held in memory (send-file.ts). */
-  writeSliceBytes?: number;
   /** X-Accel-Redirect mode: nginx in front sends the bytes (accel.ts). */
   accel?: AccelOptions;
   /** Streaming (files over maxMemoryFileBytes): read size, and how many such buffers all downloads share. */

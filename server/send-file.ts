@@ -16,37 +16,6 @@ export interface SendOptions {
   pool: BufferPool;
   /** Headers to add (X-Accel-Redirect mode). The body is then left out: nginx sends it. */
   accelRedirect?: string;
-  /** Bytes per write of a body held in memory (see SLICE_BYTES). */
-  sliceBytes?: number;
-}
-
-/**
- * Bytes handed to one socket per turn. The body is the cached buffer itself
- * (no copy in user space), but each write makes the kernel copy what it
- * takes: with hundreds of sockets writable at once, whole 1.5 MB bodies per
- * turn kept the event loop busy for hundreds of milliseconds and new clients
- * waited for their first byte. Slices keep every turn short.
- */
-const SLICE_BYTES = 256 * 1024;
-
-/** Writes `body` in slices as the socket drains; end() only once the kernel has the last one. */
-function writeSlices(res: ServerResponse, body: Buffer, slice: number): void {
-  let offset = 0;
-  const next = (): void => {
-    while (offset < body.length) {
-      const chunk = body.subarray(offset, Math.min(offset + slice, body.length));
-      offset += chunk.length;
-      // end() after the callback: until then the response is in flight, so a
-      // graceful close waits for it (Node counts an ended response's
-      // connection as idle even while its bytes are still queued).
-      if (offset >= body.length) res.write(chunk, () => res.end());
-      else if (!res.write(chunk)) {
-        res.once("drain", next);
-        return;
-      }
-    }
-  };
-  next();
 }
 
 function single(request: FastifyRequest, name: string): string | undefined {
@@ -97,7 +66,10 @@ export function sendFile(request: FastifyRequest, reply: FastifyReply, file: Ser
   }
   const { bytes } = file.entry;
   if (bytes) {
-    writeSlices(res, bytes.subarray(start, end + 1), options.sliceBytes ?? SLICE_BYTES);
+    // end() only once the kernel has the bytes: until then the response is in
+    // flight, so a graceful close waits for it (Node counts an ended response's
+    // connection as idle even while its bytes are still queued).
+    res.write(start === 0 && end === bytes.length - 1 ? bytes : bytes.subarray(start, end + 1), () => res.end());
     return reply;
   }
   sendFileRange(res, file.handle!, file.version, start, end, options.pool).catch((error: Error) => {

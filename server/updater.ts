@@ -91,7 +91,7 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
       return refuse(reply, refusal.status, refusal.reason);
     }
     log.info({ rule: target.source, image, size: file.version.size, md5: file.entry.digests.md5, from: device.version }, "updater: sending update");
-    return sendFile(request, reply, file, { allowRange: false, pool: context.pool, sliceBytes: context.writeSliceBytes, accelRedirect: await context.accel?.redirectFor(file, request) });
+    return sendFile(request, reply, file, { allowRange: false, pool: context.pool, accelRedirect: await context.accel?.redirectFor(file, request) });
   };
   app.route({ method: ["GET", "HEAD"], url: rules.endpoint, schema: { headers: deviceHeadersSchema }, handler });
 };
