@@ -11,7 +11,7 @@ const ecmascript = new Set(Object.keys(globals.es2021));
 const hostGlobals = [...new Set([...Object.keys(globals.browser), ...Object.keys(globals.node), "trace", "harden", "print"])].filter((name) => !ecmascript.has(name));
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "build/", "artifacts/", "coverage/", "**/*.d.ts"] },
+  { ignores: ["node_modules/", "build/", "dist/", "artifacts/", "coverage/", "**/*.d.ts"] },
   // Moddable native bindings (`function f() @ "xs_name";`) are not ECMAScript.
   { ignores: ["modules/moddable/esp32/*.js"] },
   js.configs.recommended,

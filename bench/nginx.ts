@@ -1,9 +1,17 @@
 // nginx (Debian's nginx-light) on a loopback port with a throw-away config,
 // serving the same directory: the yardstick for the download figures. Not a
 // system service: its own prefix, pid file and logs under a temp directory.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+
+/** Debian installs nginx in /usr/sbin, which a non-root PATH may lack. */
+export const NGINX = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+
+export function hasNginx(): boolean {
+  return spawnSync(NGINX, ["-v"]).status === 0;
+}
 
 export interface Nginx {
   pid: number;
@@ -12,7 +20,43 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-export async function startNginx(root: string, port: number, workDir: string, workers: number, sendfile = true): Promise<Nginx> {
+/** What the server block does: serve `root` (the yardstick), or sit in front of ota-server in X-Accel-Redirect mode. */
+export type NginxSite =
+  | { kind: "static"; root: string }
+  | { kind: "accel"; upstreamPort: number; prefix: string; dir: string };
+
+function siteConfig(site: NginxSite, port: number): string {
+  if (site.kind === "static")
+    return `  server {
+    listen 127.0.0.1:${port};
+    root ${site.root};
+    location /_catalog/ { alias ${site.root}/; autoindex on; autoindex_format json; }
+  }`;
+  // Snapshots are named by their SHA-256 and never change: their descriptors can be cached.
+  return `  upstream ota_server { server 127.0.0.1:${site.upstreamPort}; keepalive 1024; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://ota_server;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+    }
+    location ${site.prefix} {
+      internal;
+      alias ${site.dir}/;
+      open_file_cache max=256 inactive=60s;
+      # nginx keeps only a few upstream headers on X-Accel-Redirect: put ours back
+      etag off;
+      add_header x-MD5 $upstream_http_x_md5;
+      add_header x-SHA256 $upstream_http_x_sha256;
+      add_header ETag $upstream_http_etag;
+    }
+  }`;
+}
+
+export async function startNginx(root: string | NginxSite, port: number, workDir: string, workers: number, sendfile = true): Promise<Nginx> {
+  const site: NginxSite = typeof root === "string" ? { kind: "static", root } : root;
   await mkdir(join(workDir, "tmp"), { recursive: true });
   const conf = join(workDir, "nginx.conf");
   await writeFile(
@@ -33,15 +77,11 @@ http {
   uwsgi_temp_path ${join(workDir, "tmp")};
   scgi_temp_path ${join(workDir, "tmp")};
   types { application/octet-stream bin; }
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-    location /_catalog/ { alias ${root}/; autoindex on; autoindex_format json; }
-  }
+${siteConfig(site, port)}
 }
 `,
   );
-  const child: ChildProcess = spawn("nginx", ["-c", conf, "-p", workDir], { stdio: ["ignore", "ignore", "inherit"] });
+  const child: ChildProcess = spawn(NGINX, ["-c", conf, "-p", workDir], { stdio: ["ignore", "ignore", "inherit"] });
   await new Promise<void>((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`nginx exited ${code}; see ${join(workDir, "error.log")}`)));

@@ -5,21 +5,30 @@ import { createServer } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
+import { AccelStore } from "./accel";
 import { BufferPool } from "./buffer-pool";
 import { catalogPlugin } from "./catalog";
 import { catalogApiPlugin } from "./catalog-api";
 import { CatalogRoot } from "./catalog-root";
 import type { ServerContext } from "./context";
-import { DigestCache } from "./digests";
 import { downloadsPlugin } from "./downloads";
 import { firmwareInfoPlugin } from "./firmware-info";
 import { requestForLog } from "./fleet/auth";
 import { Fleet } from "./fleet/fleet";
 import { fleetPlugin } from "./fleet/plugin";
+import { FolderCache } from "./folders";
+import { ImageStore } from "./image-store";
 import { DEFAULTS, type ServerOptions } from "./options";
 import { installRequestTargetFix } from "./request-target";
 import { refuse } from "./responses";
+import { FileFinder } from "./served-file";
+import { logUpdateReport } from "./update-report";
 import { updaterPlugin } from "./updater";
+
+/** "%" not starting an escape ("100%.bin" sent raw) as "%25", so the router can decode the URL; handlers read request.originalUrl. */
+export function routableUrl(url: string): string {
+  return url.includes("%") ? url.replace(/%(?![0-9A-Fa-f]{2})/g, "%25") : url;
+}
 
 export interface OtaServer {
   app: FastifyInstance;
@@ -34,11 +43,23 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   const o = { ...DEFAULTS, ...options };
   const root = await CatalogRoot.open(o.catalogDir);
   const pool = new BufferPool(o.chunkSize, o.poolBuffers, o.poolWaitMs, o.overflowChunkSize);
-  const context: ServerContext = { root, digests: new DigestCache(), rules: o.rules, open: o.open ?? false, pool };
+  const images = new ImageStore({ maxBytes: o.memoryBytes, maxFileBytes: o.maxMemoryFileBytes, settleMs: o.settleMs });
+  const logger = pino({ level: o.logLevel ?? "info", serializers: { req: requestForLog } }, o.logStream ?? process.stdout);
+  const context: ServerContext = {
+    root,
+    images,
+    files: new FileFinder(root, images),
+    folders: new FolderCache(root, (error) => logger.warn({ err: error.message }, "cannot watch catalog folders: listings are not cached")),
+    rules: o.rules,
+    open: o.open ?? false,
+    pool,
+    accel: o.accel ? await AccelStore.open(o.accel) : undefined,
+  };
   let pending: { pending: Set<Socket> } = { pending: new Set() };
 
   const app = Fastify({
-    loggerInstance: pino({ level: o.logLevel ?? "info", serializers: { req: requestForLog } }, o.logStream ?? process.stdout),
+    loggerInstance: logger,
+    rewriteUrl: (req) => routableUrl(req.url ?? "/"),
     serverFactory: (handler) => {
       const server = createServer(
         {
@@ -73,6 +94,12 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   // close them so shutdown does not wait for the first-bytes timeout.
   app.addHook("preClose", async () => {
     for (const socket of pending.pending) socket.destroy();
+  });
+  app.addHook("onClose", async () => context.folders.close());
+  // Boards' reports of their last update (check-ins, catalog requests): logged, never refused.
+  app.addHook("onRequest", (request, _reply, done) => {
+    logUpdateReport(request.headers, request.log);
+    done();
   });
 
   // The fleet registry first: its recording hook must see every route.

@@ -18,6 +18,8 @@ interface CliOptions {
   open: boolean;
   db?: string;
   adminToken?: string;
+  accelRedirect?: string;
+  accelDir?: string;
 }
 
 function port(value: string): number {
@@ -43,6 +45,8 @@ export function cliProgram(): Command {
     .option("--open", "serve downloads to any client, not only ESP HTTPUpdate", false)
     .option("--db <file|url>", "device registry: a SQLite file, a postgres://user@host/db URL, or none (default: ~/.local/state/ota-server/fleet.db)")
     .option("--admin-token <token>", `token for /dashboard and the admin API (better: the ${TOKEN_ENV} variable, not shown by ps)`)
+    .option("--accel-redirect <prefix>", "behind nginx: answer downloads with X-Accel-Redirect to this internal location (e.g. /_ota_accel/)")
+    .option("--accel-dir <dir>", "with --accel-redirect: folder of the snapshots nginx serves (its internal location's alias)")
     .addHelpText("after", "\nSigned firmware (docs/signing.md):\n  ota-server keys new [--out DIR]      owner key pair\n  ota-server sign --key K FILE...      write FILE.sig\n  ota-server verify --pub P FILE       exit 0 when signed by P\n")
     .showHelpAfterError();
 }
@@ -59,10 +63,15 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const catalogDir = resolve(opts.catalog);
+  if ((opts.accelRedirect === undefined) !== (opts.accelDir === undefined)) {
+    console.error("ota-server: --accel-redirect and --accel-dir go together");
+    process.exit(2);
+  }
+  const accel = opts.accelRedirect !== undefined ? { prefix: opts.accelRedirect, dir: resolve(opts.accelDir!) } : undefined;
   let server;
   try {
     const fleet = fleetOptionsFromCli(opts, catalogDir);
-    server = await buildServer({ catalogDir, logLevel: pinoLevelFromPython(opts.log), rules, open: opts.open, fleet });
+    server = await buildServer({ catalogDir, logLevel: pinoLevelFromPython(opts.log), rules, open: opts.open, accel, fleet });
   } catch (error) {
     console.error(`ota-server: cannot serve ${catalogDir}: ${(error as Error).message}`);
     process.exit(2);
@@ -90,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
     `  downloads: GET /<path>${opts.open ? " (open to any client)" : " (ESP8266/ESP32 HTTPUpdate clients only; --open for all)"}`,
     rules ? `  updater:   GET ${rules.endpoint} (${rules.devices.size} devices, ${rules.groups.size} groups${rules.fallback ? ", default" : ""})` : "  updater:   off (no --config)",
     ...fleetBanner(fleet, rules?.endpoint),
+    ...(accel ? [`  behind nginx: bodies via X-Accel-Redirect ${accel.prefix} -> ${accel.dir}`] : []),
   ];
   console.log(lines.join("\n"));
 

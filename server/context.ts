@@ -1,11 +1,16 @@
-// What the route plugins share: the contained catalog root, the digest cache,
-// the advanced-updater rules and whether the download gate is open.
-import type { FastifyRequest } from "fastify";
+// What the route plugins share: the contained catalog root, the files and
+// folders found in it (with their cached bytes, digests and listings), the
+// advanced-updater rules, whether the download gate is open, and the optional
+// X-Accel-Redirect store.
+import type { AccelStore } from "./accel";
 import type { BufferPool } from "./buffer-pool";
 import type { CatalogRoot } from "./catalog-root";
-import type { DigestCache } from "./digests";
+import type { FolderCache } from "./folders";
+import type { ImageStore } from "./image-store";
+import type { FastifyRequest } from "fastify";
 import type { DeviceRequest } from "./device-headers";
 import type { Rules, Target } from "./rules";
+import type { FileFinder } from "./served-file";
 
 /**
  * The advanced updater's firmware choice after the rules: may return another
@@ -15,10 +20,14 @@ export type TargetChooser = (device: DeviceRequest, ruled: Target | undefined, r
 
 export interface ServerContext {
   root: CatalogRoot;
-  digests: DigestCache;
+  images: ImageStore;
+  files: FileFinder;
+  folders: FolderCache;
   rules?: Rules;
   open: boolean;
-  /** Read buffers shared by all downloads. */
+  /** Read buffers for files streamed from disk (too large for the image store). */
   pool: BufferPool;
   chooseTarget?: TargetChooser;
+  /** Set in X-Accel-Redirect mode (nginx in front sends the bytes). */
+  accel?: AccelStore;
 }

@@ -4,7 +4,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import { CHIP_IDS } from "../modules/core/image";
 
 export type Family = "esp8266" | "esp32";
-export type UpdateMode = "sketch" | "filesystem";
+/** "version": ESP8266HTTPUpdate::getAvailableVersion() asks what the server has, without the image. */
+export type UpdateMode = "sketch" | "filesystem" | "version";
 
 export interface DeviceRequest {
   family: Family;
@@ -36,7 +37,9 @@ export type DeviceParse =
 const MAC = /^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
 const DECIMAL = /^\d{1,15}$/;
 const FILESYSTEM_MODES = new Set(["spiffs", "littlefs", "fatfs", "flashfs"]);
-const REQUIRED = ["sta-mac", "ap-mac", "free-space", "sketch-size", "chip-size", "sdk-version"];
+const REQUIRED = ["free-space", "sketch-size", "chip-size", "sdk-version"];
+/** The boards' own report of their last update (update-report.ts): not HTTPUpdate headers. */
+const REPORT = /^x-esp32-update-(result|version)$/;
 
 function single(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -67,7 +70,7 @@ export function parseDeviceHeaders(headers: IncomingHttpHeaders): DeviceParse {
   const uaFamily = /^ESP8266-http-Update/.test(ua) ? "esp8266" : /^ESP32-http-Update/.test(ua) ? "esp32" : undefined;
   const names = Object.keys(headers);
   const has8266 = names.some((n) => n.startsWith("x-esp8266-"));
-  const has32 = names.some((n) => n.startsWith("x-esp32-"));
+  const has32 = names.some((n) => n.startsWith("x-esp32-") && !REPORT.test(n));
   if (has8266 && has32) return { kind: "malformed", reason: "Both x-ESP8266-* and x-ESP32-* headers" };
   const headerFamily: Family | undefined = has8266 ? "esp8266" : has32 ? "esp32" : undefined;
   if (!headerFamily && !uaFamily) return { kind: "none" };
@@ -90,23 +93,25 @@ export function parseDeviceHeaders(headers: IncomingHttpHeaders): DeviceParse {
     if (!DECIMAL.test(raw.trim())) return { kind: "malformed", reason: `Malformed ${name} header` };
     device[key] = Number(raw.trim());
   }
-  const md5 = get("sketch-md5");
-  if (md5 !== undefined) {
-    if (!/^[0-9a-f]{32}$/i.test(md5.trim())) return { kind: "malformed", reason: "Malformed sketch-md5 header" };
-    device.sketchMd5 = md5.trim().toLowerCase();
+  // Empty means unknown: the ESP8266 core sends `x-ESP8266-sketch-md5: ` when
+  // ESP.getSketchMD5() fails, and such a board must still be able to update.
+  const md5 = get("sketch-md5")?.trim();
+  if (md5) {
+    if (!/^[0-9a-f]{32}$/i.test(md5)) return { kind: "malformed", reason: "Malformed sketch-md5 header" };
+    device.sketchMd5 = md5.toLowerCase();
   }
-  const sha = get("sketch-sha256");
-  if (sha !== undefined) {
-    if (!/^[0-9a-f]{64}$/i.test(sha.trim())) return { kind: "malformed", reason: "Malformed sketch-sha256 header" };
-    device.sketchSha256 = sha.trim().toLowerCase();
+  const sha = get("sketch-sha256")?.trim();
+  if (sha) {
+    if (!/^[0-9a-f]{64}$/i.test(sha)) return { kind: "malformed", reason: "Malformed sketch-sha256 header" };
+    device.sketchSha256 = sha.toLowerCase();
   }
   const mode = get("mode");
   if (mode !== undefined) {
     const m = mode.trim().toLowerCase();
     if (!/^[a-z0-9_-]{1,32}$/.test(m)) return { kind: "malformed", reason: "Malformed mode header" };
-    // "sketch" and custom query modes some sketches send ("version", "check")
-    // are about the application; the flash filesystems are the other target.
-    device.mode = FILESYSTEM_MODES.has(m) ? "filesystem" : "sketch";
+    // "version" is getAvailableVersion(); other custom query modes some sketches
+    // send ("check") are about the application; the flash filesystems are the other target.
+    device.mode = FILESYSTEM_MODES.has(m) ? "filesystem" : m === "version" ? "version" : "sketch";
     device.modeName = m;
   }
   const version = get("version");
@@ -132,11 +137,15 @@ export function parseDeviceHeaders(headers: IncomingHttpHeaders): DeviceParse {
 
 /**
  * The reference server's gate: HTTPUpdate's User-Agent plus the headers that
- * identify a real device. Unlike the reference we do not require sketch-md5:
- * ESP32 1.0.x cores never send it.
+ * identify a real device. Unlike the reference we do not require sketch-md5
+ * (ESP32 1.0.x and 3.x cores send it only when known), and an ESP32 may be
+ * known by its BASE-MAC alone: arduino-esp32 3.x sends STA-MAC and AP-MAC only
+ * on chips with Wi-Fi (ESP32-P4, ESP32-H2 have none).
  */
 export function isHttpUpdateRequest(parsed: DeviceParse, headers: IncomingHttpHeaders): boolean {
   if (parsed.kind !== "device" || !parsed.device.userAgentOk) return false;
-  const p = `x-${parsed.device.family}-`;
-  return REQUIRED.every((name) => single(headers, p + name) !== undefined);
+  const { device } = parsed;
+  const p = `x-${device.family}-`;
+  const known = device.family === "esp8266" ? device.staMac !== undefined && device.apMac !== undefined : device.staMac !== undefined || device.baseMac !== undefined;
+  return known && REQUIRED.every((name) => single(headers, p + name) !== undefined);
 }

@@ -1,26 +1,27 @@
 // Binary downloads: GET/HEAD of any other path, with or without a leading
-// slash on the wire (request-target.ts restores it). Like updateserver.py, only
-// HTTPUpdate clients are served unless the server runs with --open.
+// slash on the wire (request-target.ts restores it), the name raw or escaped
+// (request-path.ts). Like updateserver.py, only HTTPUpdate clients are served
+// unless the server runs with --open.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ServerContext } from "./context";
 import { isHttpUpdateRequest, parseDeviceHeaders } from "./device-headers";
-import { classifyImage, readHead } from "./image-facts";
 import { preflight } from "./preflight";
+import { targetCandidates } from "./request-path";
 import { refuse } from "./responses";
+import { deviceHeadersSchema } from "./schemas";
 import { sendFile } from "./send-file";
-import { closing, openServedFile } from "./served-file";
+import type { OpenOutcome } from "./served-file";
 
 export const GATE_REASON = "The request available only from ESP8266 or ESP32 http updater.";
 
-/** The decoded path of a request URL, or undefined when its escapes are malformed. */
-export function decodedPath(url: string): string | undefined {
-  const q = url.indexOf("?");
-  const raw = q < 0 ? url : url.slice(0, q);
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return undefined;
+/** The first candidate of `target` that exists; a refusal other than 404 ends the search. */
+export async function findTarget(context: ServerContext, target: string): Promise<OpenOutcome> {
+  let outcome: OpenOutcome | undefined;
+  for (const candidate of targetCandidates(target)) {
+    outcome = await context.files.open(candidate, true);
+    if (outcome.ok || outcome.status !== 404) break;
   }
+  return outcome!;
 }
 
 export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = async (app, { context }) => {
@@ -34,25 +35,23 @@ export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = a
       request.log.info({ ua: request.headers["user-agent"] }, "download refused: not an HTTPUpdate client");
       return refuse(reply, 403, GATE_REASON);
     }
-    const path = decodedPath(request.url);
-    if (path === undefined) return refuse(reply, 400, "Bad Request");
-    const opened = await openServedFile(context.root, context.digests, path, true);
+    // originalUrl: the target as it came (app.ts escapes stray "%" for routing only)
+    const opened = await findTarget(context, request.originalUrl);
     if (!opened.ok) {
       request.log.info({ detail: opened.detail }, "download refused");
       return refuse(reply, opened.status, opened.reason);
     }
     const { file } = opened;
     if (parsed.kind === "device") {
-      const facts = classifyImage(await readHead(file.handle.fd, file.version.size).catch(closing(file)));
-      const refusal = preflight(parsed.device, file.version.size, facts);
+      const refusal = preflight(parsed.device, file.version.size, file.entry.facts);
       if (refusal) {
-        await file.handle.close();
+        await file.handle?.close();
         request.log.warn({ file: file.name, family: parsed.device.family, reason: refusal.reason }, "download refused by pre-flight");
         return refuse(reply, refusal.status, refusal.reason);
       }
     }
-    request.log.info({ file: file.name, size: file.version.size, md5: file.digests.md5 }, "sending firmware");
-    return sendFile(request, reply, file, true, context.pool);
+    request.log.info({ file: file.name, size: file.version.size, md5: file.entry.digests.md5 }, "sending firmware");
+    return sendFile(request, reply, file, { allowRange: true, pool: context.pool, accelRedirect: await context.accel?.redirectFor(file, request) });
   };
-  app.route({ method: ["GET", "HEAD"], url: "/*", handler });
+  app.route({ method: ["GET", "HEAD"], url: "/*", schema: { headers: deviceHeadersSchema }, handler });
 };

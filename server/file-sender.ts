@@ -1,11 +1,11 @@
-// Writes bytes [start, end] of an open file to the response: one positioned
-// read at a time into a pooled buffer, written to the socket, the buffer
-// reused once the write callback says the kernel has the bytes. Before the last
-// bytes leave, the descriptor must still show the version whose digests went
-// out in the headers; if the file was rewritten in place meanwhile the
-// connection is cut instead, so no client ever receives a complete body that
-// does not match x-MD5. (An atomic replace, a rename over the name, never
-// affects an open descriptor: it keeps reading the old inode.)
+// Files too large to hold in memory (image-store.ts): bytes [start, end] of
+// the open file go to the response one positioned read at a time into a
+// pooled buffer, reused once the write callback says the kernel has the bytes.
+// Before the last bytes leave, the descriptor must still show the version
+// whose digests went out in the headers, ctime included; on any change (an
+// in-place rewrite, a truncate, even a rename over the name, which moves the
+// old inode's ctime) the connection is cut instead, so no client ever receives
+// a complete body that does not match x-MD5. The client sees a short body.
 import { read } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
@@ -63,7 +63,7 @@ export async function sendFileRange(
         throw new TransferCut("file shrank while it was sent");
       }
       position += n;
-      if (position > end && (await fstatVersion(handle.fd)).contentKey !== version.contentKey) {
+      if (position > end && (await fstatVersion(handle.fd)).key !== version.key) {
         if (pooled) pool.give(buffer);
         throw new TransferCut("file changed while it was sent");
       }

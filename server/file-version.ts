@@ -1,31 +1,42 @@
-// A file version is what an open descriptor reads: same inode, size and
-// modification times. Hashes are cached per version, and a download checks
-// the version again before its last bytes leave (see file-stream.ts).
+// A file version is what a descriptor or a path shows at one moment: device,
+// inode, size, mtime and ctime. ctime changes on every write, truncate, rename
+// and link change and cannot be set back by utimes(), so a same-size rewrite
+// that restores mtime (`cp -p`, `rsync --inplace -t`) is still a new version.
+// Cached bytes, digests and image facts are keyed by it, and anything served
+// from a descriptor is checked against it again before its last byte leaves.
 import type { BigIntStats } from "node:fs";
-import { fstat } from "node:fs";
+import { fstat, statSync } from "node:fs";
 
 export interface FileVersion {
-  /** Cache key: dev, inode, size, mtime and ctime. */
+  /** dev:ino:size:mtime:ctime (nanoseconds). */
   key: string;
-  /**
-   * Same without ctime, for checks across a transfer: an atomic replace
-   * (rename over the name) unlinks the old inode, which bumps its ctime
-   * although its bytes never change.
-   */
-  contentKey: string;
   size: number;
   mtimeMs: number;
+  /** Last change of contents or metadata, for the racy-read check (image-store.ts). */
+  ctimeMs: number;
 }
 
 export function fileVersion(st: BigIntStats): FileVersion {
-  // ctime changes on every write and cannot be set back by utimes(), so an
-  // in-place rewrite that restores mtime is still a new version.
-  const contentKey = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-  return { key: `${contentKey}:${st.ctimeNs}`, contentKey, size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1_000_000n) };
+  return {
+    key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+    size: Number(st.size),
+    mtimeMs: Number(st.mtimeNs / 1_000_000n),
+    ctimeMs: Number(st.ctimeNs / 1_000_000n),
+  };
 }
 
 export function fstatVersion(fd: number): Promise<FileVersion> {
-  return new Promise((resolve, reject) =>
-    fstat(fd, { bigint: true }, (error, st) => (error ? reject(error) : resolve(fileVersion(st)))),
-  );
+  return new Promise((resolve, reject) => fstat(fd, { bigint: true }, (error, st) => (error ? reject(error) : resolve(fileVersion(st)))));
+}
+
+/**
+ * The version a path shows now (symlinks followed), or undefined when it is no
+ * regular file. Synchronous on purpose: one stat of a path whose folders the kernel has
+ * cached is a few microseconds, where a round trip through the I/O threads
+ * costs tens (measured under load on the download path, bench/). Used once per
+ * request for a file already held in memory; listings never stat on the event loop.
+ */
+export function statVersionNow(path: string): FileVersion | undefined {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return st?.isFile() ? fileVersion(st) : undefined;
 }

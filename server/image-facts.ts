@@ -1,6 +1,5 @@
 // What a firmware file says about itself, from its first bytes, using the
 // core's parser (modules/core/image.ts) so device and server agree.
-import { read } from "node:fs";
 import {
   APP_DESC_OFFSET,
   APP_DESC_SIZE,
@@ -55,13 +54,4 @@ export function classifyImage(head: Uint8Array): ImageFacts {
     KNOWN_CHIP_IDS.has(header.chipId) && head[8] === 0xee && head[20] === 0 && head[21] === 0 && head[22] === 0 && head[23] <= 1;
   if (!app && !extended) return { family: "esp8266", ...byte3 };
   return { family: "esp32", header: { ...header, chipName: chipName(header.chipId) }, ...(app ? { app } : {}), ...byte3 };
-}
-
-/** Reads up to HEAD_BYTES from the start of an open file. */
-export function readHead(fd: number, size: number): Promise<Uint8Array> {
-  const buffer = Buffer.alloc(Math.min(HEAD_BYTES, size));
-  if (buffer.length === 0) return Promise.resolve(buffer);
-  return new Promise((resolve, reject) =>
-    read(fd, buffer, 0, buffer.length, 0, (error, n) => (error ? reject(error) : resolve(buffer.subarray(0, n)))),
-  );
 }

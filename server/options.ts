@@ -1,5 +1,6 @@
 // Options of buildServer(); cli.ts maps the updateserver.py-compatible flags onto them.
 import type { FleetOptions } from "./fleet/fleet";
+import type { AccelOptions } from "./accel";
 import type { Rules } from "./rules";
 
 export type PinoLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
@@ -18,14 +19,25 @@ export interface ServerOptions {
   /** Slow-loris limits: whole header block, and whole request, must arrive by then. */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
-  /** Idle socket time (no byte read or written) before the connection is dropped. */
+  /**
+   * Idle socket time (no byte read or written) before the connection is
+   * dropped. At least 60 s, the ESP8266 Updater's own stream timeout: a board
+   * may stop reading for seconds while it erases flash.
+   */
   idleTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   /** Largest request header block accepted (bytes). */
   maxHeaderSize?: number;
   /** How often Node checks the header/request timeouts. */
   timeoutCheckIntervalMs?: number;
-  /** Download read size, and how many such buffers all downloads share. */
+  /** Firmware bytes held in memory (image-store.ts), and the largest file held; larger files stream from disk. */
+  memoryBytes?: number;
+  maxMemoryFileBytes?: number;
+  /** A file read within this long of its last change is read again (image-store.ts). */
+  settleMs?: number;
+  /** X-Accel-Redirect mode: nginx in front sends the bytes (accel.ts). */
+  accel?: AccelOptions;
+  /** Streaming (files over maxMemoryFileBytes): read size, and how many such buffers all downloads share. */
   chunkSize?: number;
   poolBuffers?: number;
   /** How long a download waits for a pooled buffer before taking a one-off one. */
@@ -43,10 +55,14 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 5_000,
   maxHeaderSize: 8 * 1024,
   timeoutCheckIntervalMs: 1_000,
-  // 16 x 512 KB = 8 MB of download buffers however many clients there are
-  // (512 KB reads measured ~12 % faster than 256 KB on loopback, bench/).
+  // Firmware is 1-4 MB (the largest ESP32 app partition is 16 MB).
+  memoryBytes: 256 * 1024 * 1024,
+  maxMemoryFileBytes: 16 * 1024 * 1024,
+  // Linux file timestamps tick every 1-10 ms on older kernels.
+  settleMs: 25,
+  // Streaming only: 8 x 512 KB of read buffers however many clients there are.
   chunkSize: 512 * 1024,
-  poolBuffers: 16,
+  poolBuffers: 8,
   poolWaitMs: 250,
   overflowChunkSize: 64 * 1024,
 } as const;

@@ -1,8 +1,11 @@
 // AutoConnect's HTTPUpdate asks for `GET bin/fw.bin HTTP/1.0` (no leading
-// slash) and Node's HTTP parser answers 400 HPE_INVALID_URL before any
-// framework sees it. We fix it below the parser: hold each new connection
-// until the request line's method and first target byte have arrived, insert
-// the missing "/", and hand the socket to Node's own connection listener.
+// slash) and sends firmware names raw, DEL and UTF-8 bytes included; Node's
+// HTTP parser answers 400 to both before any framework sees them. We fix the
+// request line below the parser: hold each new connection until its method and
+// whole request target have arrived, insert the missing "/", escape the bytes
+// Node refuses in a target (controls, DEL, 0x80-0xFF) as %XX, and hand the
+// socket to Node's own connection listener. request-path.ts undoes exactly
+// those escapes when it looks the name up literally.
 // Only the first request line of a connection is repaired: HTTPUpdate sends one
 // request per connection (HTTP/1.0, Connection: close).
 import type { Server } from "node:http";
@@ -10,15 +13,21 @@ import type { Socket } from "node:net";
 
 /** Longest method we wait for before giving up on rewriting (RFC methods are short). */
 const MAX_PEEK = 32;
+/** Longest request target we wait for (Node's header limit is 8 KB anyway). */
+const MAX_TARGET = 8192;
 
 export interface RequestTargetFixOptions {
   /** A connection that has not sent its request line's start by then is dropped. */
   firstBytesTimeoutMs: number;
 }
 
+const HEX = "0123456789ABCDEF";
+const needsEscape = (b: number) => b < 0x20 || b >= 0x7f;
+
 /**
  * Returns the request head with a "/" inserted before an origin-form target
- * that lacks it, or undefined when the bytes need no change (or are not HTTP).
+ * that lacks it and the target's unparseable bytes escaped, undefined when the
+ * bytes need no change (or are not HTTP), or "need-more".
  */
 export function repairRequestLine(head: Buffer): Buffer | undefined | "need-more" {
   const space = head.indexOf(0x20);
@@ -30,11 +39,19 @@ export function repairRequestLine(head: Buffer): Buffer | undefined | "need-more
   }
   if (head.length === space + 1) return "need-more";
   const first = head[space + 1];
-  // "/" origin form, "*" asterisk form, or an absolute URI ("http://"): leave alone.
-  // A space or control byte is malformed: let Node's parser refuse it.
-  if (first === 0x2f || first === 0x2a || first <= 0x20 || first === 0x7f) return undefined;
-  if (looksAbsolute(head, space + 1)) return undefined;
-  return Buffer.concat([head.subarray(0, space + 1), Buffer.from("/"), head.subarray(space + 1)]);
+  // "*" asterisk form or an absolute URI ("http://"): leave alone.
+  // A space or CR/LF where the target should start is malformed: let Node's parser refuse it.
+  if (first === 0x2a || first === 0x20 || first === 0x0d || first === 0x0a) return undefined;
+  let end = space + 1;
+  while (end < head.length && head[end] !== 0x20 && head[end] !== 0x0d && head[end] !== 0x0a) end++;
+  if (end === head.length) return end - space > MAX_TARGET ? undefined : "need-more";
+  const target = head.subarray(space + 1, end);
+  if (first !== 0x2f && looksAbsolute(head, space + 1)) return undefined;
+  const slash = first !== 0x2f;
+  if (!slash && !target.some(needsEscape)) return undefined;
+  let fixed = slash ? "/" : "";
+  for (const b of target) fixed += needsEscape(b) ? `%${HEX[b >> 4]}${HEX[b & 15]}` : String.fromCharCode(b);
+  return Buffer.concat([head.subarray(0, space + 1), Buffer.from(fixed, "latin1"), head.subarray(end)]);
 }
 
 function looksAbsolute(head: Buffer, start: number): boolean {

@@ -18,7 +18,6 @@ export function contentDisposition(name: string): string {
 }
 
 /** A JSON body with an explicit Content-Length (devices do not decode chunked bodies). */
-export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
-  const body = Buffer.from(text, "utf8");
+export function sendJsonBody(reply: FastifyReply, body: Buffer): FastifyReply {
   return reply.type("application/json").header("content-length", String(body.length)).send(body);
 }

@@ -61,6 +61,7 @@ function filePath(value: unknown, where: string): string {
   if (typeof value !== "string" || value.trim() === "") throw new RulesError(`${where}: expected a catalog-relative file path`);
   const p = value.trim();
   if (p.startsWith("/") || p.split("/").includes("..") || p.includes("\0")) throw new RulesError(`${where}: path must stay inside the catalog`);
+  if (p.split("/").some((s) => s.startsWith(".") && s !== ".")) throw new RulesError(`${where}: hidden files (".name") are never served`);
   return p;
 }
 

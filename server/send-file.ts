@@ -1,7 +1,9 @@
-// Sends an opened catalog file: the headers HTTPUpdate needs (explicit
+// Sends a found catalog file: the headers HTTPUpdate needs (explicit
 // Content-Length, lowercase x-MD5), x-SHA256, a strong ETag, HEAD, and single
-// byte ranges with If-Range. The body streams from the descriptor opened at
-// request start, so a concurrent replace never mixes versions.
+// byte ranges with If-Range. A file held in memory goes out as one write of
+// the very buffer that was hashed; a larger one streams from the descriptor
+// opened for this request, cut short if the file changes (file-sender.ts).
+import type { ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { BufferPool } from "./buffer-pool";
 import { sendFileRange, TransferCut } from "./file-sender";
@@ -9,47 +11,74 @@ import { decideRange } from "./range";
 import { contentDisposition, refuse } from "./responses";
 import type { ServedFile } from "./served-file";
 
-export function sendFile(request: FastifyRequest, reply: FastifyReply, file: ServedFile, allowRange: boolean, pool: BufferPool): FastifyReply {
-  const { size } = file.version;
-  const etag = `"${file.digests.sha256}"`;
-  const lastModified = new Date(file.version.mtimeMs).toUTCString();
-  reply
-    .type("application/octet-stream")
-    .header("content-disposition", contentDisposition(file.name))
-    .header("etag", etag)
-    .header("last-modified", lastModified)
-    .header("cache-control", "no-cache");
-  // Set on the raw response so the names keep the reference's spelling
-  // (Fastify lower-cases its own; clients match either way).
-  reply.raw.setHeader("x-MD5", file.digests.md5);
-  reply.raw.setHeader("x-SHA256", file.digests.sha256);
-  if (allowRange) reply.header("accept-ranges", "bytes");
+export interface SendOptions {
+  allowRange: boolean;
+  pool: BufferPool;
+  /** Headers to add (X-Accel-Redirect mode). The body is then left out: nginx sends it. */
+  accelRedirect?: string;
+}
 
-  const header = (name: string) => {
-    const v = request.headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const decision = allowRange ? decideRange(size, header("range"), header("if-range"), etag, lastModified) : { kind: "full" as const };
+function single(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function close(file: ServedFile): void {
+  void file.handle?.close().catch(() => undefined);
+}
+
+export function sendFile(request: FastifyRequest, reply: FastifyReply, file: ServedFile, options: SendOptions): FastifyReply {
+  const { size } = file.version;
+  const { md5, sha256 } = file.entry.digests;
+  const etag = `"${sha256}"`;
+  const lastModified = new Date(file.version.mtimeMs).toUTCString();
+  const decision = options.allowRange ? decideRange(size, single(request, "range"), single(request, "if-range"), etag, lastModified) : { kind: "full" as const };
   if (decision.kind === "unsatisfiable") {
-    void file.handle.close();
+    close(file);
     reply.header("content-range", `bytes */${size}`);
     return refuse(reply, 416, "Range Not Satisfiable");
   }
   const [start, end] = decision.kind === "partial" ? [decision.start, decision.end] : [0, size - 1];
-  if (decision.kind === "partial") reply.code(206).header("content-range", `bytes ${start}-${end}/${size}`);
-  reply.header("content-length", String(end - start + 1));
-  if (request.method === "HEAD" || end < start) {
-    void file.handle.close();
-    return reply.send();
+  const status = decision.kind === "partial" ? 206 : 200;
+  const accel = options.accelRedirect !== undefined && status === 200 && request.method === "GET";
+  // Names keep the reference's spelling (x-MD5): raw headers, not Fastify's lower-cased ones.
+  const headers: string[] = [
+    "Content-Type", "application/octet-stream",
+    "Content-Disposition", contentDisposition(file.name),
+    "Content-Length", String(accel ? 0 : end - start + 1),
+    "x-MD5", md5,
+    "x-SHA256", sha256,
+    "ETag", etag,
+    "Last-Modified", lastModified,
+    "Cache-Control", "no-cache",
+  ];
+  if (options.allowRange && !accel) headers.push("Accept-Ranges", "bytes"); // nginx adds its own
+  if (status === 206) headers.push("Content-Range", `bytes ${start}-${end}/${size}`);
+  if (accel) headers.push("X-Accel-Redirect", options.accelRedirect!);
+
+  reply.hijack(); // the body is ours to write (Fastify would copy or pipe it)
+  const res: ServerResponse = reply.raw;
+  // setHeader keeps each name's spelling on the wire and leaves the headers readable
+  // (getHeader) to hooks that run when the response closes (the fleet's download record).
+  for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i], headers[i + 1]);
+  res.writeHead(status);
+  if (request.method === "HEAD" || end < start || accel) {
+    close(file);
+    res.end();
+    return reply;
   }
-  // The body bypasses Fastify's stream piping: pooled buffers need the
-  // socket's write callbacks (file-sender.ts).
-  reply.hijack();
-  const headers = reply.getHeaders() as Record<string, string>;
-  delete headers["x-md5"]; // already on the raw response, in the reference's spelling
-  delete headers["x-sha256"];
-  reply.raw.writeHead(reply.statusCode, headers);
-  sendFileRange(reply.raw, file.handle, file.version, start, end, pool).catch((error: Error) => {
+  const { bytes } = file.entry;
+  if (bytes) {
+    // end() only once the kernel has the bytes: until then the response is in
+    // flight, so a graceful close waits for it (Node counts an ended response's
+    // connection as idle even while its bytes are still queued).
+    // A client gone mid-body fails the write: no end(), so the response never counts as finished.
+    res.write(start === 0 && end === bytes.length - 1 ? bytes : bytes.subarray(start, end + 1), (error) => {
+      if (!error) res.end();
+    });
+    return reply;
+  }
+  sendFileRange(res, file.handle!, file.version, start, end, options.pool).catch((error: Error) => {
     const quiet = error instanceof TransferCut && error.message === "client went away";
     request.log[quiet ? "info" : "warn"]({ file: file.name, err: error.message }, "download cut short");
   });

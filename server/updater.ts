@@ -1,26 +1,38 @@
 // The ESP8266/ESP32 HTTPUpdate "advanced updater": the device asks one URL
 // with its x-ESP*-* headers; the rules pick its firmware; 304 when it already
 // runs it, a refusal with a reason when the image cannot fit or is for another
-// chip, else 200 with the image.
+// chip, else 200 with the image. `x-ESP8266-mode: version`
+// (ESP8266HTTPUpdate::getAvailableVersion) gets 200 with x-version and x-MD5
+// and no body, as that function expects (it treats 304 as "Wrong HTTP Code").
+// Only HTTPUpdate clients are answered, with or without --open: the rules
+// need the device's identity (--open only opens plain downloads).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ServerContext } from "./context";
 import { isHttpUpdateRequest, parseDeviceHeaders, type DeviceRequest } from "./device-headers";
 import { GATE_REASON } from "./downloads";
-import { classifyImage, readHead, type ImageFacts } from "./image-facts";
+import type { ImageFacts } from "./image-facts";
 import { preflight } from "./preflight";
 import { refuse } from "./responses";
 import type { Target } from "./rules";
 import { selectTarget } from "./rules";
+import { deviceHeadersSchema } from "./schemas";
 import { sendFile } from "./send-file";
-import { closing, openServedFile, type ServedFile } from "./served-file";
+import type { ServedFile } from "./served-file";
 
 /** Why the device needs nothing: it already runs the target (by MD5, SHA-256 or version). */
 export function alreadyRunning(device: DeviceRequest, file: ServedFile, facts: ImageFacts, target: Target): string | undefined {
-  if (device.sketchMd5 !== undefined && device.sketchMd5 === file.digests.md5) return "md5";
-  if (device.sketchSha256 !== undefined && device.sketchSha256 === file.digests.sha256) return "sha256";
-  const version = target.version ?? facts.app?.version;
-  if (device.mode === "sketch" && device.version !== undefined && version !== undefined && version !== "" && device.version === version) return "version";
+  const { md5, sha256 } = file.entry.digests;
+  if (device.sketchMd5 !== undefined && device.sketchMd5 === md5) return "md5";
+  if (device.sketchSha256 !== undefined && device.sketchSha256 === sha256) return "sha256";
+  const version = availableVersion(facts, target);
+  if (device.mode === "sketch" && device.version !== undefined && version !== undefined && device.version === version) return "version";
   return undefined;
+}
+
+/** The version the target's image has: the rule's, else its esp_app_desc_t's. */
+function availableVersion(facts: ImageFacts, target: Target): string | undefined {
+  const v = target.version ?? facts.app?.version;
+  return v === "" ? undefined : v;
 }
 
 export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = async (app, { context }) => {
@@ -37,41 +49,50 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
       return refuse(reply, 403, GATE_REASON);
     }
     const device = parsed.device;
-    const log = request.log.child({ family: device.family, mac: device.staMac, mode: device.modeName });
+    const log = request.log.child({ family: device.family, mac: device.staMac ?? device.baseMac, mode: device.modeName });
     const ruled = selectTarget(rules, device);
     const target = context.chooseTarget ? await context.chooseTarget(device, ruled, request) : ruled;
     if (!target) {
       log.info("updater: no firmware assigned to this device");
       return refuse(reply, 404, "No firmware assigned to this device");
     }
-    const image = device.mode === "sketch" ? target.firmware : target.filesystem;
+    const image = device.mode === "filesystem" ? target.filesystem : target.firmware;
     if (image === undefined) {
       log.info({ rule: target.source }, "updater: nothing assigned for this mode");
       reply.raw.statusMessage = "No update for this mode";
       return reply.code(304).send();
     }
-    const opened = await openServedFile(context.root, context.digests, image, false);
+    const opened = await context.files.open(image, false);
     if (!opened.ok) {
       log.error({ rule: target.source, image, detail: opened.detail }, "updater: rule names an unavailable file");
       return refuse(reply, opened.status === 503 ? 503 : 404, opened.status === 503 ? opened.reason : "Firmware file missing");
     }
     const file = opened.file;
-    const facts = classifyImage(await readHead(file.handle.fd, file.version.size).catch(closing(file)));
+    const facts = file.entry.facts;
+    if (device.mode === "version") {
+      await file.handle?.close();
+      const version = availableVersion(facts, target);
+      log.info({ rule: target.source, image, version, from: device.version }, "updater: version query");
+      reply.header("content-length", "0");
+      reply.raw.setHeader("x-MD5", file.entry.digests.md5);
+      if (version !== undefined) reply.raw.setHeader("x-version", version);
+      return reply.code(200).send();
+    }
     const same = alreadyRunning(device, file, facts, target);
     if (same) {
-      await file.handle.close();
+      await file.handle?.close();
       log.info({ rule: target.source, image, by: same }, "updater: device is up to date");
       reply.raw.statusMessage = "Not Modified";
       return reply.code(304).send();
     }
     const refusal = preflight(device, file.version.size, facts, target.chip);
     if (refusal) {
-      await file.handle.close();
+      await file.handle?.close();
       log.warn({ rule: target.source, image, status: refusal.status, reason: refusal.reason }, "updater: refused by pre-flight");
       return refuse(reply, refusal.status, refusal.reason);
     }
-    log.info({ rule: target.source, image, size: file.version.size, md5: file.digests.md5, from: device.version }, "updater: sending update");
-    return sendFile(request, reply, file, false, context.pool);
+    log.info({ rule: target.source, image, size: file.version.size, md5: file.entry.digests.md5, from: device.version }, "updater: sending update");
+    return sendFile(request, reply, file, { allowRange: false, pool: context.pool, accelRedirect: await context.accel?.redirectFor(file, request) });
   };
-  app.route({ method: ["GET", "HEAD"], url: rules.endpoint, handler });
+  app.route({ method: ["GET", "HEAD"], url: rules.endpoint, schema: { headers: deviceHeadersSchema }, handler });
 };

@@ -177,7 +177,9 @@ export class Fleet {
     if (isDownload) {
       const length = Number(header(reply, "content-length") ?? NaN);
       const socket = request.raw.socket;
-      const written = (socket.bytesWritten ?? (socket as unknown as { _bytesDispatched: number })._bytesDispatched) - bytesBefore;
+      // bytesWritten counts what is still queued in the socket too: a response written in
+      // one call (the in-memory image) would look whole when the client left half way.
+      const written = (socket.bytesWritten ?? (socket as unknown as { _bytesDispatched: number })._bytesDispatched) - (socket.writableLength ?? 0) - bytesBefore;
       const head = Buffer.byteLength((reply.raw as unknown as { _header?: string })._header ?? "", "latin1");
       const bytesSent = Math.max(0, Math.min(Number.isFinite(length) ? length : Infinity, written - head));
       completed = reply.raw.writableFinished && Number.isFinite(length) && bytesSent >= length;

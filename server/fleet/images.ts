@@ -10,7 +10,7 @@ import { link, mkdir, open, readdir, realpath, rename, unlink } from "node:fs/pr
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { isInside, type CatalogRoot } from "../catalog-root";
-import { classifyImage, HEAD_BYTES, readHead, type ImageFacts } from "../image-facts";
+import { classifyImage, HEAD_BYTES, type ImageFacts } from "../image-facts";
 import type { Db } from "./db";
 import { FleetError } from "./rollouts";
 
@@ -44,12 +44,15 @@ export async function catalogImage(root: CatalogRoot, path: string): Promise<Ima
   if (typeof path !== "string" || path.trim() === "") throw new FleetError(400, "image: expected a catalog path such as fw/app-1.2.0.bin");
   const resolved = await root.resolve(path.trim());
   if (!resolved.ok) throw new FleetError(resolved.reason === "forbidden" ? 400 : 404, resolved.reason === "forbidden" ? "image: outside the catalog" : `image: no ${path} in the catalog`);
-  const handle = await open(resolved.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
+  // O_NONBLOCK first, then fstat: a FIFO named *.bin must not hang a thread-pool worker.
+  const handle = await open(resolved.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
   if (!handle) throw new FleetError(404, `image: cannot open ${path}`);
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new FleetError(400, `image: ${path} is not a file`);
-    const facts = classifyImage(await readHead(handle.fd, st.size));
+    const head = Buffer.alloc(Math.min(HEAD_BYTES, st.size));
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const facts = classifyImage(head.subarray(0, bytesRead));
     if (facts.family === "none") throw new FleetError(400, `image: ${path} is not an ESP app image`);
     return describe(resolved.relative.split(sep).join("/"), st.size, facts);
   } finally {
@@ -85,6 +88,8 @@ export interface UploadOptions {
 
 /** Where an upload may go: a catalog-relative .bin path without hidden segments. */
 export function uploadTarget(root: CatalogRoot, name: string): string {
+  // Said first, in words: the catalog root refuses hidden names too, but only as "not inside".
+  if (name.split("/").some((s) => s.startsWith("."))) throw new FleetError(400, "name: a .bin file name (folders allowed, no hidden segments)");
   const lexical = root.lexical(name);
   if (!lexical.ok || lexical.relative === "") throw new FleetError(400, "name: a catalog path inside the catalog");
   const segments = lexical.relative.split("/");

@@ -4,9 +4,10 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { buildImage } from "../../tools/esp-image";
 import { esp32Headers, parseResponse, rawRequest, requestText, tempDir } from "./helpers";
@@ -149,11 +150,33 @@ describe("ota-server command", () => {
       if (refused) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const viaBin = await run(["-d", catalog], catalog, [process.execPath, join(ROOT, "bin", "ota-server.js")]);
+    // The bin runs the compiled server with no TypeScript loader: a resolve hook
+    // refuses tsx and any .ts module, and the process still serves.
+    const hook = join(catalog, "no-typescript.mjs");
+    await writeFile(
+      hook,
+      `import { register } from "node:module";\nregister("data:text/javascript," + encodeURIComponent(${JSON.stringify(
+        'export async function resolve(s, c, next) { if (/^tsx(\\/|$)/.test(s) || /\\.[cm]?ts$/.test(s)) throw new Error("TypeScript at run time: " + s); return next(s, c); }',
+      )}));\n`,
+    );
+    const viaBin = await run(["-d", catalog], catalog, [process.execPath, "--import", pathToFileURL(hook).href, join(ROOT, "bin", "ota-server.js")]);
     children.push(viaBin.child);
     assert.equal((await rawRequest(viaBin.port, requestText("/_catalog?op=list", { Host: "x" }))).status, 200);
+    assert.equal((await rawRequest(viaBin.port, requestText("/bin/fw.bin", esp32Headers({ "x-ESP32-free-space": "8000000" })))).status, 200);
     viaBin.child.kill("SIGTERM");
     assert.equal(await viaBin.exited, 0);
+    // and the hook does refuse TypeScript: the source entry point fails under it
+    const ts = spawnSync(process.execPath, ["--import", pathToFileURL(hook).href, join(ROOT, "server", "cli.ts"), "--help"], { cwd: ROOT, encoding: "utf8" });
+    assert.notEqual(ts.status, 0);
+    assert.match(ts.stderr, /TypeScript at run time|Unknown file extension/);
+  });
+
+  test("the package declares the bin and keeps tsx out of its run-time dependencies", async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string>; dependencies: Record<string, string>; scripts: Record<string, string> };
+    assert.equal(pkg.bin["ota-server"], "bin/ota-server.js");
+    assert.equal(pkg.dependencies.tsx, undefined);
+    assert.match(pkg.scripts.prepare, /build/, "npm install / npm ci build dist/");
+    assert.doesNotMatch(await readFile(join(ROOT, "bin", "ota-server.js"), "utf8"), /from "tsx|import\("tsx/, "the bin loads no TypeScript loader");
   });
 
   test("SIGTERM finishes an in-flight download, then exits 0", { timeout: 30_000 }, async () => {

@@ -1,8 +1,10 @@
-// Hashes are computed once per file version, and x-MD5 always matches the
-// bytes sent, even when the file is replaced while downloads are in flight.
+// x-MD5 always matches the bytes sent, and a later download never carries a
+// stale digest, whatever happens to the file while downloads are in flight:
+// renamed over, rewritten in place, truncated, rewritten at the same size with
+// its mtime restored; for files held in memory and for files streamed from disk.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { rename, writeFile, utimes, stat } from "node:fs/promises";
+import { open, readFile, rename, stat, truncate, utimes, writeFile } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -71,6 +73,114 @@ function startDownload(port: number, target: string): Promise<Flight> {
   });
 }
 
+type Style = readonly [label: string, replace: (path: string, next: Buffer, dir: string) => Promise<void>];
+
+/** The ways a file gets replaced under a running server. */
+const STYLES: Style[] = [
+  ["rename over the name", async (path, next, dir) => {
+    const tmp = join(dir, `.tmp-${Math.random()}`);
+    await writeFile(tmp, next);
+    await rename(tmp, path);
+  }],
+  ["rewrite in place", (path, next) => writeFile(path, next)],
+  ["truncate", (path, next) => truncate(path, Math.floor(next.length / 3))],
+  ["same size, mtime restored (cp -p, rsync --inplace -t)", async (path, next) => {
+    const st = await stat(path);
+    const fd = await open(path, "r+");
+    await fd.write(next, 0, next.length, 0);
+    await fd.close();
+    await utimes(path, st.atime, st.mtime);
+  }],
+];
+
+/** Whole-second times, so restoring them with utimes() is exact (ns mtimes are not). */
+async function roundTimes(path: string): Promise<void> {
+  const t = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+  await utimes(path, t, t);
+}
+
+/** After the replacement: what the file holds now. */
+async function current(path: string): Promise<Buffer> {
+  return readFile(path);
+}
+
+for (const [mode, options] of [
+  ["held in memory", {}],
+  ["streamed from disk", { maxMemoryFileBytes: 64 * 1024 }],
+] as const) {
+  describe(`replacement while downloads run (${mode})`, () => {
+    let server: Running;
+    before(async () => {
+      server = await start({ open: true, ...options });
+    });
+    after(() => server.close());
+
+    for (const [i, [label, replace]] of STYLES.entries()) {
+      test(`${label}: no complete body differs from its x-MD5, and the next download describes the new file`, async () => {
+        const path = join(server.dir, `style-${i}.bin`);
+        const size = 3_000_000;
+        const v1 = image(size, 100 + i);
+        await writeFile(path, v1);
+        await roundTimes(path);
+        const flights = await Promise.all(Array.from({ length: 8 }, () => startDownload(server.port, `/style-${i}.bin`)));
+        for (const f of flights) assert.equal(f.head.headers["x-md5"], md5(v1));
+        await replace(path, image(size, 200 + i), server.dir);
+        const results = await Promise.all(flights.map((f) => f.finish()));
+        for (const [n, r] of results.entries()) if (r.complete) assert.equal(md5(r.body), md5(v1), `download ${n}: a complete body is the version its head described`);
+        const now = await current(path);
+        const next = await rawRequest(server.port, requestText(`/style-${i}.bin`, PLAIN));
+        assert.equal(next.status, 200);
+        assert.ok(next.body.equals(now), "the next download sends the file as it is now");
+        assert.equal(next.headers["x-md5"], md5(now), "with the digest of what it is now");
+        assert.equal(next.headers["content-length"], String(now.length));
+      });
+    }
+
+    test("a 20-client race against same-size rewrites that restore mtime: every complete body matches its x-MD5", { timeout: 30_000 }, async () => {
+      const path = join(server.dir, "race.bin");
+      const size = 400_000;
+      const versions = Array.from({ length: 4 }, (_, k) => image(size, 300 + k));
+      const digests = new Set(versions.map(md5));
+      await writeFile(path, versions[0]);
+      await roundTimes(path);
+      const st = await stat(path);
+      let writing = true;
+      const writer = (async () => {
+        for (let k = 1; writing; k++) {
+          const fd = await open(path, "r+");
+          // in two halves, so a reader can see half old, half new
+          const v = versions[k % versions.length];
+          await fd.write(v, 0, size / 2, 0);
+          await fd.write(v, size / 2, size / 2, size / 2);
+          await fd.close();
+          await utimes(path, st.atime, st.mtime);
+          await new Promise((r) => setTimeout(r, 30 + (k % 3) * 20)); // quiet spells, as between deploys
+        }
+      })();
+      let complete = 0;
+      let mismatched = 0;
+      const client = async () => {
+        for (let n = 0; n < 15; n++) {
+          const r = await rawRequest(server.port, requestText("/race.bin", PLAIN)).catch(() => undefined);
+          if (!r || r.status !== 200 || r.body.length !== size) continue;
+          complete++;
+          if (md5(r.body) !== r.headers["x-md5"] || !digests.has(r.headers["x-md5"])) mismatched++;
+        }
+      };
+      await Promise.all(Array.from({ length: 20 }, client));
+      writing = false;
+      await writer;
+      assert.ok(complete > 0, "some downloads completed");
+      assert.equal(mismatched, 0, `${mismatched} of ${complete} complete bodies did not match their x-MD5 (or were a mix of versions)`);
+      // and once the file is stable, downloads describe it
+      const stable = await current(path);
+      const r = await rawRequest(server.port, requestText("/race.bin", PLAIN));
+      assert.equal(r.headers["x-md5"], md5(stable));
+      assert.ok(r.body.equals(stable));
+    });
+  });
+}
+
 describe("digests and replacement", () => {
   let server: Running;
   before(async () => {
@@ -78,25 +188,28 @@ describe("digests and replacement", () => {
   });
   after(() => server.close());
 
-  test("digests are computed once per file version and again when the file changes", async () => {
+  test("a version is read and hashed once; a same-size rewrite with mtime restored is a new version", async () => {
     const path = join(server.dir, "cache.bin");
     const v1 = image(300_000, 1);
     await writeFile(path, v1);
-    const before = server.context.digests.computed;
+    await roundTimes(path);
+    const before = server.context.images.loads;
     const a = await rawRequest(server.port, requestText("/cache.bin", PLAIN));
     const b = await rawRequest(server.port, requestText("/cache.bin", PLAIN));
     assert.equal(a.headers["x-md5"], md5(v1));
     assert.equal(b.headers["x-md5"], md5(v1));
-    assert.equal(server.context.digests.computed, before + 1);
+    assert.equal(server.context.images.loads, before + 1);
+    assert.ok(server.context.files.fastHits >= 1, "the second request was answered from memory after one stat");
     // Same size, same mtime, new bytes written in place: ctime still tells.
     const st = await stat(path);
     const v2 = image(300_000, 2);
     await writeFile(path, v2);
     await utimes(path, st.atime, st.mtime);
+    assert.equal((await stat(path)).mtimeMs, st.mtimeMs, "mtime restored exactly");
     const c = await rawRequest(server.port, requestText("/cache.bin", PLAIN));
     assert.equal(c.headers["x-md5"], md5(v2));
     assert.ok(c.body.equals(v2));
-    assert.equal(server.context.digests.computed, before + 2);
+    assert.equal(server.context.images.loads, before + 2);
   });
 
   test("an atomic replace during 20 in-flight downloads: each gets the version it started with", async () => {
@@ -117,26 +230,40 @@ describe("digests and replacement", () => {
     assert.ok(results.slice(20).every((r) => r.head.headers["x-md5"] === md5(v2)));
   });
 
-  test("a rewrite in place during a download cuts it short rather than send bytes that miss x-MD5", async () => {
-    const path = join(server.dir, "inplace.bin");
-    const size = 24 * 1024 * 1024; // far more than loopback socket buffers hold
-    const v1 = image(size, 21);
-    await writeFile(path, v1);
-    const flight = await startDownload(server.port, "/inplace.bin");
-    assert.equal(flight.head.headers["x-md5"], md5(v1));
-    await writeFile(path, image(size, 22)); // same inode, truncated and rewritten
-    const r = await flight.finish();
-    assert.equal(r.complete, false, "the transfer must not complete");
-    assert.ok(server.logs.some((l) => l.msg === "download cut short" && /^file (changed|shrank) while it was sent$/.test(String(l.err))));
-    // and the next request describes and sends the new version
-    const next = await rawRequest(server.port, requestText("/inplace.bin", PLAIN));
-    assert.equal(next.headers["x-md5"], md5(next.body));
+  test("a file too large to hold, rewritten in place during a download, is cut short rather than sent unlike its x-MD5", async () => {
+    const big = await start({ open: true, maxMemoryFileBytes: 1024 * 1024 });
+    try {
+      const path = join(big.dir, "inplace.bin");
+      const size = 24 * 1024 * 1024; // far more than loopback socket buffers hold
+      const v1 = image(size, 21);
+      await writeFile(path, v1);
+      const flight = await startDownload(big.port, "/inplace.bin");
+      assert.equal(flight.head.headers["x-md5"], md5(v1));
+      await writeFile(path, image(size, 22)); // same inode, truncated and rewritten
+      const r = await flight.finish();
+      assert.equal(r.complete, false, "the transfer must not complete");
+      assert.ok(big.logs.some((l) => l.msg === "download cut short" && /^file (changed|shrank) while it was sent$/.test(String(l.err))));
+      const next = await rawRequest(big.port, requestText("/inplace.bin", PLAIN));
+      assert.equal(next.headers["x-md5"], md5(next.body));
+    } finally {
+      await big.close();
+    }
+  });
+
+  test("a file written just before the request is read once it has settled, and served whole", async () => {
+    const path = join(server.dir, "fresh.bin");
+    const v = image(500_000, 41);
+    await writeFile(path, v);
+    const r = await rawRequest(server.port, requestText("/fresh.bin", PLAIN));
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(v));
+    assert.equal(r.headers["x-md5"], md5(v));
   });
 });
 
-describe("download buffer pool", () => {
+describe("download buffer pool (files streamed from disk)", () => {
   test("more clients than pooled buffers, some hanging up mid-transfer: all bytes right, every buffer back", { timeout: 30_000 }, async () => {
-    const server = await start({ open: true, poolBuffers: 2, chunkSize: 64 * 1024, poolWaitMs: 5, overflowChunkSize: 4096 });
+    const server = await start({ open: true, maxMemoryFileBytes: 1024 * 1024, poolBuffers: 2, chunkSize: 64 * 1024, poolWaitMs: 5, overflowChunkSize: 4096 });
     try {
       const data = image(3_000_000, 31);
       await writeFile(join(server.dir, "fw.bin"), data);

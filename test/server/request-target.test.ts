@@ -21,6 +21,14 @@ describe("repairRequestLine", () => {
     assert.equal(fix("OPTIONS * HTTP/1.1\r\n"), undefined);
     assert.equal(fix("GET http://h/x HTTP/1.1\r\n"), undefined);
   });
+  test("escapes the bytes Node's parser refuses in a target (controls, DEL, 0x80-0xFF), nothing else", () => {
+    assert.equal(fix("GET /a\x7fb.bin HTTP/1.0\r\n"), "GET /a%7Fb.bin HTTP/1.0\r\n");
+    assert.equal(fix("GET bin/f\xc3\xafr.bin HTTP/1.0\r\n"), "GET /bin/f%C3%AFr.bin HTTP/1.0\r\n");
+    assert.equal(fix("GET /100%.bin HTTP/1.0\r\n"), undefined, "a stray % is the router's business (app.ts)");
+    assert.equal(fix("GET /q?x=1.bin HTTP/1.0\r\n"), undefined);
+    assert.equal(fix("GET /a\x7f"), "need-more", "the whole target first");
+  });
+
   test("waits for the method and first target byte, gives up on non-HTTP", () => {
     assert.equal(fix("GE"), "need-more");
     assert.equal(fix("GET "), "need-more");

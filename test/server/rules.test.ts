@@ -81,6 +81,8 @@ describe("rules", () => {
     ["an unknown key", "default: { firmware: a.bin, colour: red }", /unknown key "colour"/],
     ["a path leaving the catalog", "default: ../etc/passwd", /inside the catalog/],
     ["an absolute path", "default: /etc/passwd", /inside the catalog/],
+    ["a hidden file", "default: .secret/app.bin", /hidden files/],
+    ["a hidden folder on the way", "default: { firmware: app/.git/x.bin }", /hidden files/],
     ["a target without an image", "default: { chip: esp32 }", /names no firmware/],
     ["a group that does not exist", 'devices: { "AA:BB:CC:DD:EE:FF": { group: nope } }', /no group "nope"/],
     ["a MAC in two groups", 'groups: { a: { firmware: a.bin, members: ["AA:BB:CC:DD:EE:FF"] }, b: { firmware: b.bin, members: ["aa:bb:cc:dd:ee:ff"] } }', /already in group a/],

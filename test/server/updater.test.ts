@@ -202,6 +202,109 @@ describe("advanced updater", () => {
   });
 });
 
+describe("advanced updater: getAvailableVersion, --open, update reports", () => {
+  let server: Running;
+  let open: Running;
+  const rules = parseRules(`
+default: { firmware: esp32/app-1.1.0.bin }
+devices:
+  "${MAC_A}": { firmware: esp8266/app.bin, version: "1.0.0" }
+  "${MAC_C}": esp32/app-1.1.0.bin
+`, "yaml");
+  before(async () => {
+    server = await start({ rules, logLevel: "debug" });
+    open = await start({ rules, open: true, dir: server.dir });
+    for (const d of ["esp32", "esp8266"]) await mkdir(join(server.dir, d));
+    await writeFile(join(server.dir, "esp32", "app-1.1.0.bin"), esp32v110);
+    await writeFile(join(server.dir, "esp8266", "app.bin"), esp8266);
+  });
+  after(async () => {
+    await open.close();
+    await server.close();
+  });
+  const ask = (headers: Record<string, string>, s = server) => rawRequest(s.port, requestText("/update", headers));
+
+  test("x-ESP8266-mode: version gets 200 with x-version and x-MD5 and no body, as getAvailableVersion() expects", async () => {
+    const r = await ask(esp8266Headers({ "x-ESP8266-mode": "version", "x-ESP8266-version": "0.9.0" }));
+    assert.equal(r.status, 200, "getAvailableVersion() takes 304 for 'Wrong HTTP Code'");
+    assert.equal(r.headers["x-version"], "1.0.0", "the rule's version");
+    assert.equal(r.headers["x-md5"], md5(esp8266));
+    assert.equal(r.headers["content-length"], "0");
+    assert.equal(r.body.length, 0);
+    // the same board on its current version still gets the answer, not 304
+    assert.equal((await ask(esp8266Headers({ "x-ESP8266-mode": "version", "x-ESP8266-version": "1.0.0" }))).status, 200);
+  });
+
+  test("the version query of an ESP32 image reports its esp_app_desc_t version", async () => {
+    const r = await ask(esp32Headers({ "x-ESP32-mode": "version", "x-ESP32-STA-MAC": MAC_C, "x-ESP32-BASE-MAC": MAC_C }));
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["x-version"], "1.1.0");
+    assert.equal(r.body.length, 0);
+  });
+
+  test("--open opens plain downloads only: the updater still answers HTTPUpdate clients alone (README)", async () => {
+    const curl = { Host: "127.0.0.1", "User-Agent": "curl/8.5.0" };
+    assert.equal((await ask(curl, open)).status, 403);
+    assert.equal((await rawRequest(open.port, requestText("/esp32/app-1.1.0.bin", curl))).status, 200);
+    assert.equal((await ask(esp32Headers(), open)).status, 200);
+  });
+
+  test("an ESP8266 with an empty sketch MD5 checks in like any other", async () => {
+    const r = await ask(esp8266Headers({ "x-ESP8266-sketch-md5": "" }));
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(esp8266));
+  });
+
+  test("a board's report of its last update is logged with its MAC; the answer is as without it", async () => {
+    const plain = await ask(esp32Headers({ "x-ESP32-version": "1.1.0" }));
+    for (const [result, spelled] of [["valid", "valid"], ["rolled-back", "Rolled-Back"], ["failed", "FAILED"]]) {
+      const before = server.logs.length;
+      const r = await ask(esp32Headers({ "x-ESP32-version": "1.1.0", "X-esp32-Update-Result": spelled, "x-ESP32-UPDATE-VERSION": "1.1.0" }));
+      assert.equal(r.status, plain.status);
+      assert.equal(r.head.replace(/Date: .*\r\n/, ""), plain.head.replace(/Date: .*\r\n/, ""));
+      const line = server.logs.slice(before).find((l) => l.msg === "device reported its last update");
+      assert.ok(line, "logged");
+      assert.equal(line.result, result);
+      assert.equal(line.version, "1.1.0");
+      assert.equal(line.mac, MAC_B);
+      assert.equal(line.level, 30, "info");
+    }
+  });
+
+  test("an ESP8266 check-in carrying a report is not taken for a mix of chip families", async () => {
+    const r = await ask(esp8266Headers({ "x-ESP8266-version": "1.0.0", "x-ESP32-update-result": "valid", "x-ESP32-update-version": "1.0.0" }));
+    assert.equal(r.status, 304, "version 1.0.0 = the rule's version, as without the report");
+  });
+
+  test("malformed reports are ignored (logged at debug), never refused", async () => {
+    for (const [result, version] of [["exploded", "1.0.0"], ["valid", "x".repeat(200)], ["valid", "1.0\t0"], ["", ""]]) {
+      const before = server.logs.length;
+      const r = await ask(esp32Headers({ "x-ESP32-update-result": result, "x-ESP32-update-version": version }));
+      assert.equal(r.status, 200, `${result} / ${version.slice(0, 10)}`);
+      const lines = server.logs.slice(before);
+      const info = lines.find((l) => l.msg === "device reported its last update");
+      if (result === "valid") assert.equal(info?.version, undefined, "the bad version is left out");
+      else assert.equal(info, undefined);
+      assert.ok(lines.some((l) => l.level === 20 && /update report/.test(String(l.msg))), "a debug line says why");
+    }
+    const noResult = await ask(esp32Headers({ "x-ESP32-update-version": "1.0.0" }));
+    assert.equal(noResult.status, 200);
+  });
+
+  test("catalog requests' reports are logged too (/_catalog, /api/catalog); boards without one are answered as today", async () => {
+    for (const target of ["/_catalog?op=list&path=esp32", "/api/catalog?path=esp32"]) {
+      const plain = await rawRequest(server.port, requestText(target, { Host: "x", "User-Agent": "ESP32HTTPClient" }));
+      const before = server.logs.length;
+      const r = await rawRequest(server.port, requestText(target, { Host: "x", "User-Agent": "ESP32HTTPClient", "x-ESP32-update-result": "rolled-back", "x-ESP32-update-version": "2.0.0" }));
+      assert.equal(r.status, 200);
+      assert.ok(r.body.equals(plain.body));
+      const line = server.logs.slice(before).find((l) => l.msg === "device reported its last update");
+      assert.deepEqual([line?.result, line?.version, line?.mac], ["rolled-back", "2.0.0", undefined]);
+      assert.ok(!server.logs.slice(before - 2, before).some((l) => l.msg === "device reported its last update"));
+    }
+  });
+});
+
 describe("without rules", () => {
   test("the updater endpoint does not exist", async () => {
     const server = await start();

@@ -18,6 +18,13 @@ export interface CatalogFetchOptions {
   headers?: ReadonlyArray<readonly [string, string]>;
 }
 
+/**
+ * Sent on catalog requests, as AutoConnect's device (arduino-esp32 HTTPClient)
+ * does: updateserver.py reads the User-Agent of every request that is not
+ * /_catalog and fails the connection when there is none.
+ */
+export const CATALOG_USER_AGENT = "ESP32HTTPClient";
+
 export function catalogPath(path: string): string {
   return `/_catalog?op=list&path=${encodePath(path === "" ? "." : path)}`;
 }
@@ -69,7 +76,7 @@ export function fetchRows<T>(
 
   arm();
   exchange = deps.http.request(
-    { host: server.host, port: server.port, path: target, headers: [["Accept", "application/json"], ...headers] },
+    { host: server.host, port: server.port, path: target, headers: [["User-Agent", CATALOG_USER_AGENT], ["Accept", "application/json"], ...headers] },
     {
       onHead(head) {
         if (finished) return;

@@ -27,6 +27,9 @@ test("the catalog request is GET /_catalog?op=list&path=P on the configured serv
   assert.deepEqual([r.host, r.port, r.path, r.method ?? "GET"], ["192.168.4.2", 8000, "/_catalog?op=list&path=.", "GET"]);
   assert.equal(catalogPath("bin/esp32"), "/_catalog?op=list&path=bin/esp32");
   assert.equal(catalogPath("my fw"), "/_catalog?op=list&path=my%20fw");
+  // a query value: updateserver.py decodes it with parse_qs, so "+", "&", "#" and "%" are escaped
+  assert.equal(catalogPath("a+b&c#d%"), "/_catalog?op=list&path=a%2Bb%26c%23d%25");
+  assert.equal(rig.http.header(0, "User-Agent"), "ESP32HTTPClient", "the User-Agent AutoConnect's device sends");
 });
 
 test("the reference server's catalog is offered as its two bin rows", async () => {

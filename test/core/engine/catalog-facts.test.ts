@@ -73,6 +73,8 @@ test("one extra request, GET /api/catalog?path=P on the same server, after the c
   const r = rig.http.requests[1];
   assert.deepEqual([r.host, r.port, r.path, r.method ?? "GET"], ["192.168.4.2", 8000, "/api/catalog?path=.", "GET"]);
   assert.equal(rig.http.header(1, "Accept"), "application/json");
+  // updateserver.py fails the connection on a request without one (it has no /api/catalog)
+  assert.equal(rig.http.header(1, "User-Agent"), "ESP32HTTPClient");
   assert.equal(factsPath("bin/esp32"), "/api/catalog?path=bin/esp32");
   assert.equal(factsPath("my fw"), "/api/catalog?path=my%20fw");
   assert.equal(factsPath(""), "/api/catalog?path=.");

@@ -44,6 +44,17 @@ test("catalog folder and firmware paths", () => {
   assert.equal(firmwarePath("bin", "fw v2.bin"), "/bin/fw%20v2.bin");
 });
 
+test("firmware names go out literally; only what a request line cannot carry is encoded", () => {
+  // updateserver.py serves the raw request target and decodes nothing
+  for (const name of ["a+b.bin", "hash#1.bin", "100%.bin", "%41.bin", "q?x=1.bin", "del\x7f.bin", "[x]{y}|z.bin"])
+    assert.equal(firmwarePath(".", name), `/${name}`);
+  assert.equal(firmwarePath("my fw", "a b.bin"), "/my%20fw/a%20b.bin");
+  assert.equal(firmwarePath(".", "tab\there.bin"), "/tab%09here.bin");
+  assert.equal(firmwarePath(".", "fïrmwäre-€.bin"), "/f%C3%AFrmw%C3%A4re-%E2%82%AC.bin");
+  assert.equal(firmwarePath(".", "emoji-\ud83d\ude00.bin"), "/emoji-%F0%9F%98%80.bin");
+  assert.equal(firmwarePath(".", "lone-\ud83d.bin"), "/lone-%EF%BF%BD.bin");
+});
+
 test("the fake store enforces NVS limits", () => {
   const store = new MemoryStore();
   assert.throws(() => store.set("a.key.of.16.char", "x"), "1 to 15 characters");
