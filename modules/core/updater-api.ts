@@ -55,6 +55,25 @@ export interface Progress {
   error?: string;
 }
 
+/** An image the portal receives as a request body (POST /update/upload). */
+export interface UploadRequest {
+  /** Content-Length. */
+  size: number;
+  /** x-MD5, lowercase hex, when sent. */
+  md5?: string;
+  /** Shown as Progress.target. */
+  name: string;
+}
+
+/** Where the server adapter puts the body: pieces of at most 4096 bytes, then end() or abort(). */
+export interface UploadTarget {
+  write(chunk: Uint8Array): void;
+  end(): void;
+  abort(reason: string): void;
+}
+
+export type UploadStart = { ok: true; upload: UploadTarget } | { ok: false; status: number; error: string };
+
 export interface Updater {
   settings(): ServerSettings;
   /** Validates and stores the settings; returns an error text or undefined. */
@@ -66,6 +85,8 @@ export interface Updater {
   start(name: string): string | undefined;
   /** Advanced-updater check-in against a URL (http://host:port/path). */
   checkIn(url: string): string | undefined;
+  /** Starts an update from an uploaded body, or says why not (409 busy, 413 too large, 400 malformed). */
+  upload(request: UploadRequest): UploadStart;
   progress(): Progress;
   cancel(): void;
 }

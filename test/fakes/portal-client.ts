@@ -1,8 +1,8 @@
 // Builds PortalRequests the way the server adapters do (lowercased headers,
 // raw query, body text) and sends them to a portal handler, for portal tests.
 import type { PortalRequest, PortalResponse } from "../../modules/core/ports";
-import type { PortalDeps, PortalHandler } from "../../modules/core/updater-api";
-import { createPortal } from "../../modules/core/portal/portal";
+import type { PortalDeps } from "../../modules/core/updater-api";
+import { createPortal, type Portal } from "../../modules/core/portal/portal";
 import { utf8Length } from "../../modules/core/portal/form";
 import { FakeClock } from "./clock";
 import { MemoryStore } from "./store";
@@ -43,7 +43,7 @@ export function header(response: PortalResponse, name: string): string | undefin
 
 /** A portal over fakes, with its fakes exposed for the test to steer. */
 export interface PortalRig {
-  portal: PortalHandler;
+  portal: Portal;
   updater: ScriptedUpdater;
   boot: ScriptedBoot;
   wifi: FakeWifi;

@@ -2,7 +2,7 @@
 // rendering tests. It records calls and validates settings like the facade's
 // contract says (an error text or undefined). The real engine is exercised by
 // test/core/portal/engine.test.ts.
-import type { CatalogState, Progress, ServerSettings, Updater } from "../../modules/core/updater-api";
+import type { CatalogState, Progress, ServerSettings, Updater, UploadRequest, UploadStart } from "../../modules/core/updater-api";
 
 export class ScriptedUpdater implements Updater {
   current: ServerSettings = { host: "192.168.1.10", port: 8000, path: "bin" };
@@ -45,6 +45,26 @@ export class ScriptedUpdater implements Updater {
   checkIn(url: string): string | undefined {
     this.calls.push(`checkIn ${url}`);
     return undefined;
+  }
+
+  /** What upload() answers (undefined: it takes the body, recording it in `uploaded`). */
+  uploadRefusal: { status: number; error: string } | undefined;
+  readonly uploaded: Array<{ request: UploadRequest; bytes: number; ended: boolean; aborted?: string }> = [];
+
+  upload(request: UploadRequest): UploadStart {
+    this.calls.push(`upload ${request.name} ${request.size}`);
+    if (this.uploadRefusal) return { ok: false, ...this.uploadRefusal };
+    const record: { request: UploadRequest; bytes: number; ended: boolean; aborted?: string } = { request, bytes: 0, ended: false };
+    this.uploaded.push(record);
+    this.state = { phase: "checking", target: request.name, received: 0, total: request.size, rate: 0, resumes: 0 };
+    return {
+      ok: true,
+      upload: {
+        write: (chunk) => void (record.bytes += chunk.length),
+        end: () => void (record.ended = true),
+        abort: (reason) => void (record.aborted = reason),
+      },
+    };
   }
 
   progress(): Progress {

@@ -1,23 +1,29 @@
-// The portal's HTTP server on node:http: turns each request into a
-// PortalRequest (body capped at the portal's MAX_FORM_BODY, Content-Length
-// passed through so the portal can answer 413), calls the synchronous handler
-// and writes the answer with an explicit Content-Length. Like the device's
-// server, every response closes the connection. While the twin "reboots" there
-// is no handler and connections are dropped, as an unreachable board would.
+// The portal's HTTP server on node:http, shaped like the device's: each request
+// becomes a PortalRequest; the portal's body router decides from the head alone
+// whether the body is streamed (an upload: handed over in pieces of at most
+// 4096 bytes as they arrive, never whole), answered at once unread (413, 409,
+// 401...), or read as a form (capped at MAX_FORM_BODY; a Content-Length over
+// the cap is answered 413 at once). Every answer has an explicit
+// Content-Length and closes the connection, as on the device. While the twin
+// "reboots" there is no handler and connections are dropped, as an
+// unreachable board would.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { PortalRequest } from "../../modules/core/ports";
+import type { PortalBodyRouter, PortalBodySink, PortalRequest, PortalResponse } from "../../modules/core/ports";
 import type { PortalHandler } from "../../modules/core/updater-api";
 import { MAX_FORM_BODY } from "../../modules/core/portal/portal";
+
+/** Largest piece handed to a body sink (the port's bound). */
+export const BODY_PIECE = 4096;
 
 export class PortalServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  /** The running firmware's handler; undefined while the board restarts. */
-  handler: PortalHandler | undefined;
+  /** The running firmware's handler (and its body router); undefined while the board restarts. */
+  handler: (PortalHandler & { bodyRouter?: PortalBodyRouter }) | undefined;
 
   constructor() {
-    this.server = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 30_000 }, (req, res) => this.serve(req, res));
+    this.server = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10 * 60_000 }, (req, res) => this.serve(req, res));
     this.server.on("connection", (socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -47,17 +53,34 @@ export class PortalServer {
   }
 
   private serve(req: IncomingMessage, res: ServerResponse): void {
-    if (!this.handler) {
+    const handler = this.handler;
+    if (!handler) {
       req.socket.destroy();
       return;
     }
+    const head = portalRequest(req, "");
+    let routed: ReturnType<PortalBodyRouter>;
+    try {
+      routed = handler.bodyRouter?.(head);
+    } catch (error) {
+      console.error("portal body router threw:", error);
+      return this.send(req, res, head, { status: 500, headers: [["Content-Type", "text/plain; charset=utf-8"]], body: "Internal error\n" });
+    }
+    if (routed && "respond" in routed) return this.send(req, res, head, routed.respond);
+    if (routed) return this.stream(req, res, head, routed.stream);
+    const declared = Number(head.headers.get("content-length") ?? 0);
+    if (declared > MAX_FORM_BODY) return this.respond(req, res, head); // 413 from the header alone, the body unread
+    this.readForm(req, res, head);
+  }
+
+  private readForm(req: IncomingMessage, res: ServerResponse, head: PortalRequest): void {
     const parts: Buffer[] = [];
     let length = 0;
     let answered = false;
     const answer = () => {
       if (answered) return;
       answered = true;
-      this.respond(req, res, Buffer.concat(parts).toString("utf8"));
+      this.respond(req, res, { ...head, body: Buffer.concat(parts).toString("utf8") });
     };
     req.on("data", (chunk: Buffer) => {
       if (answered) return;
@@ -65,49 +88,88 @@ export class PortalServer {
       const room = MAX_FORM_BODY + 1 - length;
       parts.push(chunk.subarray(0, Math.max(0, room)));
       length += Math.min(chunk.length, Math.max(0, room));
-      if (length > MAX_FORM_BODY) {
-        res.shouldKeepAlive = false;
-        answer();
-      }
+      if (length > MAX_FORM_BODY) answer();
     });
     req.on("end", answer);
     req.on("error", () => req.socket.destroy());
   }
 
-  private respond(req: IncomingMessage, res: ServerResponse, body: string): void {
+  /** Hands the body to the sink in pieces as it arrives; answers with what end() returns. */
+  private stream(req: IncomingMessage, res: ServerResponse, head: PortalRequest, sink: PortalBodySink): void {
+    let done = false;
+    const abort = (why: string) => {
+      if (done) return;
+      done = true;
+      sink.abort(why);
+      req.socket.destroy();
+    };
+    req.on("data", (chunk: Buffer) => {
+      if (done) return;
+      try {
+        for (let at = 0; at < chunk.length && !done; at += BODY_PIECE) sink.write(new Uint8Array(chunk.buffer, chunk.byteOffset + at, Math.min(BODY_PIECE, chunk.length - at)));
+      } catch (error) {
+        abort(`the device could not take it: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+    req.on("end", () => {
+      if (done) return;
+      done = true;
+      let response: PortalResponse;
+      try {
+        response = sink.end();
+      } catch (error) {
+        console.error("portal body sink threw:", error);
+        response = { status: 500, headers: [["Content-Type", "text/plain; charset=utf-8"]], body: "Internal error\n" };
+      }
+      this.send(req, res, head, response);
+    });
+    req.on("aborted", () => abort("the client went away"));
+    req.on("error", () => abort("connection error"));
+    req.on("close", () => abort("the connection closed"));
+  }
+
+  private respond(req: IncomingMessage, res: ServerResponse, request: PortalRequest): void {
     const handler = this.handler;
     if (!handler) {
       req.socket.destroy();
       return;
     }
-    const url = req.url ?? "/";
-    const q = url.indexOf("?");
-    const headers = new Map<string, string>();
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i].toLowerCase();
-      const previous = headers.get(name);
-      headers.set(name, previous === undefined ? req.rawHeaders[i + 1] : `${previous}, ${req.rawHeaders[i + 1]}`);
-    }
-    const request: PortalRequest = { method: req.method ?? "GET", path: q < 0 ? url : url.slice(0, q), query: q < 0 ? "" : url.slice(q + 1), headers, body };
-    let status = 500;
-    let out: Buffer;
-    let responseHeaders: Array<[string, string]> = [["Content-Type", "text/plain; charset=utf-8"]];
+    let response: PortalResponse;
     try {
-      const response = handler(request);
-      status = response.status;
-      responseHeaders = response.headers;
-      out = Buffer.from(response.body, "utf8");
+      response = handler(request);
     } catch (error) {
       // The device would log and answer 500; the twin says so on its console too.
       console.error("portal handler threw:", error);
-      out = Buffer.from("Internal error\n");
+      response = { status: 500, headers: [["Content-Type", "text/plain; charset=utf-8"]], body: "Internal error\n" };
     }
-    res.statusCode = status;
-    for (const [name, value] of responseHeaders) {
+    this.send(req, res, request, response);
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, request: PortalRequest, response: PortalResponse): void {
+    if (!this.handler || res.writableEnded) {
+      req.socket.destroy();
+      return;
+    }
+    const out = Buffer.from(response.body, "utf8");
+    res.statusCode = response.status;
+    for (const [name, value] of response.headers) {
       if (name.toLowerCase() !== "content-length") res.appendHeader(name, value);
     }
     res.setHeader("Content-Length", out.length);
     res.setHeader("Connection", "close");
+    res.shouldKeepAlive = false;
     res.end(request.method.toUpperCase() === "HEAD" ? undefined : out);
   }
+}
+
+function portalRequest(req: IncomingMessage, body: string): PortalRequest {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const headers = new Map<string, string>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    const previous = headers.get(name);
+    headers.set(name, previous === undefined ? req.rawHeaders[i + 1] : `${previous}, ${req.rawHeaders[i + 1]}`);
+  }
+  return { method: req.method ?? "GET", path: q < 0 ? url : url.slice(0, q), query: q < 0 ? "" : url.slice(q + 1), headers, body };
 }

@@ -10,6 +10,8 @@ import { formatSize } from "../messages";
 import { firmwarePath } from "./paths";
 import { IDLE_PROGRESS } from "./progress";
 import { UpdateSession, type SessionTarget } from "./session";
+import { UploadSession } from "./upload";
+import { tooLarge } from "../messages";
 import { loadSettings, saveSettings } from "./settings";
 
 export const DEFAULTS = { httpTimeoutMs: 8000, stallMs: 8000, maxResumes: 3, requireMd5: true, restartDelayMs: 3000, resumeDelayMs: 1000 } as const;
@@ -36,7 +38,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
   let settings = loadSettings(deps.store, deps.defaults);
   let catalog: CatalogState = { state: "idle" };
   let catalogRequest: { cancel(): void } | undefined;
-  let session: UpdateSession | undefined;
+  let session: UpdateSession | UploadSession | undefined;
   let restartPending = false;
   let checkInTimer: TimerId | undefined;
 
@@ -49,13 +51,19 @@ export function createUpdater(deps: UpdaterDeps): Updater {
     deps.clock.setTimeout(() => deps.system.restart(), options.restartDelayMs ?? DEFAULTS.restartDelayMs);
   };
 
-  const begin = (target: SessionTarget): string | undefined => {
+  /** Why no session may start now, or undefined. */
+  const busy = (): string | undefined => {
     if (restartPending) return "An update is installed; the board is restarting";
     if (running()) return "An update is already running";
-    const blocked = deps.boot.blocked();
-    if (blocked) return blocked;
-    session = new UpdateSession(deps, target, sessionOptions, onFinish);
-    session.start();
+    return deps.boot.blocked();
+  };
+
+  const begin = (target: SessionTarget): string | undefined => {
+    const refused = busy();
+    if (refused) return refused;
+    const download = new UpdateSession(deps, target, sessionOptions, onFinish);
+    session = download;
+    download.start();
     return undefined;
   };
 
@@ -124,6 +132,17 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       const parsed = parseUpdateUrl(url);
       if ("error" in parsed) return parsed.error;
       return begin({ name: url.trim(), ...parsed, headers: checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()), acceptNotModified: true });
+    },
+
+    upload(request) {
+      const refused = busy();
+      if (refused) return { ok: false, status: 409, error: refused };
+      if (!Number.isSafeInteger(request.size) || request.size <= 0) return { ok: false, status: 400, error: "An upload needs its size (Content-Length) and some bytes" };
+      if (request.size > deps.ota.capacity) return { ok: false, status: 413, error: tooLarge(request.size, deps.ota.capacity) };
+      if (request.md5 !== undefined && !/^[0-9a-f]{32}$/.test(request.md5)) return { ok: false, status: 400, error: "x-MD5 needs 32 hex digits" };
+      const upload = new UploadSession(deps, sessionOptions, { size: request.size, md5: request.md5 }, request.name, onFinish);
+      session = upload;
+      return { ok: true, upload };
     },
 
     progress: () => (session ? session.progress() : { ...IDLE_PROGRESS }),

@@ -5,7 +5,7 @@
 // 302), route (404/405), body size (413), cross-site posts (403), password (401).
 // Anything slow (catalog, scan) is started by one request and polled as JSON.
 import type { PortalDeps, PortalHandler } from "../updater-api";
-import type { PortalRequest, PortalResponse } from "../ports";
+import type { PortalBodyRouter, PortalRequest, PortalResponse } from "../ports";
 import { MAX_FORM_BODY, parseForm, utf8Length } from "./form";
 import { isPortalHost, isProbePath } from "./captive";
 import { authorized } from "./basic-auth";
@@ -18,10 +18,14 @@ import { updateRoutes } from "./pages-update";
 import { progressRoutes } from "./page-progress";
 import { passwordRoutes } from "./pages-password";
 import { bootRoutes } from "./pages-boot";
+import { UPLOAD_PATH, uploadRoutes, uploadSink } from "./upload";
 
 export { MAX_FORM_BODY } from "./form";
 
-export const ROUTES: readonly Route[] = [...homeRoutes, ...bootRoutes, ...wifiRoutes, ...updateRoutes, ...progressRoutes, ...passwordRoutes];
+export const ROUTES: readonly Route[] = [...homeRoutes, ...bootRoutes, ...wifiRoutes, ...updateRoutes, ...uploadRoutes, ...progressRoutes, ...passwordRoutes];
+
+/** The request handler, and the router that takes an upload's body as a stream (server adapters use both). */
+export type Portal = PortalHandler & { bodyRouter: PortalBodyRouter };
 
 /** A fresh id per firmware start, so a page can tell a restarted device from the old one. */
 export function newBootId(now: number): string {
@@ -57,18 +61,23 @@ function realm(appName: string): string {
   return appName.replace(/[^\x20-\x7e]|["\\]/g, "");
 }
 
-export function createPortal(deps: PortalDeps): PortalHandler {
+export function createPortal(deps: PortalDeps): Portal {
   const bootId = deps.bootId ?? newBootId(deps.clock.now());
   const scanner = createScanner(deps.wifi, deps.clock);
   const appName = deps.device.appName;
   const home = `http://${deps.portalHost}/`;
 
-  // JSON clients (the pages' scripts, tools) get errors as JSON, people get a page.
+  // JSON clients (the pages' scripts, tools, uploads) get errors as JSON, people get a page.
   function fail(request: PortalRequest, status: number, title: string, message: string): PortalResponse {
-    return request.path.startsWith("/api/") ? jsonResponse({ ok: false, error: message }, status) : errorPage(status, title, message, appName);
+    return request.path.startsWith("/api/") || request.path === UPLOAD_PATH ? jsonResponse({ ok: false, error: message }, status) : errorPage(status, title, message, appName);
   }
 
-  function handle(request: PortalRequest): PortalResponse {
+  /**
+   * The checks every request passes, in order: method, captive redirect, route,
+   * body size (forms only: a streamed body has no cap here), cross-site, password.
+   * A response when one refuses, else the route's handler.
+   */
+  function gate(request: PortalRequest, streamed: boolean): PortalResponse | ((context: PortalContext) => PortalResponse) {
     const method = request.method.toUpperCase();
     if (method !== "GET" && method !== "HEAD" && method !== "POST") {
       const r = fail(request, 405, "Method not allowed", `${method} is not supported here.`);
@@ -87,7 +96,7 @@ export function createPortal(deps: PortalDeps): PortalHandler {
       return r;
     }
     if (method === "POST") {
-      if (bodyTooLarge(request)) return fail(request, 413, "Too large", `Form data is limited to ${MAX_FORM_BODY} bytes.`);
+      if (!streamed && bodyTooLarge(request)) return fail(request, 413, "Too large", `Form data is limited to ${MAX_FORM_BODY} bytes.`);
       if (crossSite(request)) return fail(request, 403, "Forbidden", "Forms are only accepted from the portal's own pages.");
     }
     if (match.route.guarded && !authorized(deps.store, request.headers.get("authorization"))) {
@@ -95,6 +104,13 @@ export function createPortal(deps: PortalDeps): PortalHandler {
       r.headers.push(["WWW-Authenticate", `Basic realm="${realm(appName)} portal", charset="UTF-8"`]);
       return r;
     }
+    return match.handler;
+  }
+
+  function handle(request: PortalRequest): PortalResponse {
+    const passed = gate(request, false);
+    if (typeof passed !== "function") return passed;
+    const method = request.method.toUpperCase();
     const context: PortalContext = {
       deps,
       request,
@@ -103,7 +119,7 @@ export function createPortal(deps: PortalDeps): PortalHandler {
       bootId,
       scanner,
     };
-    return match.handler(context);
+    return passed(context);
   }
 
   function answer(request: PortalRequest): PortalResponse {
@@ -116,8 +132,21 @@ export function createPortal(deps: PortalDeps): PortalHandler {
     }
   }
 
-  return (request) => {
+  const portal = ((request: PortalRequest) => {
     const response = answer(request);
     return request.method.toUpperCase() === "HEAD" ? { ...response, body: "" } : response;
+  }) as Portal;
+
+  // Only the upload takes its body as a stream; every other request is a form.
+  portal.bodyRouter = (head) => {
+    if (head.method.toUpperCase() !== "POST" || head.path !== UPLOAD_PATH) return undefined;
+    try {
+      const passed = gate(head, true);
+      if (typeof passed !== "function") return { respond: passed };
+      return uploadSink(deps.updater, head);
+    } catch (error) {
+      return { respond: fail(head, 500, "Device error", `The device could not do that: ${error instanceof Error ? error.message : String(error)}`) };
+    }
   };
+  return portal;
 }

@@ -1,0 +1,172 @@
+// The image side of every update, wherever its bytes come from (a download,
+// a check-in answer, a phone's upload): keep the image's first bytes until
+// pre-flight has seen them (header, app descriptor: nothing is erased before),
+// then erase and write the next OTA slot in the pieces that arrive, with
+// running digests and the bootloader's image rules (esp-image-rules.ts
+// ImageCheck); at the end verify and commit, or discard with the running
+// firmware and the boot selection untouched. One 288-byte head copy, one
+// 8-byte segment header: nothing grows with the image.
+import type { Digest, DigestFactory, OtaWriter } from "../ports";
+import type { UpdateRecorder } from "../updater-api";
+import { toHex } from "../bytes";
+import { APP_DESC_OFFSET, APP_DESC_SIZE, IMAGE_HEADER_SIZE, parseAppDescriptor } from "../image";
+import { ImageCheck } from "../esp-image-rules";
+import { checkImageHeader } from "./preflight";
+
+/** Bytes read before anything is erased: the image header and the app descriptor after it. */
+export const HEAD_BYTES = APP_DESC_OFFSET + APP_DESC_SIZE;
+
+export interface SinkDeps {
+  ota: OtaWriter;
+  digest: DigestFactory;
+  /** Told when the slot is erased and just before the boot switch. */
+  boot: UpdateRecorder;
+}
+
+export interface SinkOptions {
+  /** Chip id of the running board. */
+  chipId: number;
+  /** The board's flash size in bytes: an image built for more is refused (flash-size.ts). */
+  flashSize?: number;
+  /** Its chip revision (major * 100 + minor), when known. */
+  chipRevision?: number;
+}
+
+/** What the sender says about the image before its bytes. */
+export interface Announced {
+  size: number;
+  /** Lowercase hex, when given. */
+  md5?: string;
+  sha256?: string;
+}
+
+export class ImageSink {
+  /** Bytes taken so far (the head copy included). */
+  received = 0;
+  total = 0;
+  /** esp_app_desc_t version of the image, once its first bytes are in. */
+  version: string | undefined;
+  private md5Expected: string | undefined;
+  private sha256Expected: string | undefined;
+  private md5: Digest | undefined;
+  private sha256: Digest | undefined;
+  private readonly head = new Uint8Array(HEAD_BYTES);
+  private open = false;
+  /** Follows the segments as they are written. As the bootloader loads it: esp_ota_end on the board does not run verify_load_addresses. */
+  private readonly layout: ImageCheck;
+
+  constructor(
+    private readonly deps: SinkDeps,
+    private readonly options: SinkOptions,
+  ) {
+    this.layout = new ImageCheck({ chipId: options.chipId, chipRevision: options.chipRevision, bootloader: true });
+  }
+
+  /** Pre-flight passed and the slot is being written. */
+  get writing(): boolean {
+    return this.open;
+  }
+
+  /** Starts (or starts over) an image of `announced.size` bytes: whatever was written before is discarded. */
+  begin(announced: Announced): void {
+    this.discard();
+    this.received = 0;
+    this.version = undefined;
+    this.total = announced.size;
+    this.md5Expected = announced.md5;
+    this.sha256Expected = announced.sha256;
+    this.md5 = this.deps.digest("MD5");
+    this.sha256 = announced.sha256 ? this.deps.digest("SHA256") : undefined;
+    this.layout.reset();
+  }
+
+  /** Takes the next piece (valid only during the call); the refusal's text, or undefined. */
+  push(chunk: Uint8Array): string | undefined {
+    if (this.received + chunk.length > this.total) return `More than the ${this.total} bytes announced`;
+    let body = chunk;
+    if (!this.open) {
+      const headLength = Math.min(HEAD_BYTES, this.total);
+      if (this.received === 0 && chunk.length >= headLength) {
+        const refused = this.preflight(chunk.subarray(0, headLength));
+        if (refused) return refused;
+      } else {
+        // keep the first bytes until all are in
+        const take = Math.min(headLength - this.received, chunk.length);
+        this.head.set(chunk.subarray(0, take), this.received);
+        this.received += take;
+        if (this.received < headLength) return undefined;
+        const head = this.head.subarray(0, headLength);
+        const refused = this.preflight(head);
+        if (refused) return refused;
+        this.received = 0;
+        const failed = this.write(head);
+        if (failed) return failed;
+        body = chunk.subarray(take);
+      }
+    }
+    return body.length > 0 ? this.write(body) : undefined;
+  }
+
+  /** All bytes are in: digests, a whole image, then the boot switch. The refusal's text, or undefined when committed. */
+  commit(what: "download" | "upload" = "download"): string | undefined {
+    const md5 = this.md5 ? toHex(this.md5.close()) : undefined;
+    const sha256 = this.sha256 ? toHex(this.sha256.close()) : undefined;
+    this.md5 = this.sha256 = undefined;
+    if (this.md5Expected !== undefined && md5 !== this.md5Expected) return `MD5 mismatch: the ${what} was corrupted`;
+    if (this.sha256Expected !== undefined && sha256 !== this.sha256Expected) return `SHA-256 mismatch: the ${what} was corrupted`;
+    const incomplete = this.layout.finish(this.received);
+    if (incomplete) return incomplete;
+    this.deps.boot.committing(this.version ?? "the new firmware");
+    try {
+      this.deps.ota.complete();
+    } catch (e) {
+      return `The new firmware was not accepted: ${reason(e)}`;
+    }
+    this.open = false;
+    return undefined;
+  }
+
+  /** Drops a partly written slot (esp_ota_abort); the boot selection was never changed. */
+  discard(): void {
+    if (!this.open) return;
+    this.open = false;
+    try {
+      this.deps.ota.abort();
+    } catch {
+      // the slot is not bootable either way
+    }
+  }
+
+  /** Pre-flight on the image's first bytes, then open (erase) the slot. */
+  private preflight(head: Uint8Array): string | undefined {
+    this.version = parseAppDescriptor(head)?.version;
+    const error = checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId, this.options.flashSize) ?? this.layout.start(head, { available: this.total, partitionSize: this.deps.ota.capacity });
+    if (error) return error;
+    this.deps.boot.writing();
+    try {
+      this.deps.ota.begin(this.total);
+    } catch (e) {
+      return `Cannot prepare the update partition: ${reason(e)}`;
+    }
+    this.open = true;
+    return undefined;
+  }
+
+  private write(bytes: Uint8Array): string | undefined {
+    const refused = this.layout.push(bytes);
+    if (refused) return refused;
+    try {
+      this.deps.ota.write(bytes);
+    } catch (e) {
+      return `Flash write failed at ${this.received} bytes: ${reason(e)}`;
+    }
+    this.md5?.write(bytes);
+    this.sha256?.write(bytes);
+    this.received += bytes.length;
+    return undefined;
+  }
+}
+
+export function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,66 @@
+// POST /update/upload: an image sent from the phone (or curl) as the raw
+// request body. The portal's body router (portal.ts) runs the usual checks on
+// the request head alone, then this hands the body, piece by piece as the
+// server adapter reads it, to the updater's upload session, which runs the same
+// pipeline as a download. Contract (scripts and tests rely on it):
+//   Content-Length required (411), x-MD5 optional (32 hex digits, else 400),
+//   a form upload (multipart/form-data) is refused (415); 413 over the update
+//   slot and 409 while another update runs, both before the body is read;
+//   202 {"ok":true} once the body is in: verify and commit follow, and
+//   /progress and /api/progress show the rest; 422 {"ok":false,"error"} when
+//   the body itself was refused on the way (wrong chip, an image the bootloader
+//   would not load: nothing was committed). curl --data-binary works.
+import type { PortalBodyRouter, PortalRequest } from "../ports";
+import type { Updater } from "../updater-api";
+import { jsonResponse } from "./responses";
+import type { Route } from "./router";
+
+export const UPLOAD_PATH = "/update/upload";
+/** Longest name (x-Filename) shown as the progress target. */
+const MAX_NAME = 64;
+
+type Routed = ReturnType<PortalBodyRouter>;
+
+/** The text without control characters (a name from a header goes into progress and pages). */
+function printable(text: string): string {
+  let out = "";
+  for (const c of text) if (c.charCodeAt(0) >= 0x20 && c !== "\x7f") out += c;
+  return out;
+}
+
+const refuse = (status: number, error: string): Routed => ({ respond: jsonResponse({ ok: false, error }, status) });
+
+/** Takes the body of an upload that passed the portal's checks. */
+export function uploadSink(updater: Updater, head: PortalRequest): Routed {
+  const length = head.headers.get("content-length")?.trim();
+  if (length === undefined || !/^\d{1,10}$/.test(length)) return refuse(411, "Send the image with its size (Content-Length)");
+  if (/^\s*multipart\//i.test(head.headers.get("content-type") ?? "")) return refuse(415, "Send the image as the raw request body (Content-Type: application/octet-stream), not as a form");
+  const md5 = head.headers.get("x-md5")?.trim().toLowerCase();
+  const name = printable(head.headers.get("x-filename") ?? "").trim().slice(0, MAX_NAME) || "uploaded image";
+  const started = updater.upload({ size: Number(length), md5: md5 === "" ? undefined : md5, name });
+  if (!started.ok) return refuse(started.status, started.error);
+  const { upload } = started;
+  return {
+    stream: {
+      write: (chunk) => upload.write(chunk),
+      end: () => {
+        upload.end();
+        const p = updater.progress();
+        return p.phase === "failed" ? jsonResponse({ ok: false, error: p.error ?? "Update failed" }, 422) : jsonResponse({ ok: true }, 202);
+      },
+      abort: (reason) => upload.abort(reason),
+    },
+  };
+}
+
+/**
+ * In the route table so the password, method and auth checks (and the table's
+ * tests) cover it; a server adapter that cannot stream bodies lands here.
+ */
+export const uploadRoutes: Route[] = [
+  {
+    path: UPLOAD_PATH,
+    post: () => jsonResponse({ ok: false, error: "This server cannot take a streamed upload" }, 501),
+    guarded: true,
+  },
+];
