@@ -29,8 +29,9 @@ export class FileOtaWriter implements OtaWriter {
     this.abort();
     if (size > this.capacity) throw new RangeError("New Binary Does Not Fit Flash Size");
     if (this.#flash.slot(this.#flash.running()).state === "pending-verify") throw new Error("Running app has not confirmed state (ESP_ERR_OTA_ROLLBACK_INVALID_STATE)");
-    const path = this.#flash.slotFile(this.#flash.next());
-    this.#file = files.openFile({ path, mode: "w" }); // truncates what the slot held
+    const label = this.#flash.next();
+    this.#flash.setState(label, "undefined"); // erased, as esp_ota_begin erases: whatever the slot held is gone
+    this.#file = files.openFile({ path: this.#flash.slotFile(label), mode: "w" }); // truncates what the slot held
     this.#expected = size;
     this.#written = 0;
     this.#first = -1;

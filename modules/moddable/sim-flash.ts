@@ -123,10 +123,10 @@ export class SimFlash {
     };
   }
 
-  /** The slot's app descriptor: from its file, or the built-in app for ota_0 before any update. */
+  /** The slot's app descriptor: from its file, or the built-in app for ota_0 until an update erases it. */
   app(label: string): SlotApp | undefined {
     const path = this.slotFile(label);
-    if (!this.exists(path)) return label === SLOTS[0] ? this.#builtIn : undefined;
+    if (!this.exists(path)) return label === SLOTS[0] && this.otadata().states[label] !== "undefined" ? this.#builtIn : undefined;
     const file = files.openFile({ path });
     try {
       const head = new Uint8Array(APP_DESC_OFFSET + APP_DESC_SIZE);
