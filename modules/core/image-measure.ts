@@ -6,7 +6,7 @@
 // go through the host (flash on a board, a file in the simulator) in 4 KB
 // pieces into one buffer: nothing grows with the image.
 import type { Digest } from "./ports";
-import { toHex } from "./bytes";
+import { readU32, toHex } from "./bytes";
 import { IMAGE_HEADER_SIZE, IMAGE_MAGIC, SEGMENT_HEADER_SIZE } from "./image";
 
 /** Fills `into` with the partition's bytes from `offset`. */
@@ -15,10 +15,6 @@ export type PartitionReader = (offset: number, into: Uint8Array) => void;
 const PIECE = 4096;
 /** esp_image_format.c ESP_IMAGE_MAX_SEGMENTS. */
 const MAX_SEGMENTS = 16;
-
-function u32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
 
 /** Image length from its headers, or undefined when the partition holds no image that fits it. */
 export function imageEnd(read: PartitionReader, partitionSize: number): number | undefined {
@@ -31,7 +27,7 @@ export function imageEnd(read: PartitionReader, partitionSize: number): number |
   for (let s = header[1]; s > 0; s--) {
     if (at + SEGMENT_HEADER_SIZE > partitionSize) return undefined;
     read(at, segment);
-    at += SEGMENT_HEADER_SIZE + u32(segment, 4);
+    at += SEGMENT_HEADER_SIZE + readU32(segment, 4);
   }
   const end = at + (16 - (at % 16)) + (header[23] === 1 ? 32 : 0);
   return end <= partitionSize ? end : undefined;

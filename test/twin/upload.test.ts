@@ -38,7 +38,7 @@ test("curl --data-binary @fw.bin -H 'x-MD5: ...': 202, streamed into ota_1, boot
   const s = await startStack();
   try {
     const image = demoImage({ ...demoFirmwares(0.3)[1] });
-    const r = await fetch(new URL("/update/upload", s.twin.url), { method: "POST", headers: { "x-MD5": md5(image), "x-Filename": "demo-1.1.0.bin" }, body: image });
+    const r = await fetch(new URL("/update/upload", s.twin.url), { method: "POST", headers: { "x-MD5": md5(image), "x-Filename": "demo-1.1.0.bin" }, body: Buffer.from(image) });
     assert.equal(r.status, 202);
     assert.deepEqual(await r.json(), { ok: true });
     const end = await waitForEnd(s.twin.url);
@@ -76,7 +76,7 @@ test("an ESP32-S3 image: 422 with the reason, nothing erased; a second upload wh
   try {
     const before = flashHex(s);
     const s3 = demoImage(demoFirmwares(0.3).find((f) => f.chip === "ESP32-S3")!);
-    const r = await fetch(new URL("/update/upload", s.twin.url), { method: "POST", body: s3 });
+    const r = await fetch(new URL("/update/upload", s.twin.url), { method: "POST", body: Buffer.from(s3) });
     assert.equal(r.status, 422);
     assert.deepEqual(await r.json(), { ok: false, error: "Image is for ESP32-S3, this board is ESP32" });
     assert.equal(flashHex(s), before, "the whole flash file is unchanged");
@@ -89,7 +89,7 @@ test("an ESP32-S3 image: 422 with the reason, nothing erased; a second upload wh
       });
     });
     await new Promise((r2) => setTimeout(r2, 200));
-    const second = await fetch(new URL("/update/upload", s.twin.url), { method: "POST", body: image });
+    const second = await fetch(new URL("/update/upload", s.twin.url), { method: "POST", body: Buffer.from(image) });
     assert.equal(second.status, 409);
     assert.deepEqual(await second.json(), { ok: false, error: "An update is already running" });
     first.destroy();
