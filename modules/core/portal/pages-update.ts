@@ -8,6 +8,7 @@ import { utf8Length } from "./form";
 import { htmlResponse, jsonResponse, seeOther } from "./responses";
 import type { PortalContext, Route } from "./router";
 import { isActivePhase } from "./page-progress";
+import { signingSection } from "./signing";
 
 /** Catalog rows per page (~240 bytes each); more are paged with ?from=N. */
 export const MAX_LISTED = 20;
@@ -107,6 +108,7 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
   const body =
     `<p id=error>${esc(error ?? "")}</p>` +
     notes +
+    signingSection(context.deps.signing) +
     `<section><h2>Firmware</h2><div id=catalog>${catalogSection(catalog, server, fromParameter(context))}</div></section>` +
     `<section><h2>Update server</h2><form id=settings-form method=post action="/update/settings">` +
     `<label for=host>Host</label><input type=text id=host name=host maxlength=64 value="${esc(settings.host)}" autocapitalize=off>` +
