@@ -1,4 +1,5 @@
-// GET /api/catalog?path=P: the chip and version of each `bin` entry of a
+// GET /api/catalog?path=P: the chip, version and signature (`signed`, and the
+// signing key's first 16 hex digits as `signer`) of each `bin` entry of a
 // catalog folder, in /_catalog's order, for devices that want to disable
 // images built for another chip. The compatibility catalog cannot carry them
 // (AutoConnect parses each entry into a 256-byte buffer), so this is one extra
@@ -14,17 +15,20 @@ export interface ImageRow {
   chip?: string;
   chipId?: number;
   version?: string;
+  signed?: boolean;
+  signer?: string;
 }
 
 /** Keeps each row small enough for a device to buffer (it reads one row at a time). */
 export const MAX_ROW_BYTES = 200;
 
-/** The row as sent; without its version if that makes it too long; undefined if even the name is. */
+/** The row as sent; without its version, then its signer, if that makes it too long; undefined if even the name is. */
 export function rowText(row: ImageRow): string | undefined {
-  const full = JSON.stringify(row);
-  if (Buffer.byteLength(full) < MAX_ROW_BYTES) return full;
-  const short = JSON.stringify({ ...row, version: undefined });
-  return Buffer.byteLength(short) < MAX_ROW_BYTES ? short : undefined;
+  for (const candidate of [row, { ...row, version: undefined }, { ...row, version: undefined, signer: undefined }]) {
+    const text = JSON.stringify(candidate);
+    if (Buffer.byteLength(text) < MAX_ROW_BYTES) return text;
+  }
+  return undefined;
 }
 
 function rows(view: FolderView): string {

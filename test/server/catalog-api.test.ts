@@ -1,4 +1,4 @@
-// GET /api/catalog?path=P: chip and version of each bin entry of a catalog
+// GET /api/catalog?path=P: chip, version and "signed" of each bin entry of a catalog
 // folder, for devices that disable wrong-chip images (modules/core/catalog-facts.ts).
 // Images are built with tools/esp-image.ts; the containment cases are those of
 // catalog.test.ts (the reference updateserver.py has no such route).
@@ -16,6 +16,7 @@ interface Row {
   chip?: string;
   chipId?: number;
   version?: string;
+  signed?: boolean;
 }
 
 async function get(server: Running, target: string) {
@@ -58,17 +59,17 @@ describe("chip list of a catalog folder", () => {
     const catalog = JSON.parse((await get(server, "/_catalog?op=list&path=.")).body) as { name: string; type: string }[];
     assert.deepEqual(rows.map((e) => e.name), catalog.filter((e) => e.type === "bin").map((e) => e.name));
     assert.deepEqual(rows, [
-      { name: "c3.bin", chip: "ESP32-C3", chipId: 5 },
-      { name: "demo-1.1.0.bin", chip: "ESP32", chipId: 0, version: "1.1.0" },
-      { name: "demo-s3-2.0.0.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0" },
-      { name: "esp8266.bin" },
-      { name: "fw_v1.bin" },
+      { name: "c3.bin", chip: "ESP32-C3", chipId: 5, signed: false },
+      { name: "demo-1.1.0.bin", chip: "ESP32", chipId: 0, version: "1.1.0", signed: false },
+      { name: "demo-s3-2.0.0.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0", signed: false },
+      { name: "esp8266.bin", signed: false },
+      { name: "fw_v1.bin", signed: false },
     ]);
   });
 
   test("compact rows in the documented key order, each under 200 bytes", async () => {
     const { body } = await api(server, ".");
-    assert.ok(body.includes('{"name":"demo-s3-2.0.0.bin","chip":"ESP32-S3","chipId":9,"version":"2.0.0"}'), body);
+    assert.ok(body.includes('{"name":"demo-s3-2.0.0.bin","chip":"ESP32-S3","chipId":9,"version":"2.0.0","signed":false}'), body);
     assert.ok(!body.includes(": "), "no spacing");
     for (const row of body.match(/\{[^}]*\}/g) ?? []) assert.ok(Buffer.byteLength(row) < MAX_ROW_BYTES, row);
   });
@@ -76,15 +77,15 @@ describe("chip list of a catalog folder", () => {
   test("path defaults to the catalog root and lists sub-folders", async () => {
     assert.equal((await api(server)).body, (await api(server, ".")).body);
     assert.equal((await api(server, "")).body, (await api(server, ".")).body);
-    assert.deepEqual(JSON.parse((await api(server, "s3")).body), [{ name: "thermo.bin", chip: "ESP32-S3", chipId: 9, version: "2.1.0-rc1" }]);
+    assert.deepEqual(JSON.parse((await api(server, "s3")).body), [{ name: "thermo.bin", chip: "ESP32-S3", chipId: 9, version: "2.1.0-rc1", signed: false }]);
   });
 
   test("an image replaced in place is read again (the cache is per file version)", async () => {
     const path = join(server.dir, "s3", "swap.bin");
     await writeFile(path, buildImage({ chip: "ESP32-S3", version: "1.0.0", size: 9000 }));
-    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32-S3", chipId: 9, version: "1.0.0" });
+    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32-S3", chipId: 9, version: "1.0.0", signed: false });
     await writeFile(path, buildImage({ chip: "ESP32", version: "1.0.1", size: 9000 }));
-    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32", chipId: 0, version: "1.0.1" });
+    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32", chipId: 0, version: "1.0.1", signed: false });
   });
 
   test("a missing folder or a file is a JSON 404 that does not name the path", async () => {
@@ -118,8 +119,8 @@ describe("chip list rows stay small", () => {
   test("a row too long for a device drops its version, then is left out", async () => {
     const rows = JSON.parse((await api(server, ".")).body) as Row[];
     assert.deepEqual(rows, [
-      { name: medium, chip: "ESP32-S3", chipId: 9 },
-      { name: "ok.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0" },
+      { name: medium, chip: "ESP32-S3", chipId: 9, signed: false },
+      { name: "ok.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0", signed: false },
     ]);
     assert.equal(rowText({ name: long }), undefined);
     assert.equal(rowText({ name: "a.bin", chipId: 9 }), '{"name":"a.bin","chipId":9}');
@@ -161,8 +162,8 @@ describe("chip list containment", () => {
   test("a symlink to an image inside is listed; one that leaves the root is not, nor read", async () => {
     assert.deepEqual(JSON.parse((await api(server, ".")).body), []);
     assert.deepEqual(JSON.parse((await api(server, "inner")).body), [
-      { name: "alias.bin", chip: "ESP32", chipId: 0, version: "1.0.0" },
-      { name: "ok.bin", chip: "ESP32", chipId: 0, version: "1.0.0" },
+      { name: "alias.bin", chip: "ESP32", chipId: 0, version: "1.0.0", signed: false },
+      { name: "ok.bin", chip: "ESP32", chipId: 0, version: "1.0.0", signed: false },
     ]);
     const all = (await api(server, ".")).body + (await api(server, "inner")).body;
     assert.ok(!all.includes("6.6.6") && !all.includes(base));
