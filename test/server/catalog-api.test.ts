@@ -150,7 +150,7 @@ describe("chip list rows stay small", () => {
 
 describe("chip list MD5s: only of images the server has already hashed", () => {
   let server: Running;
-  const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
+  const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
   const one = buildImage({ chip: "ESP32", version: "1.1.0", size: 30_000 });
   const two = buildImage({ chip: "ESP32", version: "1.2.0", size: 30_000 });
   before(async () => {
