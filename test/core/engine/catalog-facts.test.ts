@@ -287,7 +287,10 @@ test("the UPDATE list marks the running image: by version and project name, or b
   const wifi = new FakeWifi({ connected: true, stationSsid: "lab", stationAddress: "192.168.1.57" });
   const portal = createPortal({ updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
   const page = portal(request("GET", "/update?cached=1")).body;
-  const marked = [...page.matchAll(/<b>([^<]*)<\/b>( <span class="ok running">running<\/span>)?/g)].map((m) => `${m[1]}${m[2] ? " running" : ""}`);
+  const marked = page
+    .split("<li")
+    .slice(1)
+    .map((row) => `${/<b>([^<]*)<\/b>/.exec(row)?.[1]}${row.includes(' <span class="ok running">running</span>') ? " running" : ""}`);
   assert.deepEqual(marked, ["same.bin running", "other-project.bin", "by-md5.bin running", "newer.bin"]);
   const api = JSON.parse(portal(request("GET", "/api/catalog")).body) as { entries: { name: string; running?: boolean }[] };
   assert.deepEqual(api.entries.filter((e) => e.running).map((e) => e.name), ["same.bin", "by-md5.bin"]);
