@@ -40,14 +40,17 @@ export const MD5_JS = (
 
 // Errors the board sends ({"ok":false,"error":"..."}) go to #error as text;
 // while the body is sent, /api/progress (one poll in flight) says how far the
-// board has written. window.B tells the catalog poller not to reload the page.
+// board has written (T is 0 once it failed: a late poll shows nothing). The
+// page leaves for /progress only on the 202: leaving while the body is still
+// being sent would cut the upload. window.B tells the catalog poller not to
+// reload the page.
 const UPLOAD_JS =
   "(function(){var M=__MD5__,d=document,$=function(i){return d.getElementById(i)},I=$('upload-file'),b=$('upload-btn'),s=$('upload-status'),g=$('upload-progress'),e=$('error'),T,w,f;" +
   "b.disabled=!1;I.onchange=function(){window.B=1};" +
   "function u(x,t){x=x*100|0;g.hidden=!1;g.value=x;s.textContent=t+': '+x+' %'}" +
-  "function F(t){clearInterval(T);e.textContent=t;s.textContent='';g.hidden=!0;b.disabled=I.disabled=!1;e.scrollIntoView()}" +
+  "function F(t){clearInterval(T);T=0;e.textContent=t;s.textContent='';g.hidden=!0;b.disabled=I.disabled=!1;e.scrollIntoView()}" +
   "function W(){w=0}function P(){if(w)return;w=1;fetch('/api/progress',{cache:'no-store'}).then(function(r){return r.json()})" +
-  ".then(function(j){/ing$/.test(j.phase)&&j.total&&u(j.received/j.total,'Installing')}).then(W,W)}" +
+  ".then(function(j){T&&/ing$/.test(j.phase)&&j.total&&u(j.received/j.total,'Installing')}).then(W,W)}" +
   "$('upload-form').onsubmit=function(v){v.preventDefault();f=I.files[0];if(!f)return;var n=0;window.B=1;b.disabled=I.disabled=!0;e.textContent='';" +
   "M(f,function(x){u(x,'Checking the file')}).then(function(m){n=1;u(0,'Sending');T=setInterval(P,1000);" +
   "return fetch('/update/upload',{method:'POST',headers:{'Content-Type':'application/octet-stream','x-MD5':m},body:f})})" +

@@ -5,6 +5,8 @@
 // page script polls GET /api/catalog and reloads with ?cached=1 once it has
 // settled, so the list itself is always rendered (and escaped) here.
 import type { CatalogEntry, CatalogState } from "../updater-api";
+import type { DeviceInfo } from "../ports";
+import type { BootStatus } from "../boot/policy";
 import { esc, formatHHMM, formatSize, layout } from "./html";
 import { utf8Length } from "./form";
 import { htmlResponse, jsonResponse, seeOther } from "./responses";
@@ -107,9 +109,8 @@ interface SettingsDraft {
 }
 
 /** The running image and the other slot, as the boot policy sees them. */
-function installedSection(context: PortalContext): string {
-  const { running, previous } = context.deps.boot.status();
-  const version = running.app?.version ?? context.deps.device.appVersion;
+function installedSection({ running, previous }: BootStatus, device: DeviceInfo): string {
+  const version = running.app?.version ?? device.appVersion;
   return (
     `<section id=installed><dl><dt>Running</dt><dd id=running-version>${esc(version)} <span class=meta>${esc(running.partition)}</span></dd>` +
     `<dt>Other slot</dt><dd id=other-slot>${slotText(previous)}</dd></dl></section>`
@@ -126,7 +127,8 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
   const notes =
     (isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "") +
     (wifi.status().connected ? "" : `<section><p class=error>The station link is down: the update server is reached over it. <a href="/wifi">Wi-Fi</a></p></section>`);
-  const before = `<p id=error>${esc(error ?? "")}</p>` + notes + installedSection(context) + `<section><h2>Firmware</h2><div id=catalog>`;
+  const status = boot.status();
+  const before = `<p id=error>${esc(error ?? "")}</p>` + notes + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
   const after =
     `</div></section>` +
     uploadSection(context.bootId) +
@@ -146,7 +148,7 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
   };
   // The page without its list, measured, says how much room the rows have.
   const budget = PAGE_BUDGET - LIST_FRAME - utf8Length(layout("UPDATE", before + after, options));
-  const list = catalogSection(catalog, server, fromParameter(context), runningImage(device, boot.status().running), budget);
+  const list = catalogSection(catalog, server, fromParameter(context), runningImage(device, status.running), budget);
   return layout("UPDATE", before + list + after, options);
 }
 
