@@ -59,6 +59,7 @@ test("demo-1.1.0.bin from the phone: hashed in the page, streamed in, restarted 
     const image = demoImage(demoFirmwares(0.3)[1]);
     await pickAndSend(page, s, file("demo-1.1.0.bin", image));
     await page.waitForURL(/\/progress$/, { timeout: 20_000 });
+    assert.equal(await page.locator("#target").textContent(), "demo-1.1.0.bin", "the page names the file (x-Filename)");
     await screenshots(page, "phone-upload-1-progress");
     await page.waitForFunction(() => /Now running moddable-ota-demo 1\.1\.0/.test(document.getElementById("result")?.textContent ?? ""), undefined, { timeout: 30_000 });
     await screenshots(page, "phone-upload-2-restarted");

@@ -26,15 +26,6 @@ export interface CatalogFact {
 
 // The entry fields the facts add, declared here so updater-api.ts stays as it
 // is while the upload work changes it; they belong in its CatalogEntry.
-declare module "../updater-api" {
-  interface CatalogEntry {
-    /** esp_app_desc_t project_name, when our server tells it. */
-    projectName?: string;
-    /** MD5 of the file (lowercase hex), when our server has it. */
-    md5?: string;
-  }
-}
-
 /** The server keeps each row under 200 bytes; 64 rows, 16 KB as for the catalog. */
 export const FACTS_LIMITS: CatalogLimits = { maxEntries: 64, maxBytes: 16 * 1024, maxEntryBytes: 256 };
 

@@ -53,7 +53,9 @@ const UPLOAD_JS =
   ".then(function(j){T&&/ing$/.test(j.phase)&&j.total&&u(j.received/j.total,'Installing')}).then(W,W)}" +
   "$('upload-form').onsubmit=function(v){v.preventDefault();f=I.files[0];if(!f)return;var n=0;window.B=1;b.disabled=I.disabled=!0;e.textContent='';" +
   "M(f,function(x){u(x,'Checking the file')}).then(function(m){n=1;u(0,'Sending');T=setInterval(P,1000);" +
-  "return fetch('/update/upload',{method:'POST',headers:{'Content-Type':'application/octet-stream','x-MD5':m},body:f})})" +
+  // x-Filename names the progress page's target; a header carries printable ASCII only.
+  "var h={'Content-Type':'application/octet-stream','x-MD5':m};if(/^[ -~]{1,64}$/.test(f.name))h['x-Filename']=f.name;" +
+  "return fetch('/update/upload',{method:'POST',headers:h,body:f})})" +
   ".then(function(r){if(r.status==202)return location.href='/progress';var t='Upload refused (HTTP '+r.status+')';" +
   "return r.json().then(function(j){F(j.error||t)},function(){F(t)})}," +
   "function(x){F(n?'The connection to the board was lost':'Could not read the file: '+x.message)})}})()";
