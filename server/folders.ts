@@ -30,11 +30,13 @@ export interface CatalogEntry {
   size?: number;
 }
 
-/** What our /api/catalog adds for a `bin` entry. */
+/** What our /api/catalog adds for a `bin` entry, from its first bytes. */
 export interface ImageFacts {
   chip?: string;
   chipId?: number;
   version?: string;
+  /** esp_app_desc_t.project_name. */
+  projectName?: string;
   /** A .sig beside it parses (signature-files.ts); false when there is none or it does not. */
   signed?: boolean;
   /** Its key's first 16 hex digits. */
@@ -47,8 +49,10 @@ export interface FolderView {
   entries: CatalogEntry[];
   /** Facts of each `bin` entry, by name. */
   facts: Map<string, ImageFacts>;
-  /** Encoded answers, made on first use. */
-  rendered: Map<string, Buffer>;
+  /** File version key (file-version.ts) of each `bin` entry as listed, by name: finds its digests in the image store. */
+  versions: Map<string, string>;
+  /** Encoded answers by kind, made on first use, with the stamp they were made for (see rendered()). */
+  rendered: Map<string, { stamp: string; body: Buffer }>;
 }
 
 export type ViewOutcome = { ok: true; view: FolderView } | { ok: false; status: 403 | 404; reason: string; detail: string };
@@ -97,6 +101,8 @@ interface Described {
   facts?: ImageFacts;
   /** A `<image>.sig` entry's contents, read through the same guards as an image head. */
   signature?: SignatureInfo;
+  /** File version key of a `bin` entry. */
+  version?: string;
   /** A folder outside this one whose changes this entry depends on (symlink target). */
   watch?: string;
 }
@@ -105,17 +111,17 @@ interface Described {
 const headCache = new Map<string, { magic: boolean; facts: ImageFacts }>();
 const HEAD_CACHE_MAX = 8192;
 
-async function imageHead(path: string, root: CatalogRoot, checkDescriptor: boolean): Promise<{ st: BigIntStats; magic: boolean; facts: ImageFacts } | undefined> {
+async function imageHead(path: string, root: CatalogRoot, checkDescriptor: boolean): Promise<{ st: BigIntStats; key: string; magic: boolean; facts: ImageFacts } | undefined> {
   // O_NONBLOCK: a FIFO named *.bin must not hang the listing; O_NOFOLLOW: no symlink swapped in.
   const handle = await open(path, FILE_FLAGS).catch(() => undefined);
   if (!handle) return undefined;
   try {
     if (checkDescriptor && !root.holdsDescriptor(handle.fd)) return undefined;
     const st = await handle.stat({ bigint: true });
-    if (!st.isFile()) return { st, magic: false, facts: {} };
     const key = fileVersion(st).key;
+    if (!st.isFile()) return { st, key, magic: false, facts: {} };
     const hit = headCache.get(key);
-    if (hit) return { st, ...hit };
+    if (hit) return { st, key, ...hit };
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEAD_BYTES), 0, HEAD_BYTES, 0);
     const head = buffer.subarray(0, bytesRead);
     const image = classifyImage(head);
@@ -125,10 +131,11 @@ async function imageHead(path: string, root: CatalogRoot, checkDescriptor: boole
       facts.chipId = image.header.chipId;
     }
     if (image.app && image.app.version !== "") facts.version = image.app.version;
+    if (image.app && image.app.projectName !== "") facts.projectName = image.app.projectName;
     const found = { magic: head[0] === IMAGE_MAGIC, facts };
     if (headCache.size >= HEAD_CACHE_MAX) headCache.delete(headCache.keys().next().value as string);
     headCache.set(key, found);
-    return { st, ...found };
+    return { st, key, ...found };
   } catch {
     return undefined;
   } finally {
@@ -177,7 +184,7 @@ async function describe(root: CatalogRoot, base: string, entry: Dirent): Promise
   if (!st.isFile() || !hasBinExtension(name)) return { entry: { name, type: "file" } };
   const head = await imageHead(path, root, false);
   if (!head) return undefined;
-  return { entry: fileEntry(name, head.st, head.magic), facts: head.magic ? head.facts : undefined };
+  return { entry: fileEntry(name, head.st, head.magic), ...(head.magic ? { facts: head.facts, version: head.key } : {}) };
 }
 
 /** A symlink is listed only when its target is inside the catalog and not hidden; its facts come through the target's own descriptor. */
@@ -191,7 +198,7 @@ async function describeLink(root: CatalogRoot, name: string, path: string): Prom
   if (!st.isFile() || !hasBinExtension(name)) return { entry: { name, type: "file" }, watch: dirname(real) };
   const head = await imageHead(real, root, true);
   if (!head) return undefined;
-  return { entry: fileEntry(name, head.st, head.magic), facts: head.magic ? head.facts : undefined, watch: dirname(real) };
+  return { entry: fileEntry(name, head.st, head.magic), ...(head.magic ? { facts: head.facts, version: head.key } : {}), watch: dirname(real) };
 }
 
 export class FolderCache {
@@ -272,7 +279,7 @@ export class FolderCache {
       const described: (Described | undefined)[] = [];
       for (let i = 0; i < dirents.length; i += BATCH)
         described.push(...(await Promise.all(dirents.slice(i, i + BATCH).map((d) => describe(this.root, base, d)))));
-      const view: FolderView = { dir: resolved.path, entries: [], facts: new Map(), rendered: new Map() };
+      const view: FolderView = { dir: resolved.path, entries: [], facts: new Map(), versions: new Map(), rendered: new Map() };
       const extra = new Set<string>();
       const signatures = new Map<string, SignatureInfo>();
       for (const d of described) {
@@ -280,6 +287,7 @@ export class FolderCache {
         view.entries.push(d.entry);
         if (d.facts) view.facts.set(d.entry.name, d.facts);
         if (d.signature) signatures.set(d.entry.name, d.signature);
+        if (d.version) view.versions.set(d.entry.name, d.version);
         if (d.watch && relative(d.watch, resolved.path) !== "") extra.add(d.watch);
       }
       // Each image says whether a .sig beside it parses, and which key made it (the facts are copied: cached heads are shared).
@@ -320,12 +328,14 @@ function refused(r: Refusal): ViewOutcome {
     : { ok: false, status: 404, reason: "Not Found", detail: r.detail };
 }
 
-/** An answer rendered once per cached listing. */
-export function rendered(view: FolderView, kind: string, render: (view: FolderView) => string): Buffer {
-  let body = view.rendered.get(kind);
-  if (!body) {
-    body = Buffer.from(render(view), "utf8");
-    view.rendered.set(kind, body);
-  }
+/**
+ * An answer rendered once per cached listing, and again only when `stamp`
+ * (what else the answer depends on, e.g. the digests known) changes.
+ */
+export function rendered(view: FolderView, kind: string, render: (view: FolderView) => string, stamp = ""): Buffer {
+  const cached = view.rendered.get(kind);
+  if (cached?.stamp === stamp) return cached.body;
+  const body = Buffer.from(render(view), "utf8");
+  view.rendered.set(kind, { stamp, body });
   return body;
 }

@@ -90,6 +90,15 @@ export class ImageStore {
   }
 
   /**
+   * The digests of this version if it was already read (for a download or
+   * /api/firmware), else undefined: one Map lookup, no I/O, and unlike get()
+   * it leaves the LRU order alone, so listing a folder keeps no image alive.
+   */
+  digestsOf(key: string): FileDigests | undefined {
+    return this.entries.get(key)?.digests;
+  }
+
+  /**
    * The entry for the version `fd` shows (`version`, from its fstat); concurrent
    * callers share one read. Every caller keeps its descriptor open until this
    * settles: the shared read goes through the first caller's descriptor.

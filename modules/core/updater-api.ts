@@ -18,6 +18,10 @@ export interface CatalogEntry {
   size: number;
   /** App version from the image, when the server tells it (our server's /api/catalog). */
   version?: string;
+  /** esp_app_desc_t project_name, when our server tells it. */
+  projectName?: string;
+  /** MD5 of the file (lowercase hex), when our server has it. */
+  md5?: string;
   /** Set when the entry cannot be installed here, with the reason shown to the user. */
   disabled?: string;
 }

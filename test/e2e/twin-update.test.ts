@@ -55,6 +55,11 @@ async function openUpdate(page: Page, s: Stack, shots?: string): Promise<void> {
   if (shots) await screenshots(page, `${shots}-2-update`);
 }
 
+/** The list's entries marked "running". */
+async function runningNames(page: Page): Promise<string[]> {
+  return page.locator("li:has(.running) input[name=fw]").evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+}
+
 async function pick(page: Page, name: string): Promise<void> {
   await page.check(`input[name="fw"][value="${name}"]`);
   await page.click("#update-btn");
@@ -80,6 +85,8 @@ test("update to 1.1.0 in the browser: radio list, progress to 100 %, restart, ne
     await openUpdate(page, s, "update-1.1.0");
     const names = await page.locator('input[name="fw"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
     assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin"]);
+    assert.deepEqual(await runningNames(page), ["demo-1.0.0.bin"], "before: 1.0.0 (by version and project name: the server has hashed nothing yet)");
+    assert.equal(await page.locator("#other-slot").textContent(), "empty ota_1");
     await pick(page, "demo-1.1.0.bin");
     await page.waitForFunction(() => Number((document.getElementById("progress") as HTMLProgressElement).value) > 0);
     await screenshots(page, "update-1.1.0-3-progress");
@@ -96,6 +103,18 @@ test("update to 1.1.0 in the browser: radio list, progress to 100 %, restart, ne
     assert.equal(await page.locator("#version").textContent(), "1.1.0");
     assert.equal(await page.locator("#partition").textContent(), "ota_1");
     await screenshots(page, "update-1.1.0-6-home-after");
+    // What is installed: the list now marks 1.1.0 running, and the other slot holds 1.0.0.
+    await page.click("#menu-update");
+    await page.locator('input[name="fw"]').first().waitFor({ timeout: 10_000 });
+    assert.deepEqual(await runningNames(page), ["demo-1.1.0.bin"]);
+    assert.equal(await page.locator("#running-version").textContent(), "1.1.0 ota_1");
+    assert.equal(await page.locator("#other-slot").textContent(), "1.0.0 ota_0");
+    // The server hashed demo-1.1.0.bin to send it: its row now carries the MD5 the board measured at boot.
+    const rows = (await (await fetch(`http://127.0.0.1:${s.serverPort}/api/catalog`)).json()) as { name: string; md5?: string; projectName?: string }[];
+    const row = rows.find((r) => r.name === "demo-1.1.0.bin");
+    assert.equal(row?.md5, s.twin.device.sketchMd5);
+    assert.equal(row?.projectName, s.twin.device.appName);
+    await screenshots(page, "update-1.1.0-7-update-after");
     const [a, b] = s.twin.flash.readOtadata();
     assert.deepEqual([a.seq, b.seq], [1, 2], "otadata sector 1 holds seq 2 -> (2 - 1) % 2 = ota_1");
     assert.equal(selectBootSlot([a, b], 2).slot, 1);

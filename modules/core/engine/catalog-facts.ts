@@ -1,5 +1,6 @@
 // What our update server knows about each catalog image (chip, version,
-// whether it is signed and by which key), from
+// project name, MD5 once it has hashed the file, whether it is signed and
+// by which key), from
 // GET /api/catalog?path=P, one small request after the compatibility catalog,
 // which must keep AutoConnect's shape and so carries no chip. Best effort: any
 // failure (AutoConnect's updateserver.py has no such route) leaves the
@@ -19,6 +20,10 @@ export interface CatalogFact {
   chipId?: number;
   /** esp_app_desc_t version. */
   version?: string;
+  /** esp_app_desc_t project_name. */
+  projectName?: string;
+  /** MD5 of the file (lowercase hex), when the server has hashed it. */
+  md5?: string;
   /** A signature file sits beside the image (the server does not judge it). */
   signed?: boolean;
   /** The first 16 hex digits of its key id (the key's fingerprint). */
@@ -28,8 +33,10 @@ export interface CatalogFact {
 /** The server keeps each row under 200 bytes; 64 rows, 16 KB as for the catalog. */
 export const FACTS_LIMITS: CatalogLimits = { maxEntries: 64, maxBytes: 16 * 1024, maxEntryBytes: 256 };
 
-/** esp_app_desc_t.version is char[32]. */
+/** esp_app_desc_t.version and .project_name are char[32]. */
 const MAX_VERSION = 32;
+const MAX_PROJECT = 32;
+const MD5_HEX = /^[0-9a-fA-F]{32}$/;
 
 export function factsPath(path: string): string {
   return `/api/catalog?path=${encodePath(path === "" ? "." : path)}`;
@@ -37,11 +44,13 @@ export function factsPath(path: string): string {
 
 /** A row with a name; fields of the wrong type are dropped, not trusted. */
 export function toFact(row: Record<string, unknown>): CatalogFact | undefined {
-  const { name, chipId, version, signed, signer } = row;
+  const { name, chipId, version, projectName, md5, signed, signer } = row;
   if (typeof name !== "string" || name.length === 0 || name.length > 255) return undefined;
   const fact: CatalogFact = { name };
   if (typeof chipId === "number" && Number.isInteger(chipId) && chipId >= 0 && chipId <= 0xffff) fact.chipId = chipId;
   if (typeof version === "string" && version.length > 0 && version.length <= MAX_VERSION) fact.version = version;
+  if (typeof projectName === "string" && projectName.length > 0 && projectName.length <= MAX_PROJECT) fact.projectName = projectName;
+  if (typeof md5 === "string" && MD5_HEX.test(md5)) fact.md5 = md5.toLowerCase();
   if (typeof signed === "boolean") fact.signed = signed;
   if (typeof signer === "string" && /^[0-9a-f]{16}$/.test(signer)) fact.signer = signer;
   return fact;
@@ -74,7 +83,7 @@ export function signatureProblem(fact: CatalogFact, policy: SignaturePolicy | un
 }
 
 /**
- * Adds versions, and disables entries built for another chip with pre-flight's
+ * Adds versions, project names and MD5s, disables entries built for another chip with pre-flight's
  * wording, and, on a board that takes only signed images, entries that are not
  * signed or signed with another key, with the commit's wording. An entry
  * already disabled (too large, empty) keeps its reason and gets these after it.
@@ -87,6 +96,8 @@ export function applyFacts(entries: CatalogEntry[], facts: CatalogFact[], runnin
     if (!fact) return entry;
     const out: CatalogEntry = { ...entry };
     if (fact.version !== undefined) out.version = fact.version;
+    if (fact.projectName !== undefined) out.projectName = fact.projectName;
+    if (fact.md5 !== undefined) out.md5 = fact.md5;
     const add = (reason: string) => (out.disabled = out.disabled === undefined ? reason : `${out.disabled}; ${reason}`);
     if (fact.chipId !== undefined && fact.chipId !== runningChipId) add(wrongChip(chipName(fact.chipId), chipName(runningChipId)));
     const unsigned = signatureProblem(fact, policy);

@@ -56,7 +56,7 @@ export const CSS =
   "nav a,.btn,button{display:block;width:100%;min-height:44px;padding:10px;margin:8px 0;border:0;border-radius:6px;" +
   "background:#1f5f8b;color:#fff;font-size:1em;text-align:center;text-decoration:none}" +
   "button.alt,a.alt{background:#e3e7ec;color:#222}button:disabled{background:#9aa9b5}" +
-  "label{display:block;margin:8px 0 2px}input[type=text],input[type=password],input[type=number]{width:100%;min-height:44px;" +
+  "label{display:block;margin:8px 0 2px}input[type=text],input[type=password],input[type=number],input[type=file]{width:100%;min-height:44px;" +
   "padding:8px;font-size:1em;border:1px solid #bbb;border-radius:6px}" +
   "ul.list{list-style:none;padding:0;margin:0}ul.list li{border-bottom:1px solid #eee;padding:6px 0}" +
   "ul.list label{display:flex;gap:10px;align-items:flex-start;margin:0;min-height:44px}ul.list input{width:22px;height:22px;flex:none}" +

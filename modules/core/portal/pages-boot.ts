@@ -3,7 +3,7 @@
 // other slot) and "Go back": POST /rollback (page) and POST /api/rollback
 // (JSON) restart into the other slot's image, guarded like UPDATE.
 import type { BootStatus } from "../boot/policy";
-import type { OtaImageState } from "../ports";
+import type { OtaImageState, SlotInfo } from "../ports";
 import type { UpdateResult } from "../boot/journal";
 import { seconds } from "../messages";
 import { esc, jsonForScript, layout } from "./html";
@@ -43,6 +43,12 @@ export function lastUpdateText(status: BootStatus): string | undefined {
   return `${last.version} passed its start-up check`;
 }
 
+/** A slot as the pages show it: "1.1.0 ota_1", "1.1.0 ota_1, not bootable" or "empty ota_1". */
+export function slotText(slot: SlotInfo): string {
+  const where = esc(slot.partition) + (slot.app && !slot.bootable ? ", not bootable" : "");
+  return `${slot.app ? esc(slot.app.version) : "<span class=off>empty</span>"} <span class=meta>${where}</span>`;
+}
+
 /** Whether "Go back" can be offered now (the policy checks again when it is pressed). */
 function canGoBack(context: PortalContext, status: BootStatus): boolean {
   return status.previous.bootable && status.previous.app !== undefined && (status.phase === "idle" || status.phase === "confirmed") && !isActivePhase(context.deps.updater.progress().phase);
@@ -67,7 +73,7 @@ export function bootSection(context: PortalContext): string {
   const warn = status.bootloaderWithoutRollback
     ? `<p id=bootloader-warning class=why>This board's bootloader was flashed before rollback support: a crash before the start-up check passes will not roll back. Flash it once over USB.</p>`
     : "";
-  const other = previous.app ? `${esc(previous.app.version)} <span class=meta>${esc(previous.partition)}${previous.bootable ? "" : ", not bootable"}</span>` : `<span class=off>empty</span> <span class=meta>${esc(previous.partition)}</span>`;
+  const other = slotText(previous);
   const back = canGoBack(context, status) && previous.app
     ? `<form id=rollback-form method=post action="/rollback"><button class=alt id=rollback-btn>Go back to ${esc(previous.app.version)}</button></form>`
     : "";

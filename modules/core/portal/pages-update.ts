@@ -1,28 +1,41 @@
-// UPDATE page: update-server settings, the catalog as a radio list, the UPDATE
-// button; plus its JSON APIs. Opening the page (re)loads the catalog; the page
-// script polls GET /api/catalog and reloads with ?cached=1 once it has settled,
-// so the list itself is always rendered (and escaped) here.
+// UPDATE page: what is installed (the running image, the other slot), the
+// catalog as a radio list with the running image marked, the UPDATE button,
+// the upload of a file from the phone (page-upload.ts), update-server
+// settings; plus its JSON APIs. Opening the page (re)loads the catalog; the
+// page script polls GET /api/catalog and reloads with ?cached=1 once it has
+// settled, so the list itself is always rendered (and escaped) here.
 import type { CatalogEntry, CatalogState } from "../updater-api";
+import type { DeviceInfo } from "../ports";
+import type { BootStatus } from "../boot/policy";
 import { esc, formatHHMM, formatSize, layout } from "./html";
 import { utf8Length } from "./form";
 import { htmlResponse, jsonResponse, seeOther } from "./responses";
 import type { PortalContext, Route } from "./router";
 import { isActivePhase } from "./page-progress";
 import { signingSection } from "./signing";
+import { slotText } from "./pages-boot";
+import { uploadScriptRoute, uploadSection } from "./page-upload";
+import { isRunningImage, runningImage, type RunningImage } from "../engine/installed";
 
-/** Catalog rows per page (~240 bytes each); more are paged with ?from=N. */
+/** Catalog rows per page (~210 bytes each); more are paged with ?from=N. */
 export const MAX_LISTED = 20;
 
 /**
- * Bytes of rows per page: a page holds fewer than MAX_LISTED rows when they
- * carry versions and reasons (a folder of another chip's builds), so the
- * page stays under 8 KB. The first row of a page is always shown.
+ * Bytes of a whole UPDATE page: rows are added while the page stays under
+ * it, so a page holds fewer than MAX_LISTED rows when they carry versions and
+ * reasons (a folder of another chip's builds), or when the rest of the page
+ * is long (notes, an error, long settings). The device sends pages from RAM
+ * and keeps each under 8 KB; the first row of a page is always shown.
  */
-export const LIST_BUDGET = 5000;
+export const PAGE_BUDGET = 8100;
 
+/** The most the list's frame around the rows takes: form, button, both paging links (4-digit offsets), Reload. */
+const LIST_FRAME = 350;
+
+// Not once a file is picked for upload (window.B): the reload would lose it, or cut the upload.
 const CATALOG_SCRIPT =
   "(function(){function p(){fetch('/api/catalog',{cache:'no-store'}).then(function(r){return r.json()})" +
-  ".then(function(j){if(j.state==='loading')setTimeout(p,1000);else location.replace('/update?cached=1')}," +
+  ".then(function(j){if(j.state==='loading')setTimeout(p,1000);else if(!window.B)location.replace('/update?cached=1')}," +
   "function(){setTimeout(p,2000)})}setTimeout(p,1000)})()";
 
 /** "v2.0.0" for a numeric version; other version strings ("dev-42", "v1.2") as they are. */
@@ -30,13 +43,13 @@ function versionLabel(version: string): string {
   return /^[0-9]/.test(version) ? `v${version}` : version;
 }
 
-function entryRow(entry: CatalogEntry, index: number): string {
-  const id = `fw${index}`;
+/** One row; `required` on one radio makes the group required (the label holds its input: no ids needed). */
+function entryRow(entry: CatalogEntry, required: boolean, running: RunningImage): string {
   const off = entry.disabled !== undefined;
   return (
     `<li${off ? " class=off" : ""}><label>` +
-    `<input type=radio name=fw id=${id} value="${esc(entry.name)}"${off ? " disabled" : " required"}>` +
-    `<span><b>${esc(entry.name)}</b><br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
+    `<input type=radio name=fw value="${esc(entry.name)}"${off ? " disabled" : required ? " required" : ""}>` +
+    `<span><b>${esc(entry.name)}</b>${isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
     (entry.version !== undefined ? ` · ${esc(versionLabel(entry.version))}` : "") +
     "</span>" +
     (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
@@ -44,7 +57,8 @@ function entryRow(entry: CatalogEntry, index: number): string {
   );
 }
 
-function catalogSection(state: CatalogState, server: string, from: number): string {
+/** The firmware list; `budget` is the bytes its rows may take. */
+function catalogSection(state: CatalogState, server: string, from: number, running: RunningImage, budget: number): string {
   switch (state.state) {
     case "idle":
       return `<p id=status>The catalog is not loaded.</p><a class="btn alt" href="/update">Load the catalog</a>`;
@@ -60,9 +74,9 @@ function catalogSection(state: CatalogState, server: string, from: number): stri
       let end = start;
       let anyEnabled = false;
       while (end < state.entries.length && end - start < MAX_LISTED) {
-        const row = entryRow(state.entries[end], end);
+        const row = entryRow(state.entries[end], !anyEnabled, running);
         const size = utf8Length(row);
-        if (end > start && bytes + size > LIST_BUDGET) break;
+        if (end > start && bytes + size > budget) break;
         rows += row;
         bytes += size;
         if (state.entries[end].disabled === undefined) anyEnabled = true;
@@ -95,8 +109,17 @@ interface SettingsDraft {
   path: string;
 }
 
+/** The running image and the other slot, as the boot policy sees them. */
+function installedSection({ running, previous }: BootStatus, device: DeviceInfo): string {
+  const version = running.app?.version ?? device.appVersion;
+  return (
+    `<section id=installed><dl><dt>Running</dt><dd id=running-version>${esc(version)} <span class=meta>${esc(running.partition)}</span></dd>` +
+    `<dt>Other slot</dt><dd id=other-slot>${slotText(previous)}</dd></dl></section>`
+  );
+}
+
 export function updatePage(context: PortalContext, error?: string, draft?: SettingsDraft): string {
-  const { updater, device, wifi } = context.deps;
+  const { updater, device, wifi, boot } = context.deps;
   const stored = updater.settings();
   const settings: SettingsDraft = draft ?? stored;
   const catalog = updater.catalog();
@@ -105,11 +128,11 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
   const notes =
     (isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "") +
     (wifi.status().connected ? "" : `<section><p class=error>The station link is down: the update server is reached over it. <a href="/wifi">Wi-Fi</a></p></section>`);
-  const body =
-    `<p id=error>${esc(error ?? "")}</p>` +
-    notes +
-    signingSection(context.deps.signing) +
-    `<section><h2>Firmware</h2><div id=catalog>${catalogSection(catalog, server, fromParameter(context))}</div></section>` +
+  const status = boot.status();
+  const before = `<p id=error>${esc(error ?? "")}</p>` + notes + signingSection(context.deps.signing) + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
+  const after =
+    `</div></section>` +
+    uploadSection(context.bootId, context.deps.signing?.required === true) +
     `<section><h2>Update server</h2><form id=settings-form method=post action="/update/settings">` +
     `<label for=host>Host</label><input type=text id=host name=host maxlength=64 value="${esc(settings.host)}" autocapitalize=off>` +
     `<label for=port>Port</label><input type=number id=port name=port min=1 max=65535 value="${esc(settings.port)}">` +
@@ -119,11 +142,15 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
     `<label for=url>HTTPUpdate server URL</label><input type=text id=url name=url maxlength=200 placeholder="http://host:port/path" autocapitalize=off>` +
     `<button id=checkin-btn class=alt>Ask for an update</button></form></section>`;
   const loading = catalog.state === "loading";
-  return layout("UPDATE", body, {
+  const options = {
     appName: device.appName,
     script: loading ? CATALOG_SCRIPT : undefined,
     head: loading ? `<noscript><meta http-equiv=refresh content="3;url=/update?cached=1"></noscript>` : undefined,
-  });
+  };
+  // The page without its list, measured, says how much room the rows have.
+  const budget = PAGE_BUDGET - LIST_FRAME - utf8Length(layout("UPDATE", before + after, options));
+  const list = catalogSection(catalog, server, fromParameter(context), runningImage(device, status.running), budget);
+  return layout("UPDATE", before + list + after, options);
 }
 
 function showUpdate(context: PortalContext): ReturnType<typeof htmlResponse> {
@@ -154,6 +181,16 @@ function saveSettings(context: PortalContext): string | undefined {
   const path = (context.form.get("path") ?? "").trim() || ".";
   if (!/^[0-9]{1,5}$/.test(portText)) return "The port is a number from 1 to 65535.";
   return context.deps.updater.saveSettings({ host, port: Number(portText), path });
+}
+
+/** The catalog as /api/catalog answers it: entries that are the running image carry "running": true. */
+export type CatalogJson = Exclude<CatalogState, { state: "ready" }> | { state: "ready"; entries: (CatalogEntry & { running?: true })[] };
+
+function catalogJson(context: PortalContext): CatalogJson {
+  const catalog = context.deps.updater.catalog();
+  if (catalog.state !== "ready") return catalog;
+  const running = runningImage(context.deps.device, context.deps.boot.status().running);
+  return { state: "ready", entries: catalog.entries.map((e) => (isRunningImage(e, running) ? { ...e, running: true } : e)) };
 }
 
 export const updateRoutes: Route[] = [
@@ -189,13 +226,14 @@ export const updateRoutes: Route[] = [
   },
   {
     path: "/api/catalog",
-    get: (c) => jsonResponse(c.deps.updater.catalog()),
+    get: (c) => jsonResponse(catalogJson(c)),
     post: (c) => {
       c.deps.updater.loadCatalog();
-      return jsonResponse(c.deps.updater.catalog());
+      return jsonResponse(catalogJson(c));
     },
     guarded: true,
   },
+  uploadScriptRoute,
   {
     path: "/api/update",
     post: (c) => {

@@ -226,7 +226,7 @@ test("the UPDATE page shows the version in the meta line and the chip reason und
 
 test("UPDATE pages stay under 8 KB with versions and chip reasons on every row; paging still reaches every entry once", () => {
   const LIMIT = 8192;
-  const names = (page: string) => [...page.matchAll(/name=fw id=fw\d+ value="([^"]*)"/g)].map((m) => m[1]);
+  const names = (page: string) => [...page.matchAll(/name=fw value="([^"]*)"/g)].map((m) => m[1]);
   const walk = (entries: CatalogEntry[]) => {
     const rig = portalRig();
     rig.updater.catalogState = { state: "ready", entries };
@@ -251,4 +251,49 @@ test("UPDATE pages stay under 8 KB with versions and chip reasons on every row; 
   assert.ok(pages.length > 4, `fewer rows per page: ${pages.join(", ")}`);
   // Ordinary rows with versions still come 20 to a page.
   assert.deepEqual(walk(Array.from({ length: 45 }, (_, i) => entry(i, { version: "2.0.0", disabled: i % 3 === 0 ? S3_ON_ESP32 : undefined }))), [20, 20, 5]);
+});
+
+test("project names and MD5s from the chip list reach the entries; a bad MD5 or an over-long project name is dropped", async () => {
+  const md5 = "0123456789ABCDEF0123456789abcdef";
+  const facts =
+    `[{"name":"fw-1.1.0.bin","chipId":0,"version":"1.1.0","projectName":"ota-demo","md5":"${md5}"},` +
+    '{"name":"fw-s3-2.0.0.bin","chipId":9,"version":"2.0.0","projectName":"thermostat","md5":"not-hex-0123456789abcdef01234567"}]';
+  const rig = await loaded(json(facts, { chunkSize: 7 }));
+  const state = rig.updater.catalog();
+  assert.ok(state.state === "ready");
+  assert.deepEqual(state.entries[0], { ...PLAIN[0], version: "1.1.0", projectName: "ota-demo", md5: md5.toLowerCase() });
+  assert.deepEqual(state.entries[1], { ...PLAIN[1], version: "2.0.0", projectName: "thermostat", disabled: S3_ON_ESP32 });
+  assert.deepEqual(toFact({ name: "a.bin", projectName: "p".repeat(33), md5: "0123456789abcdef0123456789abcde" }), { name: "a.bin" });
+  assert.deepEqual(toFact({ name: "a.bin", projectName: 7, md5: 0x123 }), { name: "a.bin" });
+  assert.deepEqual(toFact({ name: "a.bin", projectName: "p".repeat(32) }), { name: "a.bin", projectName: "p".repeat(32) });
+});
+
+test("the UPDATE list marks the running image: by version and project name, or by MD5", async () => {
+  // The rig's running slot holds ota-demo 1.0.0 (test/fakes/image.ts); its MD5 as measured at boot is fakeDevice's.
+  const md5 = "0123456789abcdef0123456789abcdef";
+  const catalog =
+    '[{"name":"same.bin","type":"bin","date":"11/22/26","time":"10:55:15","size":40000},' +
+    '{"name":"other-project.bin","type":"bin","date":"11/22/26","time":"10:55:15","size":40000},' +
+    '{"name":"by-md5.bin","type":"bin","date":"11/22/26","time":"10:55:15","size":40000},' +
+    '{"name":"newer.bin","type":"bin","date":"11/22/26","time":"10:55:15","size":40000}]';
+  const facts =
+    '[{"name":"same.bin","chipId":0,"version":"1.0.0","projectName":"ota-demo"},' +
+    '{"name":"other-project.bin","chipId":0,"version":"1.0.0","projectName":"doorbell"},' +
+    `{"name":"by-md5.bin","chipId":0,"md5":"${md5}"},` +
+    '{"name":"newer.bin","chipId":0,"version":"1.1.0","projectName":"ota-demo","md5":"fedcba9876543210fedcba9876543210"}]';
+  const rig = rigWith(json(facts), {}, catalog);
+  rig.updater.loadCatalog();
+  await rig.settle();
+  const wifi = new FakeWifi({ connected: true, stationSsid: "lab", stationAddress: "192.168.1.57" });
+  const portal = createPortal({ updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
+  const page = portal(request("GET", "/update?cached=1")).body;
+  const marked = page
+    .split("<li")
+    .slice(1)
+    .map((row) => `${/<b>([^<]*)<\/b>/.exec(row)?.[1]}${row.includes(' <span class="ok running">running</span>') ? " running" : ""}`);
+  assert.deepEqual(marked, ["same.bin running", "other-project.bin", "by-md5.bin running", "newer.bin"]);
+  const api = JSON.parse(portal(request("GET", "/api/catalog")).body) as { entries: { name: string; running?: boolean }[] };
+  assert.deepEqual(api.entries.filter((e) => e.running).map((e) => e.name), ["same.bin", "by-md5.bin"]);
+  assert.match(page, /<dd id=running-version>1\.0\.0 <span class=meta>ota_0<\/span><\/dd>/);
+  assert.equal(rig.updater.start("same.bin"), undefined, "the running image may be installed again");
 });

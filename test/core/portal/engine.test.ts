@@ -47,7 +47,7 @@ test("UPDATE click through to done: catalog, radio list, streaming, restart", as
   assert.equal(JSON.parse(web.get("/api/catalog").body).state, "ready");
 
   const page = web.get("/update?cached=1").body;
-  assert.match(page, /<input type=radio name=fw id=fw0 value="fw-2\.0\.0\.bin" required>/);
+  assert.match(page, /<input type=radio name=fw value="fw-2\.0\.0\.bin" required>/);
   assert.match(page, /11\/22\/26 10:55 · 58\.6 KB/);
   assert.match(page, /value="too-big\.bin" disabled>.*<span class=why>Too large/);
   assert.doesNotMatch(page, /notes\.txt/, "only bin rows are offered");

@@ -35,3 +35,30 @@ test("every page is under 8 KB", () => {
   const loading = utf8Length(rig.get("/update?cached=1").body);
   assert.ok(loading < LIMIT, `loading UPDATE page is ${loading} bytes`);
 });
+
+test("the UPDATE page stays under 8 KB when everything on it is long: notes, an error, settings of escaped quotes, a running row, both paging links", () => {
+  const rig = portalRig();
+  const md5 = "0123456789abcdef0123456789abcdef";
+  rig.updater.catalogState = {
+    state: "ready",
+    entries: Array.from({ length: 64 }, (_, i) => ({
+      name: `${"<".repeat(40)}-${i}.bin`,
+      date: "11/22/26",
+      time: "10:55:15",
+      size: 1500000 + i,
+      version: "&".repeat(32),
+      projectName: "ota-demo",
+      md5,
+      disabled: i % 2 === 0 ? `Too large: 4.2 MB, the update partition holds 1.9 MB; Image is for ESP32-S3, this board is ESP32` : undefined,
+    })),
+  };
+  rig.updater.state = { phase: "downloading", target: "x.bin", received: 1, total: 2, rate: 1, resumes: 0 };
+  rig.wifi.current = { ...rig.wifi.current, connected: false };
+  // A refused settings form shows what was typed: 64 and 128 quotes, each escaped to 6 bytes.
+  const r = rig.post("/update/settings?from=20", { host: '"'.repeat(64), port: "x", path: '"'.repeat(128) });
+  assert.equal(r.status, 400);
+  const sizes = [utf8Length(r.body)];
+  for (const from of [0, 20, 40]) sizes.push(utf8Length(rig.get(`/update?cached=1&from=${from}`).body));
+  for (const size of sizes) assert.ok(size < LIMIT, `UPDATE pages of ${sizes.join(", ")} bytes`);
+  assert.match(rig.get("/update?cached=1&from=20").body, /class="ok running"/, "the measured rows carry the running mark");
+});

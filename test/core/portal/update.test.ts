@@ -2,6 +2,7 @@ import { test, assert } from "../../harness/t";
 import { header, portalRig } from "../../fakes/portal-client";
 import type { CatalogEntry } from "../../../modules/core/updater-api";
 import { MAX_LISTED } from "../../../modules/core/portal/pages-update";
+import { bootStatus } from "../../fakes/scripted-boot";
 
 const ENTRIES: CatalogEntry[] = [
   // Row shapes as AutoConnect's updateserver.py lists them (protocol.md section 1).
@@ -29,10 +30,10 @@ test("the catalog is a radio list with name, date, HH:MM and size; unfit entries
   const r = rig.get("/update?cached=1");
   assert.deepEqual(rig.updater.calls, [], "?cached=1 shows the last catalog without reloading");
   assert.match(r.body, /<form id=update-form method=post action="\/update">/);
-  assert.match(r.body, /<input type=radio name=fw id=fw0 value="fw-1\.1\.0\.bin" required>/);
+  assert.match(r.body, /<input type=radio name=fw value="fw-1\.1\.0\.bin" required>/);
   assert.match(r.body, /11\/22\/26 10:55 · 1\.5 MB/);
   assert.doesNotMatch(r.body, /10:55:15/);
-  assert.match(r.body, /<input type=radio name=fw id=fw1 value="fw-s3\.bin" disabled>/);
+  assert.match(r.body, /<input type=radio name=fw value="fw-s3\.bin" disabled>/);
   assert.match(r.body, /<span class=why>Built for ESP32-S3, this is an ESP32<\/span>/);
   assert.match(r.body, /<span class=why>Too big for the OTA slot \(2\.9 MB &gt; 1\.9 MB\)<\/span>/);
   assert.match(r.body, /<button id=update-btn>UPDATE<\/button>/);
@@ -153,7 +154,7 @@ test("a long catalog is paged, MAX_LISTED rows at a time", () => {
   assert.doesNotMatch(first, /catalog-prev/);
   const second = rig.get("/update?cached=1&from=20").body;
   assert.equal(second.split("name=fw ").length - 1, 5);
-  assert.match(second, /id=fw24 value="fw-24\.bin"/);
+  assert.match(second, /name=fw value="fw-24\.bin"/);
   assert.match(second, /id=catalog-prev href="\/update\?cached=1&amp;from=0"/);
   assert.doesNotMatch(second, /catalog-next/);
   assert.equal(rig.get("/update?cached=1&from=999").body.split("name=fw ").length - 1, MAX_LISTED, "out of range starts over");
@@ -167,4 +168,37 @@ test("an unloaded catalog (e.g. during a download) offers a load instead of poll
   assert.equal(rig.updater.catalog().state, "idle");
   assert.match(page, /<p id=status>The catalog is not loaded\.<\/p><a class="btn alt" href="\/update">Load the catalog<\/a>/);
   assert.doesNotMatch(page, /fetch\(|http-equiv=refresh/, "nothing would ever change it: no polling");
+});
+
+test("the UPDATE page says what is installed: the running version and slot, and the other slot's version", () => {
+  const rig = portalRig();
+  rig.updater.catalogState = { state: "ready", entries: ENTRIES };
+  let page = rig.get("/update?cached=1").body;
+  assert.match(page, /<dt>Running<\/dt><dd id=running-version>1\.0\.0 <span class=meta>ota_0<\/span><\/dd>/);
+  assert.match(page, /<dt>Other slot<\/dt><dd id=other-slot><span class=off>empty<\/span> <span class=meta>ota_1<\/span><\/dd>/);
+  const app = (version: string) => ({ version, projectName: "ota-demo", secureVersion: 0 });
+  rig.boot.current = bootStatus({
+    running: { partition: "ota_1", app: app("1.1.0"), state: "valid", bootable: true },
+    previous: { partition: "ota_0", app: app("1.0.0"), state: "valid", bootable: true },
+  });
+  page = rig.get("/update?cached=1").body;
+  assert.match(page, /<dd id=running-version>1\.1\.0 <span class=meta>ota_1<\/span><\/dd>/);
+  assert.match(page, /<dd id=other-slot>1\.0\.0 <span class=meta>ota_0<\/span><\/dd>/);
+  rig.boot.current = bootStatus({
+    running: { partition: "ota_1", app: app("<b>2</b>"), state: "valid", bootable: true },
+    previous: { partition: "ota_0", app: app("2.1.0&"), state: "invalid", bootable: false },
+  });
+  page = rig.get("/update?cached=1").body;
+  assert.match(page, /<dd id=running-version>&lt;b&gt;2&lt;\/b&gt; <span class=meta>ota_1<\/span><\/dd>/);
+  assert.match(page, /<dd id=other-slot>2\.1\.0&amp; <span class=meta>ota_0, not bootable<\/span><\/dd>/);
+});
+
+test("one radio carries required (it makes the group required): the first one that can be chosen", () => {
+  const rig = portalRig();
+  const row = (name: string, disabled?: string): CatalogEntry => ({ name, date: "11/22/26", time: "10:55:15", size: 1000, disabled });
+  rig.updater.catalogState = { state: "ready", entries: [row("off.bin", "Too large"), row("a.bin"), row("b.bin")] };
+  const page = rig.get("/update?cached=1").body;
+  assert.equal(page.match(/name=fw value="[^"]*" required>/g)?.length, 1);
+  assert.match(page, /value="a\.bin" required>/);
+  assert.match(page, /value="b\.bin">/);
 });
