@@ -19,6 +19,8 @@ import type { DeviceInfo } from "./modules/core/ports";
 import { createUpdater } from "./modules/core/engine/updater";
 import { loadCredentials } from "./modules/core/portal/wifi-credentials";
 import { cryptDigest } from "./modules/moddable/crypt-digest";
+import { nativeVerifier } from "./modules/moddable/ecdsa-verifier";
+import { signaturePolicy } from "./modules/core/signature/policy";
 import { ModdableHttpClient } from "./modules/moddable/http-client";
 import { PortalServer } from "./modules/moddable/http-server";
 import { clientIO, serverIO } from "./modules/moddable/network-io";
@@ -68,6 +70,13 @@ const device: DeviceInfo = {
 if (runningImage) device.sketchMd5 = runningImage.md5;
 trace(`running ${device.appVersion} from ${device.runningPartition}: ${device.sketchSize} bytes${runningImage ? `, MD5 ${runningImage.md5}` : ""}\n`);
 
+// Signed updates: any key in config.signingKeys (PEM or one-line base64 SPKI, docs/signing.md)
+// makes the board commit only images signed with one of them, for this chip and project,
+// with a secure_version not below the running image's.
+const keyEntries = Array.isArray(config.signingKeys) ? (config.signingKeys as unknown[]).map(String) : [];
+const signing = signaturePolicy(keyEntries, { chipId: device.chipId, projectName: runningApp?.projectName ?? String(config.appName ?? "ota-device"), secureVersion: runningApp?.secureVersion ?? 0 }, cryptDigest);
+if (signing.required) trace(`signed updates only: keys ${signing.keys.map((k) => k.fingerprint).join(", ") || "none usable"}${signing.keyErrors.length ? ` (${signing.keyErrors.join("; ")})` : ""}\n`);
+
 const wifi = new ModdableWifi();
 wifi.onChange = (message) => trace(`wifi: ${message}\n`);
 const apSsid = String(config.apSsidPrefix ?? "ota-") + macs.ap.replace(/:/g, "").slice(-6).toUpperCase();
@@ -88,6 +97,7 @@ const updater = createUpdater({
   device,
   system,
   boot: policy,
+  signatures: { policy: signing, verifier: nativeVerifier },
   defaults: {
     host: String(config.updateHost ?? "192.168.4.2"),
     port: Number(config.updatePort ?? 8000),
@@ -98,7 +108,7 @@ const updater = createUpdater({
 const portalPort = Number(config.portalPort ?? 80);
 const portalHost = String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`));
 const bootId = newBootId(clock.now());
-const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId });
+const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing });
 // A port already in use is logged and retried by the server; the app goes on meanwhile
 // (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
 const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, bodyRouter: portal.bodyRouter, clock, probe: platform.portProbe, log: (line) => trace(line) });

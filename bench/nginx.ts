@@ -51,6 +51,7 @@ function siteConfig(site: NginxSite, port: number): string {
       add_header x-MD5 $upstream_http_x_md5;
       add_header x-SHA256 $upstream_http_x_sha256;
       add_header ETag $upstream_http_etag;
+      add_header x-Firmware-Signature $upstream_http_x_firmware_signature;
     }
   }`;
 }

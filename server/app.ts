@@ -22,6 +22,7 @@ import { DEFAULTS, type ServerOptions } from "./options";
 import { installRequestTargetFix } from "./request-target";
 import { refuse } from "./responses";
 import { FileFinder } from "./served-file";
+import { SignatureFiles } from "./signature-files";
 import { logUpdateReport } from "./update-report";
 import { updaterPlugin } from "./updater";
 
@@ -54,6 +55,7 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
     open: o.open ?? false,
     pool,
     accel: o.accel ? await AccelStore.open(o.accel) : undefined,
+    signatures: new SignatureFiles(root, o.settleMs),
   };
   let pending: { pending: Set<Socket> } = { pending: new Set() };
 

@@ -1,9 +1,11 @@
 // GET /api/catalog?path=P: what each `bin` entry of a catalog folder is (chip,
-// version, project name and, when known, MD5), in /_catalog's order, for
-// devices that disable images built for another chip and mark the one they
-// run. The compatibility catalog cannot carry them (AutoConnect parses each
-// entry into a 256-byte buffer), so this is one extra small request. Same
-// listing, containment and error answers as /_catalog.
+// version, project name, whether a signature sits beside it (`signed`, and
+// the signing key's first 16 hex digits as `signer`) and, when known, MD5),
+// in /_catalog's order, for devices that disable images built for another
+// chip or not signed by their owner, and mark the one they run. The
+// compatibility catalog cannot carry them (AutoConnect parses each entry into
+// a 256-byte buffer), so this is one extra small request. Same listing,
+// containment and error answers as /_catalog.
 import type { FastifyPluginAsync } from "fastify";
 import type { ServerContext } from "./context";
 import { rendered, type FolderView } from "./folders";
@@ -16,6 +18,8 @@ export interface ImageRow {
   chip?: string;
   chipId?: number;
   version?: string;
+  signed?: boolean;
+  signer?: string;
   /** esp_app_desc_t.project_name. */
   projectName?: string;
   /** MD5 of the whole file (lowercase hex), the x-MD5 a download of it carries. */
@@ -25,9 +29,19 @@ export interface ImageRow {
 /** Keeps each row small enough for a device to buffer (it reads one row at a time). */
 export const MAX_ROW_BYTES = 200;
 
-/** The row as sent; when too long it drops its MD5, then its project name, then its version; undefined if even the name is too long. */
+/**
+ * The row as sent; when too long it drops its MD5, then its signer, then its
+ * project name, then its version (the board checks each of them again after
+ * the download); undefined if even the name is too long.
+ */
 export function rowText(row: ImageRow): string | undefined {
-  const tries = [row, { ...row, md5: undefined }, { ...row, md5: undefined, projectName: undefined }, { ...row, md5: undefined, projectName: undefined, version: undefined }];
+  const tries = [
+    row,
+    { ...row, md5: undefined },
+    { ...row, md5: undefined, signer: undefined },
+    { ...row, md5: undefined, signer: undefined, projectName: undefined },
+    { ...row, md5: undefined, signer: undefined, projectName: undefined, version: undefined },
+  ];
   for (const attempt of tries) {
     const text = JSON.stringify(attempt);
     if (Buffer.byteLength(text) < MAX_ROW_BYTES) return text;

@@ -11,6 +11,7 @@ import type { FastifyRequest } from "fastify";
 import type { DeviceRequest } from "./device-headers";
 import type { Rules, Target } from "./rules";
 import type { FileFinder } from "./served-file";
+import type { SignatureFiles } from "./signature-files";
 
 /**
  * The advanced updater's firmware choice after the rules: may return another
@@ -30,4 +31,6 @@ export interface ServerContext {
   chooseTarget?: TargetChooser;
   /** Set in X-Accel-Redirect mode (nginx in front sends the bytes). */
   accel?: AccelStore;
+  /** The .sig files beside images (x-Firmware-Signature, "signed"). */
+  signatures: SignatureFiles;
 }

@@ -10,7 +10,14 @@ import { targetCandidates } from "./request-path";
 import { refuse } from "./responses";
 import { deviceHeadersSchema } from "./schemas";
 import { sendFile } from "./send-file";
-import type { OpenOutcome } from "./served-file";
+import type { OpenOutcome, ServedFile } from "./served-file";
+import { isSignatureName, type SignatureFiles } from "./signature-files";
+
+/** The x-Firmware-Signature value for a served image: its .sig beside it (as requested, then its real path), if any. */
+export async function signatureHeader(signatures: SignatureFiles, file: ServedFile): Promise<string | undefined> {
+  if (isSignatureName(file.name)) return undefined;
+  return (await signatures.beside(file.requested, file.relative))?.header;
+}
 
 export const GATE_REASON = "The request available only from ESP8266 or ESP32 http updater.";
 
@@ -42,7 +49,8 @@ export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = a
       return refuse(reply, opened.status, opened.reason);
     }
     const { file } = opened;
-    if (parsed.kind === "device") {
+    // A board that takes only signed images fetches `<image>.sig` when no header came: not an image, no pre-flight.
+    if (parsed.kind === "device" && !isSignatureName(file.name)) {
       const refusal = preflight(parsed.device, file.version.size, file.entry.facts);
       if (refusal) {
         await file.handle?.close();
@@ -51,7 +59,8 @@ export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = a
       }
     }
     request.log.info({ file: file.name, size: file.version.size, md5: file.entry.digests.md5 }, "sending firmware");
-    return sendFile(request, reply, file, { allowRange: true, pool: context.pool, accelRedirect: await context.accel?.redirectFor(file, request) });
+    const signature = await signatureHeader(context.signatures, file);
+    return sendFile(request, reply, file, { allowRange: true, pool: context.pool, accelRedirect: await context.accel?.redirectFor(file, request), signature });
   };
   app.route({ method: ["GET", "HEAD"], url: "/*", schema: { headers: deviceHeadersSchema }, handler });
 };

@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { ServerContext } from "./context";
 import { refuse } from "./responses";
 import { firmwareQuerySchema, type FolderQuery } from "./schemas";
+import { signerOf } from "./signature-files";
 
 export const firmwareInfoPlugin: FastifyPluginAsync<{ context: ServerContext }> = async (app, { context }) => {
   app.get<{ Querystring: FolderQuery }>("/api/firmware", { schema: { querystring: firmwareQuerySchema } }, async (request, reply) => {
@@ -15,8 +16,9 @@ export const firmwareInfoPlugin: FastifyPluginAsync<{ context: ServerContext }> 
       request.log.info({ detail: opened.detail }, "firmware info refused");
       return refuse(reply, opened.status, opened.reason);
     }
-    const { name, version, entry, handle } = opened.file;
+    const { name, version, entry, handle, requested, relative } = opened.file;
     await handle?.close();
+    const signature = await context.signatures.beside(requested, relative);
     const facts = entry.facts;
     const h = facts.header;
     return reply.send({
@@ -31,6 +33,9 @@ export const firmwareInfoPlugin: FastifyPluginAsync<{ context: ServerContext }> 
         ? { chipId: h.chipId, chip: h.chipName, flashSize: h.flashSize, segmentCount: h.segmentCount, spiMode: h.spiMode, entryAddress: h.entryAddress, hashAppended: h.hashAppended }
         : null,
       app: facts.app ?? null,
+      // a .sig beside it parses; the server knows no board's keys, so it does not judge the signature
+      signed: signature?.signed === true,
+      signer: signerOf(signature) ?? null,
     });
   });
 };

@@ -20,6 +20,7 @@ import type { CatalogRoot, Refusal } from "./catalog-root";
 import { isHiddenName, throughDescriptor } from "./catalog-root";
 import { fileVersion } from "./file-version";
 import { classifyImage, HEAD_BYTES } from "./image-facts";
+import { isSignatureName, readSignature, signerOf, SIGNATURE_SUFFIX, type SignatureInfo } from "./signature-files";
 
 export interface CatalogEntry {
   name: string;
@@ -36,6 +37,10 @@ export interface ImageFacts {
   version?: string;
   /** esp_app_desc_t.project_name. */
   projectName?: string;
+  /** A .sig beside it parses (signature-files.ts); false when there is none or it does not. */
+  signed?: boolean;
+  /** Its key's first 16 hex digits. */
+  signer?: string;
 }
 
 export interface FolderView {
@@ -94,6 +99,8 @@ function stampOf(st: BigIntStats): string {
 interface Described {
   entry: CatalogEntry;
   facts?: ImageFacts;
+  /** A `<image>.sig` entry's contents, read through the same guards as an image head. */
+  signature?: SignatureInfo;
   /** File version key of a `bin` entry. */
   version?: string;
   /** A folder outside this one whose changes this entry depends on (symlink target). */
@@ -136,6 +143,30 @@ async function imageHead(path: string, root: CatalogRoot, checkDescriptor: boole
   }
 }
 
+// .sig files per file version, as headCache.
+const sigCache = new Map<string, SignatureInfo | undefined>();
+
+/** A .sig beside an image, opened like imageHead opens an image (no FIFO hang, no symlink swapped in, a regular file). */
+async function signatureAt(path: string, root: CatalogRoot, checkDescriptor: boolean): Promise<SignatureInfo | undefined> {
+  const handle = await open(path, FILE_FLAGS).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    if (checkDescriptor && !root.holdsDescriptor(handle.fd)) return undefined;
+    const st = await handle.stat({ bigint: true });
+    if (!st.isFile()) return undefined;
+    const version = fileVersion(st);
+    if (sigCache.has(version.key)) return sigCache.get(version.key);
+    const info = await readSignature(handle, version);
+    if (sigCache.size >= HEAD_CACHE_MAX) sigCache.delete(sigCache.keys().next().value as string);
+    sigCache.set(version.key, info);
+    return info;
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
 function fileEntry(name: string, st: BigIntStats, magic: boolean): CatalogEntry {
   if (!magic) return { name, type: "file" };
   return { name, type: "bin", ...catalogDateTime(Number(st.mtimeNs / 1_000_000n)), size: Number(st.size) };
@@ -149,6 +180,7 @@ async function describe(root: CatalogRoot, base: string, entry: Dirent): Promise
   if (!st) return undefined; // vanished meanwhile
   if (st.isSymbolicLink()) return describeLink(root, name, path);
   if (st.isDirectory()) return { entry: { name, type: "directory" } };
+  if (st.isFile() && isSignatureName(name)) return { entry: { name, type: "file" }, signature: await signatureAt(path, root, false) };
   if (!st.isFile() || !hasBinExtension(name)) return { entry: { name, type: "file" } };
   const head = await imageHead(path, root, false);
   if (!head) return undefined;
@@ -162,6 +194,7 @@ async function describeLink(root: CatalogRoot, name: string, path: string): Prom
   const st = await statBig(real);
   if (!st) return undefined;
   if (st.isDirectory()) return { entry: { name, type: "directory" } };
+  if (st.isFile() && isSignatureName(name)) return { entry: { name, type: "file" }, signature: await signatureAt(real, root, true), watch: dirname(real) };
   if (!st.isFile() || !hasBinExtension(name)) return { entry: { name, type: "file" }, watch: dirname(real) };
   const head = await imageHead(real, root, true);
   if (!head) return undefined;
@@ -248,12 +281,20 @@ export class FolderCache {
         described.push(...(await Promise.all(dirents.slice(i, i + BATCH).map((d) => describe(this.root, base, d)))));
       const view: FolderView = { dir: resolved.path, entries: [], facts: new Map(), versions: new Map(), rendered: new Map() };
       const extra = new Set<string>();
+      const signatures = new Map<string, SignatureInfo>();
       for (const d of described) {
         if (!d) continue;
         view.entries.push(d.entry);
         if (d.facts) view.facts.set(d.entry.name, d.facts);
+        if (d.signature) signatures.set(d.entry.name, d.signature);
         if (d.version) view.versions.set(d.entry.name, d.version);
         if (d.watch && relative(d.watch, resolved.path) !== "") extra.add(d.watch);
+      }
+      // Each image says whether a .sig beside it parses, and which key made it (the facts are copied: cached heads are shared).
+      for (const [name, facts] of view.facts) {
+        const signature = signatures.get(`${name}${SIGNATURE_SUFFIX}`);
+        const signer = signerOf(signature);
+        view.facts.set(name, { ...facts, signed: signature?.signed === true, ...(signer ? { signer } : {}) });
       }
       if (extra.size > MAX_EXTRA_WATCHES) changed = true;
       else

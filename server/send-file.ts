@@ -10,12 +10,15 @@ import { sendFileRange, TransferCut } from "./file-sender";
 import { decideRange } from "./range";
 import { contentDisposition, refuse } from "./responses";
 import type { ServedFile } from "./served-file";
+import { SIGNATURE_HEADER } from "../modules/core/signature/header";
 
 export interface SendOptions {
   allowRange: boolean;
   pool: BufferPool;
   /** Headers to add (X-Accel-Redirect mode). The body is then left out: nginx sends it. */
   accelRedirect?: string;
+  /** x-Firmware-Signature: the .sig beside the image, base64 (signature-files.ts). */
+  signature?: string;
 }
 
 function single(request: FastifyRequest, name: string): string | undefined {
@@ -54,6 +57,7 @@ export function sendFile(request: FastifyRequest, reply: FastifyReply, file: Ser
   ];
   if (options.allowRange && !accel) headers.push("Accept-Ranges", "bytes"); // nginx adds its own
   if (status === 206) headers.push("Content-Range", `bytes ${start}-${end}/${size}`);
+  if (options.signature !== undefined) headers.push(SIGNATURE_HEADER, options.signature);
   if (accel) headers.push("X-Accel-Redirect", options.accelRedirect!);
 
   reply.hijack(); // the body is ours to write (Fastify would copy or pipe it)

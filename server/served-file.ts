@@ -17,6 +17,8 @@ export interface ServedFile {
   name: string;
   /** Catalog-relative path of the real file. */
   relative: string;
+  /** Catalog-relative path as the client named it (a symlink's own path), where a .sig beside it is looked for first. */
+  requested: string;
   version: FileVersion;
   entry: ImageEntry;
   /** Open only when the bytes are not in memory (entry.bytes absent): the caller streams and closes it. */
@@ -28,6 +30,7 @@ export type OpenOutcome = { ok: true; file: ServedFile } | { ok: false; status: 
 interface Known {
   name: string;
   relative: string;
+  requested: string;
   key: string;
 }
 
@@ -69,10 +72,10 @@ export class FileFinder {
         return { ok: false, status: 503, reason: "File is being written, retry", detail: "file kept changing while read" };
       }
       const { entry } = loaded;
-      const file: ServedFile = { name: basename(resolved.path), relative: resolved.relative, version: entry.version, entry };
+      const file: ServedFile = { name: basename(resolved.path), relative: resolved.relative, requested: lexical.relative, version: entry.version, entry };
       if (entry.bytes) {
         await handle.close();
-        this.remember(lexical.path, { name: file.name, relative: file.relative, key: entry.version.key });
+        this.remember(lexical.path, { name: file.name, relative: file.relative, requested: file.requested, key: entry.version.key });
       } else file.handle = handle;
       return { ok: true, file };
     } catch (error) {
@@ -96,7 +99,7 @@ export class FileFinder {
       return undefined;
     }
     this.fastHits++;
-    return { name: known.name, relative: known.relative, version: entry.version, entry };
+    return { name: known.name, relative: known.relative, requested: known.requested, version: entry.version, entry };
   }
 
   private remember(lexicalPath: string, known: Known): void {

@@ -9,7 +9,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ServerContext } from "./context";
 import { isHttpUpdateRequest, parseDeviceHeaders, type DeviceRequest } from "./device-headers";
-import { GATE_REASON } from "./downloads";
+import { GATE_REASON, signatureHeader } from "./downloads";
 import type { ImageFacts } from "./image-facts";
 import { preflight } from "./preflight";
 import { refuse } from "./responses";
@@ -92,7 +92,8 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
       return refuse(reply, refusal.status, refusal.reason);
     }
     log.info({ rule: target.source, image, size: file.version.size, md5: file.entry.digests.md5, from: device.version }, "updater: sending update");
-    return sendFile(request, reply, file, { allowRange: false, pool: context.pool, accelRedirect: await context.accel?.redirectFor(file, request) });
+    const signature = await signatureHeader(context.signatures, file);
+    return sendFile(request, reply, file, { allowRange: false, pool: context.pool, accelRedirect: await context.accel?.redirectFor(file, request), signature });
   };
   app.route({ method: ["GET", "HEAD"], url: rules.endpoint, schema: { headers: deviceHeadersSchema }, handler });
 };

@@ -14,8 +14,8 @@ export interface DemoFirmware {
   version: string;
   chip: string;
   size: number;
-  /** Why the twin must refuse it, for docs and tests. */
-  refusal?: "chip" | "size";
+  /** Why the twin must refuse it, for docs and tests (the signature ones only in the signed demo, demo-signing.ts). */
+  refusal?: "chip" | "size" | "unsigned" | "other-key" | "tampered";
   /** What it does once installed on the twin (twin/flash/app-image.ts AppInfo.behaviour). */
   behaviour?: "no-wifi" | "crash";
 }

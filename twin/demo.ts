@@ -5,11 +5,13 @@
 //   npm start -- --server 127.0.0.1:9000     (use a server you started yourself)
 //   npm start -- --fresh                     (new flash file: back to 1.0.0)
 //   npm start -- --fleet 50                  (also 50 virtual boards and the dashboard)
-import { dirname, resolve } from "node:path";
+//   npm start -- --signed                    (signed updates only: an owner key under .twin/keys)
+import { dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
 import { writeDemoCatalog } from "./demo-catalog";
+import { demoKey, REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED, writeSignedDemoCatalog, type DemoKey } from "./demo-signing";
 import { fleetServerOptions, startFleetSimulator } from "./fleet/demo-fleet";
 import type { FleetSimulator } from "./fleet/simulator";
 
@@ -26,6 +28,7 @@ interface DemoOptions {
   fleet?: number;
   fleetInterval: number;
   failShare: number;
+  signed: boolean;
 }
 
 function port(value: string): number {
@@ -55,6 +58,7 @@ export function demoProgram(): Command {
     .option("--fleet <boards>", "also simulate this many boards checking in, and serve the fleet dashboard", (v) => Number.parseInt(v, 10))
     .option("--fleet-interval <s>", "seconds between a virtual board's check-ins", Number, 5)
     .option("--fail-share <0..1>", "share of virtual boards failing their start-up check on demo 2.0.0", Number, 0.3)
+    .option("--signed", "signed updates only: the twin trusts an owner key kept in .twin/keys; the demo catalog is signed with it, plus an unsigned, an other-key and a tampered image", false)
     .showHelpAfterError();
 }
 
@@ -62,9 +66,14 @@ async function main(argv: string[]): Promise<void> {
   const o = demoProgram().parse(argv).opts<DemoOptions>();
   let closeServer: (() => Promise<void>) | undefined;
   let server = o.server;
+  const keysDir = resolve(dirname(resolve(o.flash)), "keys");
+  let owner: DemoKey | undefined;
+  if (o.signed) owner = await demoKey(keysDir, "owner");
   if (!server) {
-    const catalogDir = resolve(o.catalog ?? ".twin/catalog");
-    if (!o.catalog) writeDemoCatalog(catalogDir);
+    // The signed catalog sits beside the flash file and its keys (.twin/ by default).
+    const catalogDir = resolve(o.catalog ?? (o.signed ? join(dirname(resolve(o.flash)), "catalog-signed") : ".twin/catalog"));
+    if (!o.catalog && o.signed) await writeSignedDemoCatalog(catalogDir, keysDir);
+    else if (!o.catalog) writeDemoCatalog(catalogDir);
     const withFleet = o.fleet ? fleetServerOptions(dirname(resolve(o.flash))) : undefined;
     const { app } = await buildServer({ catalogDir, logLevel: o.verbose ? "info" : "warn", open: true, ...withFleet });
     try {
@@ -97,11 +106,18 @@ async function main(argv: string[]): Promise<void> {
       boot: { windowMs: o.startupWindow * 1000 },
       allowHost: (host) => host === target.host || host === "127.0.0.1" || host === "localhost",
       log: (line) => console.log(line),
+      ...(owner ? { signingKeys: [owner.config] } : {}),
     });
   } catch (error) {
     console.error(`Cannot start the device twin: ${(error as Error).message} (try --portal-port or --fresh)`);
     await closeServer?.();
     process.exit(2);
+  }
+  // Before the portal line: tools wait for that line and read what came before it.
+  if (owner) {
+    console.log(`Signed only    the twin trusts key ${owner.publicKey.fingerprint} (${owner.publicPath}; private key ${owner.privatePath}, mode 0600)`);
+    if (!o.server && !o.catalog) console.log(`               ${REFUSED_UNSIGNED} (unsigned) and ${REFUSED_OTHER_KEY} (another key) are listed refused; ${REFUSED_TAMPERED} is refused after its download`);
+    else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
   }
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
   console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");

@@ -30,6 +30,8 @@ import { JsonFileStore } from "./adapters/store";
 import { SimulatedWifi } from "./adapters/wifi";
 import { PortalServer } from "./adapters/portal-server";
 import { demoFirmwares, demoImage } from "./demo-catalog";
+import { signaturePolicy } from "../modules/core/signature/policy";
+import { nodeVerifier } from "../server/signing";
 
 export interface TwinOptions {
   /** Flash image file (4 MB); created with 1.0.0 in ota_0 when missing or `fresh`. */
@@ -67,6 +69,8 @@ export interface TwinOptions {
   storeServer?: boolean;
   /** Hosts the twin may download from; default loopback only. */
   allowHost?: (host: string) => boolean;
+  /** The board's signing keys, as manifest config.signingKeys: any key makes it take only images signed with one. */
+  signingKeys?: string[];
   log?: (line: string) => void;
 }
 
@@ -188,8 +192,12 @@ export class Twin {
     const bootId = newBootId(clock.now());
     const portalHost = `127.0.0.1:${this.port}`;
     for (const check of [accessPointCheck(wifi), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);
-    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater });
-    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId });
+    // As main.ts: the running image's own project name and secure_version are what an update must match.
+    const { projectName, secureVersion } = result.app.descriptor;
+    const signing = signaturePolicy(this.options.signingKeys ?? [], { chipId: device.chipId, projectName, secureVersion }, nodeDigest);
+    const signatures = { policy: signing, verifier: nodeVerifier };
+    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater, signatures });
+    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing });
     this.session = { result, device, clock, http, writer, updater, policy };
     this.bootCount++;
     log(`booted ${result.partition.label}: ${device.appName} ${device.appVersion} (${policy.status().otaState})${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);

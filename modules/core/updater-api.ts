@@ -67,6 +67,8 @@ export interface UploadRequest {
   md5?: string;
   /** Shown as Progress.target. */
   name: string;
+  /** x-Firmware-Signature: the image's .sig file, base64 (checked at the commit when the board takes only signed images). */
+  signature?: string;
 }
 
 /** Where the server adapter puts the body: pieces of at most 4096 bytes, then end() or abort(). */
@@ -97,6 +99,7 @@ export interface Updater {
 
 import type { LastUpdate } from "./boot/journal";
 import type { BootStatus } from "./boot/policy";
+import type { SignatureCheck, SignaturePolicy } from "./signature/policy";
 import type { Clock, DeviceInfo, DigestFactory, HttpClient, KeyValueStore, OtaWriter, PortalRequest, PortalResponse, SystemControl, WifiControl } from "./ports";
 
 export interface UpdaterOptions {
@@ -144,6 +147,8 @@ export interface UpdaterDeps {
   /** Update server used until the user stores other settings. */
   defaults: ServerSettings;
   options?: UpdaterOptions;
+  /** The board's signing keys (manifest config signingKeys) and a P-256 verifier; with a key, only signed images are committed. */
+  signatures?: SignatureCheck;
 }
 
 /** What the portal reads of the boot policy (modules/core/boot/policy.ts) and asks of it. */
@@ -166,6 +171,8 @@ export interface PortalDeps {
   portalHost: string;
   /** This boot's id (/api/status "boot"), shared with the portal start-up check; made here when absent. */
   bootId?: string;
+  /** The board's signature policy: the pages show "Signed updates only" and the keys' fingerprints when it requires signatures. */
+  signing?: SignaturePolicy;
 }
 
 export type PortalHandler = (request: PortalRequest) => PortalResponse;

@@ -1,8 +1,8 @@
 // SignatureVerifier over the SDK's native ECDSA P-256 (modules/crypt/etc/ecdsa.js
 // on modules/crypt/arith/ec.c, the code its TLS trusts) and the crypt SHA-256
 // Digest. The core has already checked the key is on the curve and that r and
-// s lie in 1..n-1 (ecdsa.js checks neither). Not yet in manifest.json: the
-// lead wires it (see docs/signing.md, "Device wiring").
+// s lie in 1..n-1 (ecdsa.js checks neither). Mapped in manifest.json with the
+// SDK modules it needs (ecdsa, curve, ber, pkcs1, rng, crypt/arith/*).
 import ECDSA from "ecdsa";
 import Curve from "curve";
 import ECPoint from "ecp";

@@ -43,6 +43,12 @@ function localFiles(source: string): string[] {
   return [".ts", ".js", ".d.ts"].map((ext) => rel + ext).filter((f) => existsSync(join(root, f)));
 }
 
+/**
+ * Modules an SDK folder mapped under "*" brings in, by name (Moddable SDK 8.2.3's
+ * listing; the $MODDABLE test checks it): the ECDSA verifier's curve arithmetic.
+ */
+const SDK_FOLDERS: Record<string, string[]> = { "$(MODULES)/crypt/arith/*": ["ec", "ecp", "modular", "mont"] };
+
 /** Module key -> repository file, as mcconfig would map them for one platform. */
 function keysFor(platform: string): Map<string, string> {
   const keys = new Map<string, string>();
@@ -51,7 +57,8 @@ function keysFor(platform: string): Map<string, string> {
     for (const [key, sources] of Object.entries(section.modules ?? {})) {
       for (const source of list(sources)) {
         if (!source.startsWith("./")) {
-          keys.set(key === "*" ? posix.basename(source) : key, source);
+          if (key === "*" && source in SDK_FOLDERS) for (const name of SDK_FOLDERS[source]) keys.set(name, source.replace("*", name));
+          else keys.set(key === "*" ? posix.basename(source) : key, source);
           continue;
         }
         for (const file of localFiles(source)) {
@@ -253,6 +260,17 @@ for (const platform of ["esp32", "lin"]) {
   });
 }
 
+test("signed updates: off by default (config.signingKeys empty); the native verifier and the SDK's ECDSA modules reach main on both platforms", () => {
+  assert.deepEqual(manifest.config?.signingKeys, [], "an owner turns signatures on by adding a key");
+  for (const platform of ["esp32", "lin"]) {
+    const reached = reachedFiles(platform);
+    assert.ok(reached.has("modules/moddable/ecdsa-verifier.ts"), `${platform}: ecdsa-verifier reached`);
+    assert.ok(reached.has("modules/core/signature/policy.ts"), `${platform}: signature policy reached`);
+    const keys = keysFor(platform);
+    for (const sdkModule of ["ecdsa", "curve", "ecp", "ec", "mont", "modular", "ber", "pkcs1", "rng"]) assert.ok(keys.has(sdkModule), `${platform}: ${sdkModule} mapped`);
+  }
+});
+
 test("the import walk notices a module missing from the manifest", () => {
   const saved = manifest.modules!["modules/moddable/timer-clock"];
   delete manifest.modules!["modules/moddable/timer-clock"];
@@ -275,6 +293,7 @@ test("SDK paths exist in $MODDABLE", { skip: sdk && existsSync(sdk) ? false : "s
         const path = expand(source);
         const found = path.endsWith("*") ? existsSync(dirname(path)) : [".js", ".ts"].some((ext) => existsSync(path + ext));
         assert.ok(found, source);
+        for (const name of SDK_FOLDERS[source] ?? []) assert.ok(existsSync(join(dirname(path), `${name}.js`)), `${source}: ${name}.js`);
       }
     }
   }

@@ -12,6 +12,8 @@ import { FakeFlash, type FakeFlashOptions } from "./flash";
 import { ScriptedHttp, type Route, type ScriptedResponse } from "./http";
 import { buildImage } from "./image";
 import { MemoryStore } from "./store";
+import { nobleVerifier } from "./signature";
+import { signaturePolicy, type SignaturePolicy } from "../../modules/core/signature/policy";
 
 export interface RigOptions {
   route: Route | ScriptedResponse[];
@@ -25,6 +27,8 @@ export interface RigOptions {
   /** Flash set-up beyond the defaults (running state, an image in the other slot). */
   flash?: Partial<Pick<FakeFlashOptions, "runningState" | "otherImage" | "runningImage">>;
   boot?: BootPolicyOptions;
+  /** Signing keys (config form), as manifest config.signingKeys: any key makes the board take only signed images. */
+  signingKeys?: string[];
 }
 
 export interface Rig {
@@ -37,6 +41,8 @@ export interface Rig {
   device: DeviceInfo;
   /** The boot policy the updater reports to (started, as at boot). */
   boot: BootPolicy;
+  /** The signature policy, built as main.ts builds it (from the running image's descriptor). */
+  signing: SignaturePolicy;
   /** Lets the HTTP playback run to its end (or to a stall). */
   settle(): Promise<void>;
 }
@@ -52,6 +58,8 @@ export function createRig(o: RigOptions): Rig {
   const boot = new BootPolicy({ boot: flash.boot, store, clock, system }, o.boot);
   boot.start();
   const device = fakeDevice(o.device);
+  const app = flash.boot.running().app;
+  const signing = signaturePolicy(o.signingKeys ?? [], { chipId: device.chipId, projectName: app?.projectName ?? device.appName, secureVersion: app?.secureVersion ?? 0 }, nobleDigest);
   const updater = createUpdater({
     http,
     ota: flash.writer,
@@ -63,6 +71,7 @@ export function createRig(o: RigOptions): Rig {
     boot,
     defaults: o.defaults ?? TEST_SERVER,
     options: o.options,
+    signatures: { policy: signing, verifier: nobleVerifier },
   });
-  return { updater, http, clock, flash, store, system, device, boot, settle: () => http.settle() };
+  return { updater, http, clock, flash, store, system, device, boot, signing, settle: () => http.settle() };
 }

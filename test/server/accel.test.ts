@@ -14,6 +14,7 @@ import { hasNginx, startNginx, type Nginx } from "../../bench/nginx";
 import { parseRules } from "../../server/rules";
 import { buildImage } from "../../tools/esp-image";
 import { esp32Headers, rawRequest, requestText, start, tempDir, type Running } from "./helpers";
+import { signImage, testKey } from "../fakes/signature";
 
 const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -160,6 +161,22 @@ describe("behind real nginx", { skip: hasNginx() ? false : "nginx not installed 
     const big = await get("/big.bin", esp32Headers());
     assert.ok(big.body.equals(s.big));
     assert.equal(big.headers["x-md5"], md5(s.big));
+  });
+
+  test("a signed image's x-Firmware-Signature comes through nginx (the add_header line), for a download and a check-in", async () => {
+    const sig = signImage(new Uint8Array(s.v1), testKey(1));
+    await writeFile(join(s.server.dir, "fw.bin.sig"), sig);
+    try {
+      for (const target of ["/fw.bin", "/update"]) {
+        const r = await get(target, esp32Headers());
+        assert.equal(r.status, 200, target);
+        assert.ok(r.body.equals(s.v1), target);
+        assert.equal(Buffer.from(r.headers["x-firmware-signature"] ?? "", "base64").toString("utf8"), sig, target);
+      }
+    } finally {
+      await rm(join(s.server.dir, "fw.bin.sig"));
+    }
+    assert.equal((await get("/fw.bin", esp32Headers())).headers["x-firmware-signature"], undefined, "none when there is no .sig");
   });
 
   test("the snapshot folder is not reachable from outside", async () => {

@@ -1,6 +1,7 @@
-// GET /api/catalog?path=P: chip, version, project name and (once hashed) MD5 of
-// each bin entry of a catalog folder, for devices that disable wrong-chip
-// images and mark the one they run (modules/core/engine/catalog-facts.ts).
+// GET /api/catalog?path=P: chip, version, project name, "signed" and (once
+// hashed) MD5 of each bin entry of a catalog folder, for devices that disable
+// wrong-chip or unsigned images and mark the one they run
+// (modules/core/engine/catalog-facts.ts).
 // Images are built with tools/esp-image.ts; the containment cases are those of
 // catalog.test.ts (the reference updateserver.py has no such route).
 import assert from "node:assert/strict";
@@ -18,6 +19,7 @@ interface Row {
   chip?: string;
   chipId?: number;
   version?: string;
+  signed?: boolean;
   projectName?: string;
   md5?: string;
 }
@@ -65,17 +67,17 @@ describe("chip list of a catalog folder", () => {
     const catalog = JSON.parse((await get(server, "/_catalog?op=list&path=.")).body) as { name: string; type: string }[];
     assert.deepEqual(rows.map((e) => e.name), catalog.filter((e) => e.type === "bin").map((e) => e.name));
     assert.deepEqual(rows, [
-      { name: "c3.bin", chip: "ESP32-C3", chipId: 5, projectName: PROJECT },
-      { name: "demo-1.1.0.bin", chip: "ESP32", chipId: 0, version: "1.1.0", projectName: PROJECT },
-      { name: "demo-s3-2.0.0.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: "thermostat" },
-      { name: "esp8266.bin" },
-      { name: "fw_v1.bin" },
+      { name: "c3.bin", chip: "ESP32-C3", chipId: 5, projectName: PROJECT, signed: false },
+      { name: "demo-1.1.0.bin", chip: "ESP32", chipId: 0, version: "1.1.0", projectName: PROJECT, signed: false },
+      { name: "demo-s3-2.0.0.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: "thermostat", signed: false },
+      { name: "esp8266.bin", signed: false },
+      { name: "fw_v1.bin", signed: false },
     ]);
   });
 
   test("compact rows in the documented key order, each under 200 bytes", async () => {
     const { body } = await api(server, ".");
-    assert.ok(body.includes('{"name":"demo-s3-2.0.0.bin","chip":"ESP32-S3","chipId":9,"version":"2.0.0","projectName":"thermostat"}'), body);
+    assert.ok(body.includes('{"name":"demo-s3-2.0.0.bin","chip":"ESP32-S3","chipId":9,"version":"2.0.0","projectName":"thermostat","signed":false}'), body);
     assert.ok(!body.includes(": "), "no spacing");
     for (const row of body.match(/\{[^}]*\}/g) ?? []) assert.ok(Buffer.byteLength(row) < MAX_ROW_BYTES, row);
   });
@@ -83,15 +85,15 @@ describe("chip list of a catalog folder", () => {
   test("path defaults to the catalog root and lists sub-folders", async () => {
     assert.equal((await api(server)).body, (await api(server, ".")).body);
     assert.equal((await api(server, "")).body, (await api(server, ".")).body);
-    assert.deepEqual(JSON.parse((await api(server, "s3")).body), [{ name: "thermo.bin", chip: "ESP32-S3", chipId: 9, version: "2.1.0-rc1", projectName: PROJECT }]);
+    assert.deepEqual(JSON.parse((await api(server, "s3")).body), [{ name: "thermo.bin", chip: "ESP32-S3", chipId: 9, version: "2.1.0-rc1", projectName: PROJECT, signed: false }]);
   });
 
   test("an image replaced in place is read again (the cache is per file version)", async () => {
     const path = join(server.dir, "s3", "swap.bin");
     await writeFile(path, buildImage({ chip: "ESP32-S3", version: "1.0.0", size: 9000 }));
-    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32-S3", chipId: 9, version: "1.0.0", projectName: PROJECT });
+    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32-S3", chipId: 9, version: "1.0.0", projectName: PROJECT, signed: false });
     await writeFile(path, buildImage({ chip: "ESP32", version: "1.0.1", size: 9000 }));
-    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32", chipId: 0, version: "1.0.1", projectName: PROJECT });
+    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32", chipId: 0, version: "1.0.1", projectName: PROJECT, signed: false });
   });
 
   test("a missing folder or a file is a JSON 404 that does not name the path", async () => {
@@ -125,8 +127,8 @@ describe("chip list rows stay small", () => {
   test("a row too long for a device drops its version, then is left out", async () => {
     const rows = JSON.parse((await api(server, ".")).body) as Row[];
     assert.deepEqual(rows, [
-      { name: medium, chip: "ESP32-S3", chipId: 9 },
-      { name: "ok.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: PROJECT },
+      { name: medium, chip: "ESP32-S3", chipId: 9, signed: false },
+      { name: "ok.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: PROJECT, signed: false },
     ]);
     assert.equal(rowText({ name: long }), undefined);
     assert.equal(rowText({ name: "a.bin", chipId: 9 }), '{"name":"a.bin","chipId":9}');
@@ -145,6 +147,18 @@ describe("chip list rows stay small", () => {
     const n125 = "n".repeat(125);
     assert.deepEqual(JSON.parse(rowText({ name: n125, ...base }) ?? ""), { name: n125, chip: "ESP32-S3", chipId: 9, version: "2.0.0" });
     for (const name of [n60, n80, n125]) assert.ok(Buffer.byteLength(rowText({ name, ...base }) ?? "") < MAX_ROW_BYTES);
+  });
+
+  test("a signed row: the MD5 goes first, then the signer (signed stays), then the project name", () => {
+    const base = { chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: "moddable-ota-demo", signed: true, signer: "0123456789abcdef", md5: "0123456789abcdef0123456789abcdef" };
+    const { md5: _md5, ...noMd5 } = base;
+    const { signer: _signer, ...noSigner } = noMd5;
+    const { projectName: _project, ...noProject } = noSigner;
+    // 20-byte name: 195 bytes whole. 40: 215, 174 without the MD5. 80: 214, 186 without the signer. 100: 206, 172 without the project name.
+    for (const [length, expected] of [[20, base], [40, noMd5], [80, noSigner], [100, noProject]] as const) {
+      const name = "n".repeat(length);
+      assert.deepEqual(JSON.parse(rowText({ name, ...base }) ?? ""), { name, ...expected }, `${length}-byte name`);
+    }
   });
 });
 
@@ -177,7 +191,7 @@ describe("chip list MD5s: only of images the server has already hashed", () => {
     const sent = await download("one.bin");
     assert.equal(sent, md5(one));
     const rows = await rowsOf();
-    assert.deepEqual(rows[0], { name: "one.bin", chip: "ESP32", chipId: 0, version: "1.1.0", projectName: PROJECT, md5: md5(one) });
+    assert.deepEqual(rows[0], { name: "one.bin", chip: "ESP32", chipId: 0, version: "1.1.0", projectName: PROJECT, signed: false, md5: md5(one) });
     assert.equal(rows[1].md5, undefined);
     assert.match((await api(server, ".")).body, /"md5":"[0-9a-f]{32}"\}/, "md5 is the row's last key");
   });
@@ -228,8 +242,8 @@ describe("chip list containment", () => {
   test("a symlink to an image inside is listed; one that leaves the root is not, nor read", async () => {
     assert.deepEqual(JSON.parse((await api(server, ".")).body), []);
     assert.deepEqual(JSON.parse((await api(server, "inner")).body), [
-      { name: "alias.bin", chip: "ESP32", chipId: 0, version: "1.0.0", projectName: PROJECT },
-      { name: "ok.bin", chip: "ESP32", chipId: 0, version: "1.0.0", projectName: PROJECT },
+      { name: "alias.bin", chip: "ESP32", chipId: 0, version: "1.0.0", projectName: PROJECT, signed: false },
+      { name: "ok.bin", chip: "ESP32", chipId: 0, version: "1.0.0", projectName: PROJECT, signed: false },
     ]);
     const all = (await api(server, ".")).body + (await api(server, "inner")).body;
     assert.ok(!all.includes("6.6.6") && !all.includes(base));

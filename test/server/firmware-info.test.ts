@@ -39,6 +39,8 @@ describe("firmware metadata", () => {
       family: "esp32",
       image: { chipId: 9, chip: "ESP32-S3", flashSize: 8 * 1024 * 1024, segmentCount: 5, spiMode: 2, entryAddress: 0x40378000, hashAppended: true },
       app: { secureVersion: 0, version: "2.1.0", projectName: "thermostat", time: "08:01:02", date: "Nov 20 2026", idfVersion: "v5.3.2" },
+      signed: false,
+      signer: null,
     });
   });
 

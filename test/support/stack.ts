@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createServer, type AddressInfo } from "node:net";
 import { buildServer } from "../../server/app";
 import { writeDemoCatalog, type DemoFirmware } from "../../twin/demo-catalog";
+import { writeSignedDemoCatalog, type DemoKey } from "../../twin/demo-signing";
 import { Twin, type TwinOptions } from "../../twin/device";
 import { FaultProxy, type Fault } from "./fault-proxy";
 
@@ -20,6 +21,8 @@ export interface StackOptions {
   /** Point the twin at this port instead (e.g. one where nothing listens). */
   serverPort?: number;
   twin?: Partial<TwinOptions>;
+  /** The signed demo (npm start -- --signed): catalog signed with an owner key the twin trusts, plus the unsigned, other-key and tampered images. */
+  signed?: boolean;
 }
 
 export interface Stack {
@@ -27,6 +30,8 @@ export interface Stack {
   catalogDir: string;
   flashPath: string;
   firmwares: DemoFirmware[];
+  /** With `signed`: the owner key the twin trusts, and the other key. */
+  keys?: { owner: DemoKey; stranger: DemoKey };
   serverPort: number;
   proxy?: FaultProxy;
   twin: Twin;
@@ -36,7 +41,8 @@ export interface Stack {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "ota-stack-"));
   const catalogDir = join(dir, "catalog");
-  const firmwares = writeDemoCatalog(catalogDir, options.scale ?? 0.3);
+  const signed = options.signed ? await writeSignedDemoCatalog(catalogDir, join(dir, "keys"), options.scale ?? 0.3) : undefined;
+  const firmwares = signed ? signed.firmwares : writeDemoCatalog(catalogDir, options.scale ?? 0.3);
   for (const [name, bytes] of Object.entries(options.extra ?? {})) writeFileSync(join(catalogDir, name), bytes);
   const { app } = await buildServer({ catalogDir, logLevel: "silent" });
   await app.listen({ port: 0, host: "127.0.0.1" });
@@ -51,6 +57,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     updater: { restartDelayMs: 800, stallMs: 2000 },
     boot: { windowMs: 5000, pollMs: 100 },
     joinMs: 50,
+    ...(signed ? { signingKeys: [signed.owner.config] } : {}),
     ...options.twin,
   });
   return {
@@ -58,6 +65,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     catalogDir,
     flashPath,
     firmwares,
+    ...(signed ? { keys: { owner: signed.owner, stranger: signed.stranger } } : {}),
     serverPort,
     proxy,
     twin,

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeDemoCatalog } from "../../twin/demo-catalog";
@@ -74,4 +74,32 @@ test("npm start -- --fleet 5: the dashboard URL and token, five virtual boards i
   const code = exited(demo.child);
   demo.child.kill("SIGINT");
   assert.equal(await code, 0, demo.output());
+});
+
+test("npm start -- --signed: an owner key made once (mode 0600) and reused, the catalog signed with it, the twin taking only signed images", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ota-demo-signed-"));
+  const args = ["--signed", "--server-port", "0", "--portal-port", "0", "--flash", join(dir, "flash.bin"), "--fresh"];
+  const demo = await startDemo(args);
+  const fingerprint = /the twin trusts key ([0-9a-f]{4} [0-9a-f]{4} [0-9a-f]{4} [0-9a-f]{4})/.exec(demo.output())?.[1];
+  assert.ok(fingerprint, demo.output());
+  assert.equal(statSync(join(dir, "keys", "owner.key")).mode & 0o777, 0o600);
+  assert.doesNotMatch(demo.output(), /PRIVATE KEY/);
+  const rows = (await (await fetch(`${demo.server}/api/catalog`)).json()) as Array<{ name: string; signed: boolean; signer?: string }>;
+  const by = new Map(rows.map((r) => [r.name, r]));
+  assert.equal(by.get("demo-1.1.0.bin")?.signer, fingerprint.replace(/ /g, ""));
+  assert.equal(by.get("demo-unsigned-1.2.0.bin")?.signed, false);
+  assert.notEqual(by.get("demo-other-key-1.2.0.bin")?.signer, fingerprint.replace(/ /g, ""));
+  assert.equal(by.get("demo-tampered-1.2.0.bin")?.signer, fingerprint.replace(/ /g, ""), "signed by the owner, but for other bytes");
+  const status = (await (await fetch(new URL("/api/status", demo.portal))).json()) as { signing: { required: boolean; keys: string[] } };
+  assert.deepEqual(status.signing, { required: true, keys: [fingerprint] });
+  const stopped = exited(demo.child);
+  demo.child.kill("SIGINT");
+  assert.equal(await stopped, 0, demo.output());
+  // A second start reuses the key (boards flashed with it keep working).
+  const again = await startDemo(args);
+  assert.match(again.output(), new RegExp(`the twin trusts key ${fingerprint}`));
+  const done = exited(again.child);
+  again.child.kill("SIGTERM");
+  assert.equal(await done, 0, again.output());
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -1,5 +1,6 @@
 // What our update server knows about each catalog image (chip, version,
-// project name, MD5 once it has hashed the file), from
+// project name, MD5 once it has hashed the file, whether it is signed and
+// by which key), from
 // GET /api/catalog?path=P, one small request after the compatibility catalog,
 // which must keep AutoConnect's shape and so carries no chip. Best effort: any
 // failure (AutoConnect's updateserver.py has no such route) leaves the
@@ -11,6 +12,7 @@ import { JsonRowParser, type CatalogLimits } from "./catalog-parser";
 import { chipName } from "../image";
 import { wrongChip } from "../messages";
 import { encodePath } from "./paths";
+import { missingSignature, noUsableKey, unknownKey, type SignaturePolicy } from "../signature/policy";
 
 export interface CatalogFact {
   name: string;
@@ -22,10 +24,12 @@ export interface CatalogFact {
   projectName?: string;
   /** MD5 of the file (lowercase hex), when the server has hashed it. */
   md5?: string;
+  /** A signature file sits beside the image (the server does not judge it). */
+  signed?: boolean;
+  /** The first 16 hex digits of its key id (the key's fingerprint). */
+  signer?: string;
 }
 
-// The entry fields the facts add, declared here so updater-api.ts stays as it
-// is while the upload work changes it; they belong in its CatalogEntry.
 /** The server keeps each row under 200 bytes; 64 rows, 16 KB as for the catalog. */
 export const FACTS_LIMITS: CatalogLimits = { maxEntries: 64, maxBytes: 16 * 1024, maxEntryBytes: 256 };
 
@@ -40,13 +44,15 @@ export function factsPath(path: string): string {
 
 /** A row with a name; fields of the wrong type are dropped, not trusted. */
 export function toFact(row: Record<string, unknown>): CatalogFact | undefined {
-  const { name, chipId, version, projectName, md5 } = row;
+  const { name, chipId, version, projectName, md5, signed, signer } = row;
   if (typeof name !== "string" || name.length === 0 || name.length > 255) return undefined;
   const fact: CatalogFact = { name };
   if (typeof chipId === "number" && Number.isInteger(chipId) && chipId >= 0 && chipId <= 0xffff) fact.chipId = chipId;
   if (typeof version === "string" && version.length > 0 && version.length <= MAX_VERSION) fact.version = version;
   if (typeof projectName === "string" && projectName.length > 0 && projectName.length <= MAX_PROJECT) fact.projectName = projectName;
   if (typeof md5 === "string" && MD5_HEX.test(md5)) fact.md5 = md5.toLowerCase();
+  if (typeof signed === "boolean") fact.signed = signed;
+  if (typeof signer === "string" && /^[0-9a-f]{16}$/.test(signer)) fact.signer = signer;
   return fact;
 }
 
@@ -63,11 +69,26 @@ export function fetchCatalogFacts(
 }
 
 /**
- * Adds versions, project names and MD5s, and disables entries built for another chip with pre-flight's
- * wording. An entry already disabled (too large, empty) keeps its reason and
- * gets the chip reason after it.
+ * Why a board that takes only signed images would refuse this entry, known
+ * before its download (the commit checks it for real); undefined when the row
+ * says nothing either way or names one of the board's keys.
  */
-export function applyFacts(entries: CatalogEntry[], facts: CatalogFact[], runningChipId: number): CatalogEntry[] {
+export function signatureProblem(fact: CatalogFact, policy: SignaturePolicy | undefined): string | undefined {
+  if (!policy?.required) return undefined;
+  if (policy.keys.length === 0) return noUsableKey(policy);
+  if (fact.signed === false) return missingSignature();
+  const signer = fact.signer;
+  if (fact.signed === true && signer !== undefined && !policy.keys.some((k) => k.id.startsWith(signer))) return unknownKey(signer, policy.keys);
+  return undefined;
+}
+
+/**
+ * Adds versions, project names and MD5s, disables entries built for another chip with pre-flight's
+ * wording, and, on a board that takes only signed images, entries that are not
+ * signed or signed with another key, with the commit's wording. An entry
+ * already disabled (too large, empty) keeps its reason and gets these after it.
+ */
+export function applyFacts(entries: CatalogEntry[], facts: CatalogFact[], runningChipId: number, policy?: SignaturePolicy): CatalogEntry[] {
   const byName = new Map<string, CatalogFact>();
   for (const f of facts) if (!byName.has(f.name)) byName.set(f.name, f);
   return entries.map((entry) => {
@@ -77,10 +98,10 @@ export function applyFacts(entries: CatalogEntry[], facts: CatalogFact[], runnin
     if (fact.version !== undefined) out.version = fact.version;
     if (fact.projectName !== undefined) out.projectName = fact.projectName;
     if (fact.md5 !== undefined) out.md5 = fact.md5;
-    if (fact.chipId !== undefined && fact.chipId !== runningChipId) {
-      const reason = wrongChip(chipName(fact.chipId), chipName(runningChipId));
-      out.disabled = entry.disabled === undefined ? reason : `${entry.disabled}; ${reason}`;
-    }
+    const add = (reason: string) => (out.disabled = out.disabled === undefined ? reason : `${out.disabled}; ${reason}`);
+    if (fact.chipId !== undefined && fact.chipId !== runningChipId) add(wrongChip(chipName(fact.chipId), chipName(runningChipId)));
+    const unsigned = signatureProblem(fact, policy);
+    if (unsigned) add(unsigned);
     return out;
   });
 }

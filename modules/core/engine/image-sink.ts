@@ -6,12 +6,21 @@
 // ImageCheck); at the end verify and commit, or discard with the running
 // firmware and the boot selection untouched. One 288-byte head copy, one
 // 8-byte segment header: nothing grows with the image.
+//
+// Signed updates (docs/signing.md): when the board has signing keys, commit()
+// is the one place every image (catalog download, check-in answer, phone
+// upload) is checked against its signature, after the digests and before the
+// boot switch; SHA-256 then runs on every image, and the facts the signature
+// names come from the same head pre-flight reads.
 import type { Digest, DigestFactory, OtaWriter } from "../ports";
 import type { UpdateRecorder } from "../updater-api";
 import { toHex } from "../bytes";
 import { APP_DESC_OFFSET, APP_DESC_SIZE, IMAGE_HEADER_SIZE, parseAppDescriptor } from "../image";
 import { ImageCheck } from "../esp-image-rules";
 import { checkImageHeader } from "./preflight";
+import { checkSignature, unreadableSignature, type SignatureCheck } from "../signature/policy";
+import { readImageFacts, type ImageFacts } from "../signature/statement";
+import { signatureFromHeader } from "../signature/header";
 
 /** Bytes read before anything is erased: the image header and the app descriptor after it. */
 export const HEAD_BYTES = APP_DESC_OFFSET + APP_DESC_SIZE;
@@ -21,6 +30,8 @@ export interface SinkDeps {
   digest: DigestFactory;
   /** Told when the slot is erased and just before the boot switch. */
   boot: UpdateRecorder;
+  /** The board's signing keys and a verifier; without it (or without keys) signatures are off. */
+  signatures?: SignatureCheck;
 }
 
 export interface SinkOptions {
@@ -52,6 +63,11 @@ export class ImageSink {
   private sha256: Digest | undefined;
   private readonly head = new Uint8Array(HEAD_BYTES);
   private open = false;
+  /** Chip, project, version and secure_version from the head, for the signature check. */
+  private facts: ImageFacts | undefined;
+  /** The .sig bytes that came with the image, or why they could not be read. */
+  private signatureFile: Uint8Array | undefined;
+  private signatureProblem: string | undefined;
   /** Follows the segments as they are written. As the bootloader loads it: esp_ota_end on the board does not run verify_load_addresses. */
   private readonly layout: ImageCheck;
 
@@ -67,6 +83,33 @@ export class ImageSink {
     return this.open;
   }
 
+  /** This board takes only signed images. */
+  get signaturesRequired(): boolean {
+    return this.deps.signatures?.policy.required === true;
+  }
+
+  /** Signatures are required and none came with the image yet (a download then asks for `<path>.sig`). */
+  get wantsSignature(): boolean {
+    return this.signaturesRequired && this.signatureFile === undefined && this.signatureProblem === undefined;
+  }
+
+  /** The image's .sig file, as fetched beside it (undefined: there is none). */
+  takeSignature(file: Uint8Array | undefined): void {
+    this.signatureFile = file;
+  }
+
+  /** What came as the signature cannot be one (too large). */
+  signatureUnreadable(why: string): void {
+    this.signatureProblem = unreadableSignature(why);
+  }
+
+  /** The x-Firmware-Signature header that came with the image. */
+  takeSignatureHeader(value: string): void {
+    const decoded = signatureFromHeader(value);
+    if (decoded instanceof Uint8Array) this.signatureFile = decoded;
+    else this.signatureProblem = unreadableSignature(decoded.error);
+  }
+
   /** Starts (or starts over) an image of `announced.size` bytes: whatever was written before is discarded. */
   begin(announced: Announced): void {
     this.discard();
@@ -76,8 +119,11 @@ export class ImageSink {
     this.md5Expected = announced.md5;
     this.sha256Expected = announced.sha256;
     this.md5 = this.deps.digest("MD5");
-    this.sha256 = announced.sha256 ? this.deps.digest("SHA256") : undefined;
+    this.sha256 = announced.sha256 || this.signaturesRequired ? this.deps.digest("SHA256") : undefined;
     this.layout.reset();
+    this.facts = undefined;
+    this.signatureFile = undefined;
+    this.signatureProblem = undefined;
   }
 
   /** Takes the next piece (valid only during the call); the refusal's text, or undefined. */
@@ -116,6 +162,8 @@ export class ImageSink {
     if (this.sha256Expected !== undefined && sha256 !== this.sha256Expected) return `SHA-256 mismatch: the ${what} was corrupted`;
     const incomplete = this.layout.finish(this.received);
     if (incomplete) return incomplete;
+    const unsigned = this.signatureRefusal(sha256);
+    if (unsigned) return unsigned;
     this.deps.boot.committing(this.version ?? "the new firmware");
     try {
       this.deps.ota.complete();
@@ -124,6 +172,16 @@ export class ImageSink {
     }
     this.open = false;
     return undefined;
+  }
+
+  /** With signatures required: why this image may not be committed, or undefined when it carries a valid one. */
+  private signatureRefusal(sha256: string | undefined): string | undefined {
+    const check = this.deps.signatures;
+    if (!check?.policy.required) return undefined;
+    if (sha256 === undefined) return "SHA-256 was not computed"; // begin() starts it whenever signatures are required
+    if (this.signatureProblem !== undefined) return this.signatureProblem;
+    const verdict = checkSignature(this.signatureFile, { sha256, size: this.received, facts: this.facts }, check.policy, check.verifier);
+    return verdict.ok ? undefined : verdict.message;
   }
 
   /** Drops a partly written slot (esp_ota_abort); the boot selection was never changed. */
@@ -140,6 +198,7 @@ export class ImageSink {
   /** Pre-flight on the image's first bytes, then open (erase) the slot. */
   private preflight(head: Uint8Array): string | undefined {
     this.version = parseAppDescriptor(head)?.version;
+    this.facts = readImageFacts(head);
     const error = checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId, this.options.flashSize) ?? this.layout.start(head, { available: this.total, partitionSize: this.deps.ota.capacity });
     if (error) return error;
     this.deps.boot.writing();

@@ -3,13 +3,18 @@
 // firmware and boot selection untouched. Drops and stalls mid-body resume with
 // a Range request from the received offset. The image side (pre-flight, the
 // bootloader's image rules, digests, commit) is the ImageSink every update
-// shares (image-sink.ts); this file is the HTTP side.
+// shares (image-sink.ts); this file is the HTTP side. A board that takes
+// only signed images gets the signature from the x-Firmware-Signature header
+// or, when the server sent none, from `<path>.sig` beside the image, fetched
+// after the body and before the commit (404: the image has no signature).
 import type { HttpClient, HttpExchange, HttpResponseHead } from "../ports";
 import type { Progress } from "../updater-api";
 import { hostPort, percent, seconds, serverAnswered } from "../messages";
 import { checkHead } from "./preflight";
 import type { SinkOptions } from "./image-sink";
 import { SessionBase, type SessionBaseDeps } from "./session-base";
+import { SIGNATURE_HEADER_KEY } from "../signature/header";
+import { fetchSignatureFile } from "./signature-fetch";
 
 export { HEAD_BYTES } from "./image-sink";
 
@@ -37,6 +42,8 @@ export interface SessionTarget {
   acceptNotModified?: boolean;
   /** The version the catalog gives, recorded for a failure before the image's own descriptor is read. */
   version?: string;
+  /** Where the image's .sig file sits (`<path>.sig` of a catalog image), asked for when signatures are required and the answer carried none. */
+  signaturePath?: string;
 }
 
 type Interruption = "stall" | "drop" | "short";
@@ -120,6 +127,8 @@ export class UpdateSession extends SessionBase {
     const accepted = checkHead(head, { capacity: this.deps.ota.capacity, requireMd5: this.options.requireMd5 });
     if ("error" in accepted) return this.fail(accepted.error);
     this.sink.begin(accepted);
+    const signature = head.headers.get(SIGNATURE_HEADER_KEY);
+    if (signature !== undefined) this.sink.takeSignatureHeader(signature);
     this.meter.reset();
     this.md5Expected = accepted.md5;
     this.phase = "checking";
@@ -145,8 +154,26 @@ export class UpdateSession extends SessionBase {
     return this.sink.total > 0 && this.sink.received === this.sink.total && this.sink.writing;
   }
 
+  /** Every byte is in: fetch the signature beside the image if one is wanted, then verify and commit. */
+  private finishDownload(): void {
+    const path = this.target.signaturePath;
+    if (!this.sink.wantsSignature || path === undefined) return this.finishImage("download");
+    this.phase = "verifying";
+    const seq = ++this.seq;
+    const live = () => seq === this.seq && this.active();
+    this.arm(this.options.stallMs, () => this.fail(`No answer from ${this.where()} within ${seconds(this.options.stallMs)} for the image's signature`));
+    this.exchange = fetchSignatureFile(this.deps.http, { host: this.target.host, port: this.target.port, path, headers: this.target.headers }, (outcome) => {
+      if (!live()) return;
+      this.exchange = undefined;
+      if ("error" in outcome) return this.fail(outcome.error);
+      if ("unreadable" in outcome) this.sink.signatureUnreadable(outcome.unreadable);
+      else this.sink.takeSignature(outcome.file);
+      this.finishImage("download");
+    });
+  }
+
   private onEnd(): void {
-    if (this.complete()) return this.finishImage("download");
+    if (this.complete()) return this.finishDownload();
     if (!this.headSeen) return this.onError();
     this.interrupted("short");
   }
@@ -160,7 +187,7 @@ export class UpdateSession extends SessionBase {
     if (this.complete()) {
       // every byte is in; the server just did not close
       this.release();
-      return this.finishImage("download");
+      return this.finishDownload();
     }
     if (this.sink.total === 0 && this.resumes === 0) return this.fail(`No answer from ${this.where()} within ${seconds(this.options.stallMs)}`);
     this.interrupted("stall");

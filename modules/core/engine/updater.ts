@@ -106,7 +106,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
         // Still "loading" until our server's chip/version list is in or has failed.
         catalogRequest = fetchCatalogFacts(deps, settings, stallMs, (facts) => {
           catalogRequest = undefined;
-          catalog = { state: "ready", entries: facts ? applyFacts(entries, facts, deps.device.chipId) : entries };
+          catalog = { state: "ready", entries: facts ? applyFacts(entries, facts, deps.device.chipId, deps.signatures?.policy) : entries };
         }, outcome);
       });
     },
@@ -125,6 +125,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
         path: firmwarePath(settings.path, name),
         headers: checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()),
         version: entry.version,
+        signaturePath: `${firmwarePath(settings.path, name)}.sig`,
       });
     },
 
@@ -140,7 +141,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       if (!Number.isSafeInteger(request.size) || request.size <= 0) return { ok: false, status: 400, error: "An upload needs its size (Content-Length) and some bytes" };
       if (request.size > deps.ota.capacity) return { ok: false, status: 413, error: tooLarge(request.size, deps.ota.capacity) };
       if (request.md5 !== undefined && !/^[0-9a-f]{32}$/.test(request.md5)) return { ok: false, status: 400, error: "x-MD5 needs 32 hex digits" };
-      const upload = new UploadSession(deps, sessionOptions, { size: request.size, md5: request.md5 }, request.name, onFinish);
+      const upload = new UploadSession(deps, sessionOptions, { size: request.size, md5: request.md5 }, request.name, onFinish, request.signature);
       session = upload;
       return { ok: true, upload };
     },

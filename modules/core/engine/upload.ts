@@ -4,7 +4,8 @@
 // bootloader's image rules, verify, commit), fed by the HTTP server adapter
 // piece by piece. A client that stops sending fails it after the stall time;
 // one that goes away fails it at once; either way the slot is discarded and
-// the boot selection is untouched.
+// the boot selection is untouched. A board that takes only signed images
+// checks the x-Firmware-Signature header sent with the body at the commit.
 import type { Progress } from "../updater-api";
 import { percent, seconds } from "../messages";
 import type { Announced, SinkOptions } from "./image-sink";
@@ -22,10 +23,13 @@ export class UploadSession extends SessionBase {
     announced: Announced,
     name: string,
     onFinish: (progress: Progress) => void = () => {},
+    /** The x-Firmware-Signature header sent with the body, if any. */
+    signature?: string,
   ) {
     super(deps, options, name, undefined, onFinish);
     this.offered = true;
     this.sink.begin(announced);
+    if (signature !== undefined) this.sink.takeSignatureHeader(signature);
     this.phase = "checking";
     this.armStall();
   }

@@ -3,16 +3,19 @@
 // it as the raw body of POST /update/upload and, on 202, opens /progress.
 // Plain HTTP on 192.168.4.1 is no secure context, so the page has no
 // WebCrypto: MD5_JS is RFC 1321 in about 1 KB, fed the file in 64 KB slices
-// (File.slice + arrayBuffer), never the whole file at once. Proven against
+// (File.slice + arrayBuffer), never the whole file at once. On a board that
+// takes only signed images the form also asks for the .sig, sent base64 in
+// x-Firmware-Signature (portal/upload.ts). Proven against
 // RFC 1321's vectors and node:crypto in Chromium (test/e2e/upload-form.test.ts).
 //
-// The script (2.3 KB) is its own response, GET /update/upload.js, cached by
+// The script (2.8 KB) is its own response, GET /update/upload.js, cached by
 // the browser for the boot it names: inline, it would leave the UPDATE page
 // room for only about 10 catalog rows under the 8 KB a page may take.
 import type { PortalResponse } from "../ports";
 import type { Route } from "./router";
 import { esc } from "./html";
 import { encodeComponent } from "./form";
+import { MAX_SIGNATURE_FILE } from "../signature/sig-file";
 /** Bytes hashed per slice; a multiple of 64 so only the last slice has a partial block. */
 export const HASH_SLICE = 65536;
 
@@ -45,22 +48,27 @@ export const MD5_JS = (
 // being sent would cut the upload. window.B tells the catalog poller not to
 // reload the page.
 const UPLOAD_JS =
-  "(function(){var M=__MD5__,d=document,$=function(i){return d.getElementById(i)},I=$('upload-file'),b=$('upload-btn'),s=$('upload-status'),g=$('upload-progress'),e=$('error'),T,w,f;" +
-  "b.disabled=!1;I.onchange=function(){window.B=1};" +
+  "(function(){var M=__MD5__,d=document,$=function(i){return d.getElementById(i)},I=$('upload-file'),G=$('upload-sig'),b=$('upload-btn'),s=$('upload-status'),g=$('upload-progress'),e=$('error'),T,w,f;" +
+  "b.disabled=!1;I.onchange=function(){window.B=1};if(G)G.onchange=I.onchange;" +
   "function u(x,t){x=x*100|0;g.hidden=!1;g.value=x;s.textContent=t+': '+x+' %'}" +
-  "function F(t){clearInterval(T);T=0;e.textContent=t;s.textContent='';g.hidden=!0;b.disabled=I.disabled=!1;e.scrollIntoView()}" +
+  "function F(t){clearInterval(T);T=0;e.textContent=t;s.textContent='';g.hidden=!0;b.disabled=I.disabled=!1;if(G)G.disabled=!1;e.scrollIntoView()}" +
   "function W(){w=0}function P(){if(w)return;w=1;fetch('/api/progress',{cache:'no-store'}).then(function(r){return r.json()})" +
   ".then(function(j){T&&/ing$/.test(j.phase)&&j.total&&u(j.received/j.total,'Installing')}).then(W,W)}" +
-  "$('upload-form').onsubmit=function(v){v.preventDefault();f=I.files[0];if(!f)return;var n=0;window.B=1;b.disabled=I.disabled=!0;e.textContent='';" +
-  "M(f,function(x){u(x,'Checking the file')}).then(function(m){n=1;u(0,'Sending');T=setInterval(P,1000);" +
+  "$('upload-form').onsubmit=function(v){v.preventDefault();f=I.files[0];if(!f)return;var n=0,q=G&&G.files[0],h={'Content-Type':'application/octet-stream'};" +
+  // A board that takes only signed images would refuse the image after the whole upload: say so before sending.
+  "if(G&&!q)return F('This board installs only signed images: choose the image\\'s .sig file too');" +
+  "window.B=1;b.disabled=I.disabled=!0;if(G)G.disabled=!0;e.textContent='';" +
+  // The .sig is short text (ota-server sign writes it): sent whole, base64, in one header.
+  "(q?q.text().then(function(t){if(t.length>__SIGMAX__||!/^[\\n\\r -~]+$/.test(t))throw Error(q.name+' is not a signature file');h['x-Firmware-Signature']=btoa(t)}):Promise.resolve())" +
+  ".then(function(){return M(f,function(x){u(x,'Checking the file')})}).then(function(m){n=1;u(0,'Sending');T=setInterval(P,1000);" +
   // x-Filename names the progress page's target; a header carries printable ASCII only.
-  "var h={'Content-Type':'application/octet-stream','x-MD5':m};if(/^[ -~]{1,64}$/.test(f.name))h['x-Filename']=f.name;" +
+  "h['x-MD5']=m;if(/^[ -~]{1,64}$/.test(f.name))h['x-Filename']=f.name;" +
   "return fetch('/update/upload',{method:'POST',headers:h,body:f})})" +
   ".then(function(r){if(r.status==202)return location.href='/progress';var t='Upload refused (HTTP '+r.status+')';" +
   "return r.json().then(function(j){F(j.error||t)},function(){F(t)})}," +
   "function(x){F(n?'The connection to the board was lost':'Could not read the file: '+x.message)})}})()";
 
-export const UPLOAD_SCRIPT = UPLOAD_JS.split("__MD5__").join(MD5_JS);
+export const UPLOAD_SCRIPT = UPLOAD_JS.split("__SIGMAX__").join(String(MAX_SIGNATURE_FILE)).split("__MD5__").join(MD5_JS);
 
 export const UPLOAD_SCRIPT_PATH = "/update/upload.js";
 
@@ -79,13 +87,14 @@ function scriptResponse(body: string): PortalResponse {
 
 export const uploadScriptRoute: Route = { path: UPLOAD_SCRIPT_PATH, get: () => scriptResponse(UPLOAD_SCRIPT), guarded: true };
 
-/** The form; its button stays disabled until the script runs. */
-export function uploadSection(bootId: string): string {
+/** The form; its button stays disabled until the script runs. A board that takes only signed images also asks for the .sig. */
+export function uploadSection(bootId: string, signedOnly = false): string {
   return (
     `<section><h2>Install a file from this phone</h2><form id=upload-form>` +
     `<label for=upload-file>Firmware file (.bin)</label>` +
     // application/octet-stream too: iOS offers no file for an extension it has no type for.
     `<input type=file id=upload-file name=file accept=".bin,application/octet-stream" required>` +
+    (signedOnly ? `<label for=upload-sig>Its signature (.sig, from ota-server sign)</label><input type=file id=upload-sig name=sig accept=".sig,text/plain,application/octet-stream">` : "") +
     `<noscript><p class=why id=upload-noscript>Uploads need JavaScript, which is off in this browser.</p></noscript>` +
     `<progress id=upload-progress max=100 value=0 hidden></progress>` +
     `<p id=upload-status class=meta aria-live=polite></p>` +

@@ -6,6 +6,7 @@ import type { PortalContext, Route } from "./router";
 import { storedPassword } from "./basic-auth";
 import { isActivePhase } from "./page-progress";
 import { bootSection, bootStatusJson, type BootStatusJson } from "./pages-boot";
+import { signingJson, signingSection, type SigningJson } from "./signing";
 
 export interface StatusJson extends BootStatusJson {
   app: string;
@@ -17,6 +18,8 @@ export interface StatusJson extends BootStatusJson {
   ap: { ssid: string; address: string };
   station: { connected: boolean; ssid?: string; address?: string };
   update: string;
+  /** Whether the board takes only signed images, and the keys' fingerprints. */
+  signing: SigningJson;
 }
 
 export function statusJson(context: PortalContext): StatusJson {
@@ -32,6 +35,7 @@ export function statusJson(context: PortalContext): StatusJson {
     ap: { ssid: w.apSsid, address: w.apAddress },
     station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false },
     update: updater.progress().phase,
+    signing: signingJson(context.deps.signing),
   };
 }
 
@@ -54,6 +58,7 @@ export function homePage(context: PortalContext): string {
     `<dt>Partition</dt><dd id=partition>${esc(device.runningPartition)}</dd>` +
     "</dl></section>" +
     bootSection(context) +
+    signingSection(context.deps.signing) +
     "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
     `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +

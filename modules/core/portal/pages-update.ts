@@ -12,6 +12,7 @@ import { utf8Length } from "./form";
 import { htmlResponse, jsonResponse, seeOther } from "./responses";
 import type { PortalContext, Route } from "./router";
 import { isActivePhase } from "./page-progress";
+import { signingSection } from "./signing";
 import { slotText } from "./pages-boot";
 import { uploadScriptRoute, uploadSection } from "./page-upload";
 import { isRunningImage, runningImage, type RunningImage } from "../engine/installed";
@@ -128,10 +129,10 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
     (isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "") +
     (wifi.status().connected ? "" : `<section><p class=error>The station link is down: the update server is reached over it. <a href="/wifi">Wi-Fi</a></p></section>`);
   const status = boot.status();
-  const before = `<p id=error>${esc(error ?? "")}</p>` + notes + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
+  const before = `<p id=error>${esc(error ?? "")}</p>` + notes + signingSection(context.deps.signing) + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
   const after =
     `</div></section>` +
-    uploadSection(context.bootId) +
+    uploadSection(context.bootId, context.deps.signing?.required === true) +
     `<section><h2>Update server</h2><form id=settings-form method=post action="/update/settings">` +
     `<label for=host>Host</label><input type=text id=host name=host maxlength=64 value="${esc(settings.host)}" autocapitalize=off>` +
     `<label for=port>Port</label><input type=number id=port name=port min=1 max=65535 value="${esc(settings.port)}">` +

@@ -10,9 +10,13 @@
 //   /progress and /api/progress show the rest; 422 {"ok":false,"error"} when
 //   the body itself was refused on the way (wrong chip, an image the bootloader
 //   would not load: nothing was committed). curl --data-binary works.
+//   x-Firmware-Signature optional: the image's .sig file, base64 on one line
+//   (base64 -w0 fw.bin.sig); a board with signing keys refuses the image at
+//   the commit without a valid one (shown on /progress, as other refusals).
 import type { PortalBodyRouter, PortalRequest } from "../ports";
 import type { Updater } from "../updater-api";
 import { jsonResponse } from "./responses";
+import { SIGNATURE_HEADER_KEY } from "../signature/header";
 import type { Route } from "./router";
 
 export const UPLOAD_PATH = "/update/upload";
@@ -37,7 +41,8 @@ export function uploadSink(updater: Updater, head: PortalRequest): Routed {
   if (/^\s*multipart\//i.test(head.headers.get("content-type") ?? "")) return refuse(415, "Send the image as the raw request body (Content-Type: application/octet-stream), not as a form");
   const md5 = head.headers.get("x-md5")?.trim().toLowerCase();
   const name = printable(head.headers.get("x-filename") ?? "").trim().slice(0, MAX_NAME) || "uploaded image";
-  const started = updater.upload({ size: Number(length), md5: md5 === "" ? undefined : md5, name });
+  const signature = head.headers.get(SIGNATURE_HEADER_KEY);
+  const started = updater.upload({ size: Number(length), md5: md5 === "" ? undefined : md5, name, ...(signature === undefined ? {} : { signature }) });
   if (!started.ok) return refuse(started.status, started.error);
   const { upload } = started;
   return {

@@ -81,6 +81,26 @@ function trustedList(keys: readonly TrustedKey[]): string {
   return keys.map((k) => k.fingerprint).join(", ");
 }
 
+/** The "missing" refusal's text (the catalog list says it the same way). */
+export function missingSignature(): string {
+  return `${NOT_SIGNED_BY_OWNER}: the image has no signature`;
+}
+
+/** The "unknown-key" refusal's text; `keyId` is the signer's key id or its first 16 hex digits (/api/catalog's `signer`). */
+export function unknownKey(keyId: string, keys: readonly TrustedKey[]): string {
+  return `${NOT_SIGNED_BY_OWNER}: it is signed with key ${fingerprintOf(keyId)}, this board trusts ${trustedList(keys)}`;
+}
+
+/** The "malformed" refusal's text. */
+export function unreadableSignature(why: string): string {
+  return `${NOT_SIGNED_BY_OWNER}: its signature file is unreadable (${why})`;
+}
+
+/** The "no-usable-key" refusal's text. */
+export function noUsableKey(policy: SignaturePolicy): string {
+  return `Signed updates only, but none of this board's keys is usable (${policy.keyErrors.join("; ")})`;
+}
+
 export type Authenticity = { ok: true; key: TrustedKey; claim: Claim } | { ok: false; refusal: Refusal; message: string };
 
 /**
@@ -89,12 +109,12 @@ export type Authenticity = { ok: true; key: TrustedKey; claim: Claim } | { ok: f
  * bytes (or text); undefined when there was none.
  */
 export function verifySignature(signatureFile: Uint8Array | string | undefined, image: ReceivedImage, keys: readonly TrustedKey[], verifier: SignatureVerifier): Authenticity {
-  if (signatureFile === undefined || signatureFile.length === 0) return notOwner("missing", "the image has no signature");
+  if (signatureFile === undefined || signatureFile.length === 0) return refuse("missing", missingSignature());
   let file;
   try {
     file = parseSignatureFile(signatureFile);
   } catch (error) {
-    if (error instanceof SignatureFileError) return notOwner("malformed", `its signature file is unreadable (${error.message})`);
+    if (error instanceof SignatureFileError) return refuse("malformed", unreadableSignature(error.message));
     throw error;
   }
   const facts = image.facts;
@@ -108,7 +128,7 @@ export function verifySignature(signatureFile: Uint8Array | string | undefined, 
     return notOwner("tampered", "the image was changed after it was signed (its SHA-256 differs)");
   }
   const key = keys.find((k) => k.id === file.keyId);
-  if (!key) return notOwner("unknown-key", `it is signed with key ${fingerprintOf(file.keyId)}, this board trusts ${trustedList(keys)}`);
+  if (!key) return refuse("unknown-key", unknownKey(file.keyId, keys));
   // The claim checked is rebuilt from the image itself, never taken from the file.
   const claim: Claim = { sha256, size: image.size, ...facts };
   if (claimProblem(claim)) return notOwner("bad-signature", "the image's app description cannot be signed (a control character in its project or version)");
@@ -124,7 +144,7 @@ export function verifySignature(signatureFile: Uint8Array | string | undefined, 
  */
 export function checkSignature(signatureFile: Uint8Array | string | undefined, image: ReceivedImage, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
   if (!policy.required) return { ok: true, signed: false };
-  if (policy.keys.length === 0) return refuse("no-usable-key", `Signed updates only, but none of this board's keys is usable (${policy.keyErrors.join("; ")})`);
+  if (policy.keys.length === 0) return refuse("no-usable-key", noUsableKey(policy));
   const authentic = verifySignature(signatureFile, image, policy.keys, verifier);
   if (!authentic.ok) return authentic;
   const { key, claim } = authentic;
@@ -135,4 +155,10 @@ export function checkSignature(signatureFile: Uint8Array | string | undefined, i
     return refuse("downgrade", `Downgrade refused: the image's secure_version ${claim.secureVersion} is lower than the running firmware's ${board.secureVersion}`);
   }
   return { ok: true, signed: true, key, claim };
+}
+
+/** What the update engine needs to check signatures: the board's policy and a P-256 verifier. */
+export interface SignatureCheck {
+  policy: SignaturePolicy;
+  verifier: SignatureVerifier;
 }

@@ -6,6 +6,7 @@ import { parseSignatureFile, formatSignatureFile, MAX_SIGNATURE_FILE } from "../
 import { parsePublicKey, parseTrustedKeys, keyConfigText, fingerprintOf } from "../../../modules/core/signature/keys";
 import { isP256Point, signatureInRange, pointFromSpki, spkiFromPoint, P256_SPKI_PREFIX } from "../../../modules/core/signature/p256";
 import { base64Encode } from "../../../modules/core/base64";
+import { MAX_SIGNATURE_HEADER, signatureFromHeader } from "../../../modules/core/signature/header";
 import { buildAppImage } from "../../fakes/app-image";
 import { nobleDigest, sha256Hex } from "../../fakes/digest";
 import { testKey, signImage } from "../../fakes/signature";
@@ -144,4 +145,13 @@ test("p256: on-curve check, SPKI framing, and r, s in 1..n-1", () => {
   assert.equal(signatureInRange(sig(n, one)), false, "r = n");
   assert.equal(signatureInRange(sig(one, n)), false, "s = n");
   assert.equal(signatureInRange(new Uint8Array(63)), false, "short");
+});
+
+test("the x-Firmware-Signature header: base64 of the .sig, at most 1368 characters (the largest accepted file)", () => {
+  assert.equal(MAX_SIGNATURE_HEADER, 1368);
+  const largest = new Uint8Array(MAX_SIGNATURE_FILE).fill(0x41);
+  const decoded = signatureFromHeader(` ${base64Encode(largest)} `);
+  assert.ok(decoded instanceof Uint8Array && decoded.length === MAX_SIGNATURE_FILE);
+  assert.deepEqual(signatureFromHeader(base64Encode(new Uint8Array(MAX_SIGNATURE_FILE + 3))), { error: "the x-Firmware-Signature header is longer than 1368 characters" });
+  assert.deepEqual(signatureFromHeader("moddable ota"), { error: "the x-Firmware-Signature header is not base64" });
 });
