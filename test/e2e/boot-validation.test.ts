@@ -7,8 +7,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { OtaState, slotState } from "../../twin/flash/otadata";
-import { launchChromium, screenshots } from "../support/browser";
-import { startStack, type Stack, type StackOptions } from "../support/stack";
+import { DESKTOP, launchChromium, screenshots, withStackPage } from "../support/browser";
+import type { Stack, StackOptions } from "../support/stack";
 
 let browser: Browser;
 before(async () => {
@@ -18,17 +18,8 @@ after(async () => {
   await browser.close();
 });
 
-async function withStack(options: StackOptions, run: (s: Stack, page: Page) => Promise<void>): Promise<void> {
-  const s = await startStack({ ...options, twin: { bytesPerSecond: 200 * 1024, updater: { restartDelayMs: 2500, stallMs: 2000 }, boot: { windowMs: 4000, pollMs: 200 }, ...options.twin } });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  try {
-    await run(s, page);
-  } finally {
-    await context.close();
-    await s.stop();
-  }
-}
+const withStack = (options: StackOptions, run: (s: Stack, page: Page) => Promise<void>) =>
+  withStackPage(browser, { ...options, twin: { bytesPerSecond: 200 * 1024, updater: { restartDelayMs: 2500, stallMs: 2000 }, boot: { windowMs: 4000, pollMs: 200 }, ...options.twin } }, DESKTOP, run);
 
 async function update(page: Page, s: Stack, name: string): Promise<void> {
   await page.goto(s.twin.url);

@@ -13,8 +13,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, PHONE, screenshots } from "../support/browser";
-import { startStack, type Stack } from "../support/stack";
+import { launchChromium, PHONE, screenshots, withStackPage } from "../support/browser";
+import type { Stack } from "../support/stack";
 import { REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED } from "../../twin/demo-signing";
 
 let browser: Browser;
@@ -28,17 +28,7 @@ after(async () => {
 const otadata = (s: Stack) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.otadata.offset, s.twin.flash.otadata.size)).toString("hex");
 const NOT_OWNER = "Not signed by this board's owner";
 
-async function withPhone(run: (s: Stack, page: Page) => Promise<void>): Promise<void> {
-  const s = await startStack({ signed: true, twin: { boot: { windowMs: 4000, pollMs: 200 } } });
-  const context = await browser.newContext({ viewport: PHONE });
-  const page = await context.newPage();
-  try {
-    await run(s, page);
-  } finally {
-    await context.close();
-    await s.stop();
-  }
-}
+const withPhone = (run: (s: Stack, page: Page) => Promise<void>) => withStackPage(browser, { signed: true, twin: { boot: { windowMs: 4000, pollMs: 200 } } }, PHONE, run);
 
 /** The UPDATE page once the catalog has loaded (its script reloads the page with ?cached=1). */
 async function updatePage(page: Page, s: Stack): Promise<void> {

@@ -11,8 +11,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, PHONE, screenshots } from "../support/browser";
-import { startStack, type Stack } from "../support/stack";
+import { launchChromium, PHONE, screenshots, withStackPage } from "../support/browser";
+import type { Stack } from "../support/stack";
 import { demoFirmwares, demoImage } from "../../twin/demo-catalog";
 
 let browser: Browser;
@@ -35,17 +35,7 @@ function file(name: string, bytes: Uint8Array): string {
 const running = (s: Stack) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.slots[0].offset, s.twin.flash.slots[0].size)).toString("hex");
 const otadata = (s: Stack) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.otadata.offset, s.twin.flash.otadata.size)).toString("hex");
 
-async function withPhone(run: (s: Stack, page: Page) => Promise<void>): Promise<void> {
-  const s = await startStack({ twin: { boot: { windowMs: 4000, pollMs: 200 } } });
-  const context = await browser.newContext({ viewport: PHONE });
-  const page = await context.newPage();
-  try {
-    await run(s, page);
-  } finally {
-    await context.close();
-    await s.stop();
-  }
-}
+const withPhone = (run: (s: Stack, page: Page) => Promise<void>) => withStackPage(browser, { twin: { boot: { windowMs: 4000, pollMs: 200 } } }, PHONE, run);
 
 async function pickAndSend(page: Page, s: Stack, path: string): Promise<void> {
   await page.goto(new URL("/update", s.twin.url).href);

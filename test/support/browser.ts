@@ -4,6 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { startStack, type Stack, type StackOptions } from "./stack";
 
 export const SCREENSHOT_DIR = join(import.meta.dirname, "..", "..", "artifacts", "screenshots");
 export const DESKTOP = { width: 1280, height: 800 };
@@ -25,4 +26,17 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   await page.setViewportSize(PHONE);
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-375x667.png`), fullPage: true });
   await page.setViewportSize(DESKTOP);
+}
+
+/** Starts the stack (twin + server), opens a page in a fresh browser context, runs `run`, then closes both whatever happens. */
+export async function withStackPage(browser: Browser, options: StackOptions, viewport: { width: number; height: number }, run: (s: Stack, page: Page) => Promise<void>): Promise<void> {
+  const s = await startStack(options);
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  try {
+    await run(s, page);
+  } finally {
+    await context.close();
+    await s.stop();
+  }
 }
