@@ -21,6 +21,7 @@ import { loadCredentials } from "./modules/core/portal/wifi-credentials";
 import { cryptDigest } from "./modules/moddable/crypt-digest";
 import { nativeVerifier } from "./modules/moddable/ecdsa-verifier";
 import { signaturePolicy } from "./modules/core/signature/policy";
+import { signingKeyEntries } from "./modules/core/signature/keys";
 import { ModdableHttpClient } from "./modules/moddable/http-client";
 import { PortalServer } from "./modules/moddable/http-server";
 import { clientIO, serverIO } from "./modules/moddable/network-io";
@@ -73,7 +74,8 @@ trace(`running ${device.appVersion} from ${device.runningPartition}: ${device.sk
 // Signed updates: any key in config.signingKeys (PEM or one-line base64 SPKI, docs/signing.md)
 // makes the board commit only images signed with one of them, for this chip and project,
 // with a secure_version not below the running image's.
-const keyEntries = Array.isArray(config.signingKeys) ? (config.signingKeys as unknown[]).map(String) : [];
+// mcconfig's command-line form (signingKeys=MFkw...) arrives as a string (signingKeyEntries).
+const keyEntries = signingKeyEntries(config.signingKeys);
 const signing = signaturePolicy(keyEntries, { chipId: device.chipId, projectName: runningApp?.projectName ?? String(config.appName ?? "ota-device"), secureVersion: runningApp?.secureVersion ?? 0 }, cryptDigest);
 if (signing.required) trace(`signed updates only: keys ${signing.keys.map((k) => k.fingerprint).join(", ") || "none usable"}${signing.keyErrors.length ? ` (${signing.keyErrors.join("; ")})` : ""}\n`);
 
@@ -98,6 +100,7 @@ const updater = createUpdater({
   system,
   boot: policy,
   signatures: { policy: signing, verifier: nativeVerifier },
+  log: (line) => trace(`${line}\n`),
   defaults: {
     host: String(config.updateHost ?? "192.168.4.2"),
     port: Number(config.updatePort ?? 8000),
@@ -146,3 +149,4 @@ for (const check of appChecks({ wifi, store, clock })) policy.addCheck(check);
 policy.start();
 
 export default { updater, server, dns, wifi, policy };
+

@@ -48,6 +48,8 @@ export interface ImageOptions {
   seed?: number;
   /** Twin behaviour tag written at the start of the code segment (twin/flash/app-image.ts reads it). */
   behaviour?: string;
+  /** esp_app_desc_t.secure_version (anti-rollback). Default 0. */
+  secureVersion?: number;
 }
 
 /** Marks a segment's data with what the firmware does on the twin: `TWIN-BEHAVIOUR:<name>` then NUL. */
@@ -87,7 +89,7 @@ function appDescriptor(o: ImageOptions, minEfuseBlk: number, maxEfuseBlk: number
   const d = new Uint8Array(APP_DESC_SIZE);
   const view = new DataView(d.buffer);
   view.setUint32(0, APP_DESC_MAGIC, true);
-  view.setUint32(4, 0, true); // secure_version
+  view.setUint32(4, o.secureVersion ?? 0, true); // secure_version
   writeCString(d, 16, 32, o.version);
   writeCString(d, 48, 32, o.projectName ?? "moddable-ota-demo");
   writeCString(d, 80, 16, o.time ?? "10:55:15");

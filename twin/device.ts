@@ -196,7 +196,7 @@ export class Twin {
     const { projectName, secureVersion } = result.app.descriptor;
     const signing = signaturePolicy(this.options.signingKeys ?? [], { chipId: device.chipId, projectName, secureVersion }, nodeDigest);
     const signatures = { policy: signing, verifier: nodeVerifier };
-    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater, signatures });
+    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater, signatures, log });
     this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing });
     this.session = { result, device, clock, http, writer, updater, policy };
     this.bootCount++;

@@ -149,6 +149,8 @@ export interface UpdaterDeps {
   options?: UpdaterOptions;
   /** The board's signing keys (manifest config signingKeys) and a P-256 verifier; with a key, only signed images are committed. */
   signatures?: SignatureCheck;
+  /** The device log (trace on the board): one line per finished update, with its error. */
+  log?: (line: string) => void;
 }
 
 /** What the portal reads of the boot policy (modules/core/boot/policy.ts) and asks of it. */

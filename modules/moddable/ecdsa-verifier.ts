@@ -6,7 +6,7 @@
 import ECDSA from "ecdsa";
 import Curve from "curve";
 import ECPoint from "ecp";
-import { Digest } from "crypt";
+import { cryptDigest } from "./crypt-digest";
 import type { SignatureVerifier } from "../core/ports";
 
 let p256: Curve | undefined;
@@ -15,9 +15,9 @@ export const nativeVerifier: SignatureVerifier = {
   verifyP256(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
     try {
       p256 ??= new Curve("secp256r1");
-      const digest = new Digest("SHA256");
+      const digest = cryptDigest("SHA256"); // the SDK's typings take no typed array; the adapter does
       digest.write(message);
-      const hash = digest.close();
+      const hash = digest.close().buffer as ArrayBuffer;
       return new ECDSA(ECPoint.fromOctetString(publicKey), p256, false).verify(hash, signature.slice()) === true;
     } catch {
       return false; // a malformed key or signature is a failed check, never an escape

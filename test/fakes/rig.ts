@@ -29,6 +29,8 @@ export interface RigOptions {
   boot?: BootPolicyOptions;
   /** Signing keys (config form), as manifest config.signingKeys: any key makes the board take only signed images. */
   signingKeys?: string[];
+  /** The updater's device log. */
+  log?: (line: string) => void;
 }
 
 export interface Rig {
@@ -72,6 +74,7 @@ export function createRig(o: RigOptions): Rig {
     defaults: o.defaults ?? TEST_SERVER,
     options: o.options,
     signatures: { policy: signing, verifier: nobleVerifier },
+    log: o.log,
   });
   return { updater, http, clock, flash, store, system, device, boot, signing, settle: () => http.settle() };
 }

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -16,6 +16,7 @@ import { REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED } from "../../twi
 import { buildImage } from "../../tools/esp-image";
 import { PROJECT } from "../../twin/demo-catalog";
 import { Twin } from "../../twin/device";
+import { signImageFile } from "../../server/signing";
 
 const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 const otadata = (s: { twin: Twin }) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.otadata.offset, s.twin.flash.otadata.size)).toString("hex");
@@ -88,7 +89,7 @@ async function staticServer(dir: string, names: string[]): Promise<{ server: Ser
   return { server, port: (server.address() as AddressInfo).port, requests };
 }
 
-test("a static server without the header: the twin fetches <image>.sig after the body; signed installs, unsigned (404) is refused", async () => {
+test("a static server without the header: the twin fetches <image>.sig first; signed installs, unsigned (404) is refused from the image's head, nothing erased", async () => {
   await withSigned(async (s) => {
     const plain = await staticServer(s.catalogDir, ["demo-1.1.0.bin", REFUSED_UNSIGNED]);
     try {
@@ -99,31 +100,34 @@ test("a static server without the header: the twin fetches <image>.sig after the
       assert.ok(catalog.entries.every((e) => e.disabled === undefined), "no /api/catalog here: nothing known before the download");
 
       const before = otadata(s);
+      const erased = s.twin.flash.chip.counters.sectorsErased;
       assert.equal((await startUpdate(s.twin.url, REFUSED_UNSIGNED)).status, 202);
       const refused = await waitForEnd(s.twin.url);
       assert.equal(refused.error, "Not signed by this board's owner: the image has no signature");
       assert.equal(otadata(s), before);
-      assert.deepEqual(plain.requests.filter((p) => p.startsWith("/demo")), [`/${REFUSED_UNSIGNED}`, `/${REFUSED_UNSIGNED}.sig`]);
+      assert.equal(s.twin.flash.chip.counters.sectorsErased, erased, "the other slot (the way back) was not erased");
+      assert.deepEqual(plain.requests.filter((p) => p.startsWith("/demo")), [`/${REFUSED_UNSIGNED}.sig`, `/${REFUSED_UNSIGNED}`]);
 
       assert.equal((await startUpdate(s.twin.url, "demo-1.1.0.bin")).status, 202);
       const done = await waitForEnd(s.twin.url);
       assert.equal(done.phase, "done", done.error);
-      assert.deepEqual(plain.requests.slice(-2), ["/demo-1.1.0.bin", "/demo-1.1.0.bin.sig"]);
+      assert.deepEqual(plain.requests.slice(-2), ["/demo-1.1.0.bin.sig", "/demo-1.1.0.bin"]);
     } finally {
       plain.server.close();
     }
   });
 });
 
-test("upload over HTTP: without x-Firmware-Signature refused after the body; with the .sig in base64 it installs", async () => {
+test("upload over HTTP: without x-Firmware-Signature 422 before the body, nothing erased; with the .sig in base64 it installs", async () => {
   await withSigned(async (s) => {
     const image = readFileSync(join(s.catalogDir, "demo-2.0.0.bin"));
     const sig = readFileSync(join(s.catalogDir, "demo-2.0.0.bin.sig"));
     const before = otadata(s);
+    const erased = s.twin.flash.chip.counters.sectorsErased;
     const unsigned = await fetch(new URL("/update/upload", s.twin.url), { method: "POST", headers: { "x-MD5": md5(image), "x-Filename": "demo-2.0.0.bin" }, body: image });
-    assert.equal(unsigned.status, 202);
-    const refused = await waitForEnd(s.twin.url);
-    assert.equal(refused.error, "Not signed by this board's owner: the image has no signature");
+    assert.equal(unsigned.status, 422);
+    assert.deepEqual(await unsigned.json(), { ok: false, error: "Not signed by this board's owner: the image has no signature (send its .sig file, base64, in x-Firmware-Signature)" });
+    assert.equal(s.twin.flash.chip.counters.sectorsErased, erased, "nothing erased");
     assert.equal(otadata(s), before);
 
     const wrong = buildImage({ version: "2.0.0", projectName: PROJECT, size: image.length, seed: 77 });
@@ -135,5 +139,32 @@ test("upload over HTTP: without x-Firmware-Signature refused after the body; wit
     assert.equal((await waitForEnd(s.twin.url)).phase, "done");
     await s.twin.booted(2);
     assert.equal((await status(s.twin.url)).version, "2.0.0");
+  });
+});
+
+test("a signed downgrade is refused from its head: the slot holding the previous image is not erased, Go back still works", async () => {
+  await withSigned(async (s) => {
+    // 1.5.0 raises secure_version to 1 (a release that fixes a hole).
+    const raised = join(s.catalogDir, "demo-secure-1.5.0.bin");
+    writeFileSync(raised, buildImage({ chip: "ESP32", version: "1.5.0", projectName: PROJECT, size: 200_000, secureVersion: 1, seed: 1500 }));
+    await signImageFile(raised, s.keys!.owner);
+    await loadCatalog(s.twin.url);
+    assert.equal((await startUpdate(s.twin.url, "demo-secure-1.5.0.bin")).status, 202);
+    assert.equal((await waitForEnd(s.twin.url)).phase, "done");
+    await s.twin.booted(2);
+    const running = await waitForValid(s.twin.url);
+    assert.deepEqual([running.version, running.previous?.version, running.previous?.bootable], ["1.5.0", "1.0.0", true]);
+
+    // demo-1.1.0.bin is signed by the owner but has secure_version 0.
+    const erased = s.twin.flash.chip.counters.sectorsErased;
+    const selection = otadata(s);
+    await loadCatalog(s.twin.url);
+    assert.equal((await startUpdate(s.twin.url, "demo-1.1.0.bin")).status, 202);
+    const refused = await waitForEnd(s.twin.url);
+    assert.equal(refused.error, "Downgrade refused: the image's secure_version 0 is lower than the running firmware's 1");
+    assert.equal(s.twin.flash.chip.counters.sectorsErased, erased, "nothing erased");
+    assert.equal(otadata(s), selection);
+    const after = await status(s.twin.url);
+    assert.deepEqual([after.previous?.version, after.previous?.bootable], ["1.0.0", true], "the way back is still there");
   });
 });

@@ -7,19 +7,21 @@
 // firmware and the boot selection untouched. One 288-byte head copy, one
 // 8-byte segment header: nothing grows with the image.
 //
-// Signed updates (docs/signing.md): when the board has signing keys, commit()
-// is the one place every image (catalog download, check-in answer, phone
-// upload) is checked against its signature, after the digests and before the
-// boot switch; SHA-256 then runs on every image, and the facts the signature
-// names come from the same head pre-flight reads.
+// Signed updates (docs/signing.md): when the board has signing keys, every
+// image (catalog download, check-in answer, phone upload) is judged here. Its
+// signature must be in before the first bytes: pre-flight checks the .sig, its
+// key, the signature over what it claims and the board's rules against the
+// image's head, so an image that could never be committed is refused before
+// the slot (the board's way back) is erased. SHA-256 then runs on every image,
+// and commit() refuses, before the boot switch, bytes other than the signed ones.
 import type { Digest, DigestFactory, OtaWriter } from "../ports";
 import type { UpdateRecorder } from "../updater-api";
 import { toHex } from "../bytes";
 import { APP_DESC_OFFSET, APP_DESC_SIZE, IMAGE_HEADER_SIZE, parseAppDescriptor } from "../image";
 import { ImageCheck } from "../esp-image-rules";
 import { checkImageHeader } from "./preflight";
-import { checkSignature, unreadableSignature, type SignatureCheck } from "../signature/policy";
-import { readImageFacts, type ImageFacts } from "../signature/statement";
+import { boardRuleRefusal, checkSignatureAtHead, tamperedImage, unreadableSignature, type SignatureCheck } from "../signature/policy";
+import { readImageFacts, type Claim, type ImageFacts } from "../signature/statement";
 import { signatureFromHeader } from "../signature/header";
 
 /** Bytes read before anything is erased: the image header and the app descriptor after it. */
@@ -65,6 +67,8 @@ export class ImageSink {
   private open = false;
   /** Chip, project, version and secure_version from the head, for the signature check. */
   private facts: ImageFacts | undefined;
+  /** What pre-flight found signed by one of the board's keys: the bytes must then hash to its SHA-256. */
+  private vouched: Claim | undefined;
   /** The .sig bytes that came with the image, or why they could not be read. */
   private signatureFile: Uint8Array | undefined;
   private signatureProblem: string | undefined;
@@ -88,12 +92,7 @@ export class ImageSink {
     return this.deps.signatures?.policy.required === true;
   }
 
-  /** Signatures are required and none came with the image yet (a download then asks for `<path>.sig`). */
-  get wantsSignature(): boolean {
-    return this.signaturesRequired && this.signatureFile === undefined && this.signatureProblem === undefined;
-  }
-
-  /** The image's .sig file, as fetched beside it (undefined: there is none). */
+  /** The image's .sig file, as fetched beside it (undefined: there is none); after begin(), before the first bytes. */
   takeSignature(file: Uint8Array | undefined): void {
     this.signatureFile = file;
   }
@@ -103,7 +102,7 @@ export class ImageSink {
     this.signatureProblem = unreadableSignature(why);
   }
 
-  /** The x-Firmware-Signature header that came with the image. */
+  /** The x-Firmware-Signature header that came with the image; after begin(), before the first bytes. */
   takeSignatureHeader(value: string): void {
     const decoded = signatureFromHeader(value);
     if (decoded instanceof Uint8Array) this.signatureFile = decoded;
@@ -122,6 +121,7 @@ export class ImageSink {
     this.sha256 = announced.sha256 || this.signaturesRequired ? this.deps.digest("SHA256") : undefined;
     this.layout.reset();
     this.facts = undefined;
+    this.vouched = undefined;
     this.signatureFile = undefined;
     this.signatureProblem = undefined;
   }
@@ -174,14 +174,27 @@ export class ImageSink {
     return undefined;
   }
 
-  /** With signatures required: why this image may not be committed, or undefined when it carries a valid one. */
+  /** With signatures required: why these bytes may not be committed, or undefined when they are the ones pre-flight found signed. */
   private signatureRefusal(sha256: string | undefined): string | undefined {
+    if (!this.signaturesRequired) return undefined;
+    const vouched = this.vouched;
+    if (vouched === undefined) return "The signature was not checked"; // pre-flight refuses every image it does not vouch for
+    if (sha256 !== vouched.sha256 || this.received !== vouched.size) return tamperedImage();
+    return undefined;
+  }
+
+  /** With signatures required: everything the head allows (see checkSignatureAtHead); the refusal's text, or undefined. */
+  private signatureAtHead(): string | undefined {
     const check = this.deps.signatures;
     if (!check?.policy.required) return undefined;
-    if (sha256 === undefined) return "SHA-256 was not computed"; // begin() starts it whenever signatures are required
+    // The board's rules first: the image itself says it can never be committed here, signed or not.
+    const rule = boardRuleRefusal(this.facts, check.policy);
+    if (rule) return rule.message;
     if (this.signatureProblem !== undefined) return this.signatureProblem;
-    const verdict = checkSignature(this.signatureFile, { sha256, size: this.received, facts: this.facts }, check.policy, check.verifier);
-    return verdict.ok ? undefined : verdict.message;
+    const verdict = checkSignatureAtHead(this.signatureFile, { size: this.total, facts: this.facts }, check.policy, check.verifier);
+    if (!verdict.ok) return verdict.message;
+    if (verdict.signed) this.vouched = verdict.claim;
+    return undefined;
   }
 
   /** Drops a partly written slot (esp_ota_abort); the boot selection was never changed. */
@@ -199,7 +212,10 @@ export class ImageSink {
   private preflight(head: Uint8Array): string | undefined {
     this.version = parseAppDescriptor(head)?.version;
     this.facts = readImageFacts(head);
-    const error = checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId, this.options.flashSize) ?? this.layout.start(head, { available: this.total, partitionSize: this.deps.ota.capacity });
+    const error =
+      checkImageHeader(head.subarray(0, IMAGE_HEADER_SIZE), this.options.chipId, this.options.flashSize) ??
+      this.layout.start(head, { available: this.total, partitionSize: this.deps.ota.capacity }) ??
+      this.signatureAtHead();
     if (error) return error;
     this.deps.boot.writing();
     try {

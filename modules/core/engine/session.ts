@@ -4,9 +4,10 @@
 // a Range request from the received offset. The image side (pre-flight, the
 // bootloader's image rules, digests, commit) is the ImageSink every update
 // shares (image-sink.ts); this file is the HTTP side. A board that takes
-// only signed images gets the signature from the x-Firmware-Signature header
-// or, when the server sent none, from `<path>.sig` beside the image, fetched
-// after the body and before the commit (404: the image has no signature).
+// only signed images first asks for `<path>.sig` beside a catalog image (404:
+// the image has no signature), so the sink can judge the signature on the
+// image's head, before anything is erased; an x-Firmware-Signature header
+// with the image (our server's, and a check-in's only source) takes its place.
 import type { HttpClient, HttpExchange, HttpResponseHead } from "../ports";
 import type { Progress } from "../updater-api";
 import { hostPort, percent, seconds, serverAnswered } from "../messages";
@@ -42,7 +43,7 @@ export interface SessionTarget {
   acceptNotModified?: boolean;
   /** The version the catalog gives, recorded for a failure before the image's own descriptor is read. */
   version?: string;
-  /** Where the image's .sig file sits (`<path>.sig` of a catalog image), asked for when signatures are required and the answer carried none. */
+  /** Where the image's .sig file sits (`<path>.sig` of a catalog image), asked for first when signatures are required. */
   signaturePath?: string;
 }
 
@@ -54,6 +55,8 @@ export class UpdateSession extends SessionBase {
   private requestedFrom = 0;
   private headSeen = false;
   private md5Expected: string | undefined;
+  /** The .sig fetched beside the image before it (undefined: none was asked for, or there is none). */
+  private fetched: { file: Uint8Array | undefined } | { unreadable: string } | undefined;
 
   constructor(
     protected override readonly deps: SessionDeps,
@@ -67,7 +70,23 @@ export class UpdateSession extends SessionBase {
   start(): void {
     if (this.phase !== "idle") return;
     this.phase = "connecting";
+    const path = this.target.signaturePath;
+    if (path !== undefined && this.sink.signaturesRequired) return this.fetchSignature(path);
     this.send(0);
+  }
+
+  /** GET <path>.sig, then the image: the signature must be in before the image's first bytes. */
+  private fetchSignature(path: string): void {
+    const seq = ++this.seq;
+    const live = () => seq === this.seq && this.active();
+    this.arm(this.options.stallMs, () => this.fail(`No answer from ${this.where()} within ${seconds(this.options.stallMs)} for the image's signature`));
+    this.exchange = fetchSignatureFile(this.deps.http, { host: this.target.host, port: this.target.port, path, headers: this.target.headers }, (outcome) => {
+      if (!live()) return;
+      this.exchange = undefined;
+      if ("error" in outcome) return this.fail(outcome.error);
+      this.fetched = outcome;
+      this.send(0);
+    });
   }
 
   private where(): string {
@@ -129,6 +148,8 @@ export class UpdateSession extends SessionBase {
     this.sink.begin(accepted);
     const signature = head.headers.get(SIGNATURE_HEADER_KEY);
     if (signature !== undefined) this.sink.takeSignatureHeader(signature);
+    else if (this.fetched && "unreadable" in this.fetched) this.sink.signatureUnreadable(this.fetched.unreadable);
+    else if (this.fetched) this.sink.takeSignature(this.fetched.file);
     this.meter.reset();
     this.md5Expected = accepted.md5;
     this.phase = "checking";
@@ -154,26 +175,8 @@ export class UpdateSession extends SessionBase {
     return this.sink.total > 0 && this.sink.received === this.sink.total && this.sink.writing;
   }
 
-  /** Every byte is in: fetch the signature beside the image if one is wanted, then verify and commit. */
-  private finishDownload(): void {
-    const path = this.target.signaturePath;
-    if (!this.sink.wantsSignature || path === undefined) return this.finishImage("download");
-    this.phase = "verifying";
-    const seq = ++this.seq;
-    const live = () => seq === this.seq && this.active();
-    this.arm(this.options.stallMs, () => this.fail(`No answer from ${this.where()} within ${seconds(this.options.stallMs)} for the image's signature`));
-    this.exchange = fetchSignatureFile(this.deps.http, { host: this.target.host, port: this.target.port, path, headers: this.target.headers }, (outcome) => {
-      if (!live()) return;
-      this.exchange = undefined;
-      if ("error" in outcome) return this.fail(outcome.error);
-      if ("unreadable" in outcome) this.sink.signatureUnreadable(outcome.unreadable);
-      else this.sink.takeSignature(outcome.file);
-      this.finishImage("download");
-    });
-  }
-
   private onEnd(): void {
-    if (this.complete()) return this.finishDownload();
+    if (this.complete()) return this.finishImage("download");
     if (!this.headSeen) return this.onError();
     this.interrupted("short");
   }
@@ -187,7 +190,7 @@ export class UpdateSession extends SessionBase {
     if (this.complete()) {
       // every byte is in; the server just did not close
       this.release();
-      return this.finishDownload();
+      return this.finishImage("download");
     }
     if (this.sink.total === 0 && this.resumes === 0) return this.fail(`No answer from ${this.where()} within ${seconds(this.options.stallMs)}`);
     this.interrupted("stall");

@@ -13,6 +13,8 @@ import { UpdateSession, type SessionTarget } from "./session";
 import { UploadSession } from "./upload";
 import { tooLarge } from "../messages";
 import { loadSettings, saveSettings } from "./settings";
+import { missingSignature } from "../signature/policy";
+import { SIGNATURE_HEADER } from "../signature/header";
 
 export const DEFAULTS = { httpTimeoutMs: 8000, stallMs: 8000, maxResumes: 3, requireMd5: true, restartDelayMs: 3000, resumeDelayMs: 1000 } as const;
 
@@ -45,6 +47,8 @@ export function createUpdater(deps: UpdaterDeps): Updater {
   const running = () => session?.active() === true;
 
   const onFinish = (progress: Progress) => {
+    // The device log gets every outcome: a refusal is otherwise only on /progress.
+    deps.log?.(`update ${progress.target}: ${progress.phase}${progress.error ? ` (${progress.error})` : ""}`);
     if (progress.phase !== "done") return;
     restartPending = true;
     if (checkInTimer) deps.clock.clearTimeout(checkInTimer);
@@ -141,6 +145,8 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       if (!Number.isSafeInteger(request.size) || request.size <= 0) return { ok: false, status: 400, error: "An upload needs its size (Content-Length) and some bytes" };
       if (request.size > deps.ota.capacity) return { ok: false, status: 413, error: tooLarge(request.size, deps.ota.capacity) };
       if (request.md5 !== undefined && !/^[0-9a-f]{32}$/.test(request.md5)) return { ok: false, status: 400, error: "x-MD5 needs 32 hex digits" };
+      // An upload has nowhere else to take its signature from: refused before its body is read or anything erased.
+      if (deps.signatures?.policy.required && !request.signature?.trim()) return { ok: false, status: 422, error: `${missingSignature()} (send its .sig file, base64, in ${SIGNATURE_HEADER})` };
       const upload = new UploadSession(deps, sessionOptions, { size: request.size, md5: request.md5 }, request.name, onFinish, request.signature);
       session = upload;
       return { ok: true, upload };

@@ -10,9 +10,12 @@
 //   /progress and /api/progress show the rest; 422 {"ok":false,"error"} when
 //   the body itself was refused on the way (wrong chip, an image the bootloader
 //   would not load: nothing was committed). curl --data-binary works.
-//   x-Firmware-Signature optional: the image's .sig file, base64 on one line
-//   (base64 -w0 fw.bin.sig); a board with signing keys refuses the image at
-//   the commit without a valid one (shown on /progress, as other refusals).
+//   x-Firmware-Signature: the image's .sig file, base64 on one line
+//   (base64 -w0 fw.bin.sig). A board with signing keys answers 422 at once
+//   when it is missing (before the body is read), refuses a wrong project or
+//   a downgrade from the image's head (422 once the body is in, nothing
+//   erased), and a bad or foreign signature at the commit (shown on
+//   /progress, as other refusals).
 import type { PortalBodyRouter, PortalRequest } from "../ports";
 import type { Updater } from "../updater-api";
 import { jsonResponse } from "./responses";

@@ -69,6 +69,19 @@ export interface KeyList {
 }
 
 /**
+ * The key entries of the manifest's `config.signingKeys`: a list, or the
+ * string mcconfig's command line makes of `signingKeys=MFkw...` (one key, or
+ * several separated by commas). Any other value that is set becomes one entry
+ * (reported unusable): a board someone meant to lock never ends up unlocked.
+ */
+export function signingKeyEntries(value: unknown): string[] {
+  if (value === undefined || value === null || value === "") return [];
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === "string") return value.split(",").map((k) => k.trim()).filter((k) => k !== "");
+  return [String(value)];
+}
+
+/**
  * Parses the configured keys. A board with any configured key takes only
  * signed images, even when some entries are unusable (they are reported, never
  * silently dropped into "signatures off").

@@ -6,6 +6,8 @@
 //
 // Order: authenticity first (is this exactly what the owner signed?), then the
 // board's own rules (chip, project, downgrade), so each refusal names its cause.
+// The rules are also asked on the image's head, before anything is erased
+// (boardRuleRefusal, from the image sink's pre-flight).
 import type { DigestFactory, SignatureVerifier } from "../ports";
 import { toHex } from "../bytes";
 import { chipName } from "../image";
@@ -81,6 +83,8 @@ function trustedList(keys: readonly TrustedKey[]): string {
   return keys.map((k) => k.fingerprint).join(", ");
 }
 
+const NO_DESCRIPTOR = "Image has no app description (esp_app_desc_t), so it cannot be checked against its signature";
+
 /** The "missing" refusal's text (the catalog list says it the same way). */
 export function missingSignature(): string {
   return `${NOT_SIGNED_BY_OWNER}: the image has no signature`;
@@ -89,6 +93,11 @@ export function missingSignature(): string {
 /** The "unknown-key" refusal's text; `keyId` is the signer's key id or its first 16 hex digits (/api/catalog's `signer`). */
 export function unknownKey(keyId: string, keys: readonly TrustedKey[]): string {
   return `${NOT_SIGNED_BY_OWNER}: it is signed with key ${fingerprintOf(keyId)}, this board trusts ${trustedList(keys)}`;
+}
+
+/** The "tampered" refusal's text: the bytes are not the ones signed. */
+export function tamperedImage(): string {
+  return `${NOT_SIGNED_BY_OWNER}: the image was changed after it was signed (its SHA-256 differs)`;
 }
 
 /** The "malformed" refusal's text. */
@@ -118,15 +127,14 @@ export function verifySignature(signatureFile: Uint8Array | string | undefined, 
     throw error;
   }
   const facts = image.facts;
-  if (!facts) return refuse("no-descriptor", "Image has no app description (esp_app_desc_t), so it cannot be checked against its signature");
+  if (!facts) return refuse("no-descriptor", NO_DESCRIPTOR);
   const sha256 = typeof image.sha256 === "string" ? image.sha256.toLowerCase() : toHex(image.sha256);
   const signed = file.claim;
-  if (signed.sha256 !== sha256 || signed.size !== image.size) {
-    if (signed.projectName !== facts.projectName) return notOwner("swapped", `the signature is for project "${signed.projectName}", this image is "${facts.projectName}"`);
-    if (signed.version !== facts.version) return notOwner("swapped", `the signature is for version ${signed.version}, this image is version ${facts.version}`);
-    if (signed.secureVersion !== facts.secureVersion) return notOwner("swapped", `the signature is for secure_version ${signed.secureVersion}, this image has ${facts.secureVersion}`);
-    return notOwner("tampered", "the image was changed after it was signed (its SHA-256 differs)");
-  }
+  // Facts first: they come from the image's head, so a swapped signature is named before any byte is hashed.
+  if (signed.projectName !== facts.projectName) return notOwner("swapped", `the signature is for project "${signed.projectName}", this image is "${facts.projectName}"`);
+  if (signed.version !== facts.version) return notOwner("swapped", `the signature is for version ${signed.version}, this image is version ${facts.version}`);
+  if (signed.secureVersion !== facts.secureVersion) return notOwner("swapped", `the signature is for secure_version ${signed.secureVersion}, this image has ${facts.secureVersion}`);
+  if (signed.sha256 !== sha256 || signed.size !== image.size) return refuse("tampered", tamperedImage());
   const key = keys.find((k) => k.id === file.keyId);
   if (!key) return refuse("unknown-key", unknownKey(file.keyId, keys));
   // The claim checked is rebuilt from the image itself, never taken from the file.
@@ -148,13 +156,47 @@ export function checkSignature(signatureFile: Uint8Array | string | undefined, i
   const authentic = verifySignature(signatureFile, image, policy.keys, verifier);
   if (!authentic.ok) return authentic;
   const { key, claim } = authentic;
-  const board = policy.board;
-  if (claim.chipId !== board.chipId) return refuse("wrong-chip", wrongChip(chipName(claim.chipId), chipName(board.chipId)));
-  if (claim.projectName !== board.projectName) return refuse("wrong-project", `Image is for project "${claim.projectName}", this board runs "${board.projectName}"`);
-  if (claim.secureVersion < board.secureVersion) {
-    return refuse("downgrade", `Downgrade refused: the image's secure_version ${claim.secureVersion} is lower than the running firmware's ${board.secureVersion}`);
+  return boardRuleRefusal(claim, policy) ?? { ok: true, signed: true, key, claim };
+}
+
+/**
+ * The whole decision as far as the image's head allows, before anything is
+ * erased: the signature file, its key, the signature over the statement it
+ * claims (with the size announced and the facts of the image's first 288
+ * bytes), and the board's rules. What is left is whether the bytes are the
+ * ones signed: on ok, the session compares the SHA-256 it computes with the
+ * returned claim's after the last byte (a mismatch is tamperedImage()).
+ */
+export function checkSignatureAtHead(signatureFile: Uint8Array | string | undefined, image: { size: number; facts: ImageFacts | undefined }, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
+  if (!policy.required) return { ok: true, signed: false };
+  let claimed = "";
+  try {
+    if (signatureFile !== undefined && signatureFile.length > 0) claimed = parseSignatureFile(signatureFile).claim.sha256;
+  } catch (error) {
+    if (!(error instanceof SignatureFileError)) throw error; // checkSignature words it
   }
-  return { ok: true, signed: true, key, claim };
+  // With the claimed SHA-256 taken as the image's, everything but the bytes themselves is judged.
+  return checkSignature(signatureFile, { sha256: claimed, size: image.size, facts: image.facts }, policy, verifier);
+}
+
+/**
+ * The board's own rules (chip, project, downgrade) on an image's facts, which
+ * its first 288 bytes already give: the image sink asks before it erases the
+ * slot, so an image that could never be committed does not cost the board the
+ * previous image it keeps to go back to; checkSignature asks again on the
+ * signed claim. Undefined when signatures are off or the facts pass.
+ */
+export function boardRuleRefusal(facts: ImageFacts | undefined, policy: SignaturePolicy): { ok: false; refusal: Refusal; message: string } | undefined {
+  if (!policy.required) return undefined;
+  if (policy.keys.length === 0) return refuse("no-usable-key", noUsableKey(policy));
+  if (!facts) return refuse("no-descriptor", NO_DESCRIPTOR);
+  const board = policy.board;
+  if (facts.chipId !== board.chipId) return refuse("wrong-chip", wrongChip(chipName(facts.chipId), chipName(board.chipId)));
+  if (facts.projectName !== board.projectName) return refuse("wrong-project", `Image is for project "${facts.projectName}", this board runs "${board.projectName}"`);
+  if (facts.secureVersion < board.secureVersion) {
+    return refuse("downgrade", `Downgrade refused: the image's secure_version ${facts.secureVersion} is lower than the running firmware's ${board.secureVersion}`);
+  }
+  return undefined;
 }
 
 /** What the update engine needs to check signatures: the board's policy and a P-256 verifier. */

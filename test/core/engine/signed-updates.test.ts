@@ -2,8 +2,10 @@
 // download and upload sessions and the image sink on the hardware fakes, with
 // real P-256 signatures (@noble/curves). A board with a signing key commits
 // only an image signed by one of its keys, for its chip and project, not
-// lower in secure_version; every refusal comes after the last byte, the slot
-// is discarded and the boot selection is untouched.
+// lower in secure_version. A signature is judged after the last byte (the
+// slot is discarded); what the image's head already says (project,
+// secure_version, no usable key) and an upload without a signature are
+// refused before anything is erased. The boot selection is always untouched.
 import { test, assert } from "../../harness/t";
 import type { HttpRequest } from "../../../modules/core/ports";
 import type { UploadTarget } from "../../../modules/core/updater-api";
@@ -95,28 +97,44 @@ function assertRefused(rig: Rig, message: string, image = IMAGE): void {
   assert.equal(rig.system.restarts, 0);
 }
 
+/**
+ * A refusal from the image's head (project, secure_version, no usable key): the
+ * slot was never opened, so nothing was erased and the previous image the board
+ * keeps to go back to is still there.
+ */
+function assertRefusedBeforeErase(rig: Rig, message: string): void {
+  const p = rig.updater.progress();
+  assert.equal(p.phase, "failed");
+  assert.equal(p.error, message);
+  assert.equal(rig.flash.writer.begins, 0, "the slot was never erased");
+  assert.ok(rig.flash.untouched(), "running image and boot selection untouched");
+  rig.clock.advance(60_000);
+  assert.equal(rig.system.restarts, 0);
+}
+
 // Downloads from the catalog
 
-test("download: a good signature in x-Firmware-Signature installs; no .sig is fetched", async () => {
+test("download: the .sig beside the image is asked for first (404 here); the x-Firmware-Signature header with the image is used, and it installs", async () => {
   const rig = catalogRig({ header: SIG });
   assert.equal(await install(rig), undefined);
   assertInstalled(rig);
-  assert.deepEqual(paths(rig), ["/fw.bin"]);
+  assert.deepEqual(paths(rig), ["/fw.bin.sig", "/fw.bin"]);
 });
 
-test("download: without the header, the .sig beside the image is fetched after the body, with the board's headers, and the image installs", async () => {
+test("download: without the header, the .sig fetched before the image, with the board's headers, signs it, and the image installs", async () => {
   const rig = catalogRig({ sigFile: SIG });
   await install(rig);
   assertInstalled(rig);
-  assert.deepEqual(paths(rig), ["/fw.bin", "/fw.bin.sig"]);
+  assert.deepEqual(paths(rig), ["/fw.bin.sig", "/fw.bin"]);
   const sigRequest = rig.http.requests.find((r) => r.path === "/fw.bin.sig");
   assert.equal(sigRequest?.headers?.find(([n]) => n === "User-Agent")?.[1], "ESP32-http-Update", "a gated server lets the board fetch it");
 });
 
-test("download: a missing signature (no header, .sig 404) is refused after the body", async () => {
+test("download: a missing signature (no header, .sig 404) is refused from the image's head, before the slot is erased", async () => {
   const rig = catalogRig({});
   await install(rig);
-  assertRefused(rig, MISSING);
+  assertRefusedBeforeErase(rig, MISSING);
+  assert.ok((rig.updater.progress().received ?? 0) < IMAGE.length, "the rest of the image was not downloaded");
 });
 
 test("download: a bad signature (one bit of s flipped) is refused", async () => {
@@ -124,16 +142,16 @@ test("download: a bad signature (one bit of s flipped) is refused", async () => 
   file.signature[40] ^= 0x10;
   const rig = catalogRig({ header: formatSignatureFile(file) });
   await install(rig);
-  assertRefused(rig, `${NOT_OWNER}: the signature does not verify with key ${fp(OWNER.id)}`);
+  assertRefusedBeforeErase(rig, `${NOT_OWNER}: the signature does not verify with key ${fp(OWNER.id)}`);
 });
 
 test("download: an image signed with a key the board does not trust is refused, naming both keys", async () => {
   const rig = catalogRig({ header: signImage(IMAGE, STRANGER) });
   await install(rig);
-  assertRefused(rig, `${NOT_OWNER}: it is signed with key ${fp(STRANGER.id)}, this board trusts ${fp(OWNER.id)}`);
+  assertRefusedBeforeErase(rig, `${NOT_OWNER}: it is signed with key ${fp(STRANGER.id)}, this board trusts ${fp(OWNER.id)}`);
 });
 
-test("download: one byte changed after signing is refused (SHA-256 computed though the server sent no x-SHA256)", async () => {
+test("download: one byte changed after signing is refused after the last byte, before the boot switch (SHA-256 computed though the server sent no x-SHA256)", async () => {
   const tampered = IMAGE.slice();
   tampered[20_000] ^= 0x01; // inside the filler after the segments: every image rule still passes
   const rig = catalogRig({ image: tampered, header: SIG });
@@ -145,14 +163,14 @@ test("download: a signature made for another version is refused as swapped", asy
   const older = buildAppImage({ size: 30_000, version: "1.1.5", secureVersion: 2, seed: 5 });
   const rig = catalogRig({ header: signImage(older, OWNER) });
   await install(rig);
-  assertRefused(rig, `${NOT_OWNER}: the signature is for version 1.1.5, this image is version 1.2.0`);
+  assertRefusedBeforeErase(rig, `${NOT_OWNER}: the signature is for version 1.1.5, this image is version 1.2.0`);
 });
 
-test("download: a validly signed image with a lower secure_version is refused as a downgrade", async () => {
+test("download: a validly signed image with a lower secure_version is refused as a downgrade, from its head, before the slot is erased", async () => {
   const old = buildAppImage({ size: 30_000, version: "1.0.0", secureVersion: 1, seed: 6 });
   const rig = catalogRig({ image: old, header: signImage(old, OWNER) });
   await install(rig);
-  assertRefused(rig, "Downgrade refused: the image's secure_version 1 is lower than the running firmware's 2", old);
+  assertRefusedBeforeErase(rig, "Downgrade refused: the image's secure_version 1 is lower than the running firmware's 2");
 });
 
 test("download: the same secure_version with an older version string is not a downgrade", async () => {
@@ -166,7 +184,7 @@ test("download: another product signed with the owner's key is refused", async (
   const other = buildAppImage({ size: 30_000, version: "1.2.0", secureVersion: 2, projectName: "thermostat", seed: 8 });
   const rig = catalogRig({ image: other, header: signImage(other, OWNER) });
   await install(rig);
-  assertRefused(rig, `Image is for project "thermostat", this board runs "ota-device"`, other);
+  assertRefusedBeforeErase(rig, `Image is for project "thermostat", this board runs "ota-device"`);
 });
 
 test("download: rotation: a board with the old and the new key takes images signed by either", async () => {
@@ -175,34 +193,35 @@ test("download: rotation: a board with the old and the new key takes images sign
   assertInstalled(rig);
 });
 
-test("download: an unreadable header, a .sig over 1024 bytes and a failed .sig fetch are refused with their reasons", async () => {
+test("download: an unreadable header, a .sig over 1024 bytes and a failed .sig fetch are refused with their reasons, nothing erased", async () => {
   const garbled = catalogRig({ rawHeader: "not base64 at all!" });
   await install(garbled);
-  assertRefused(garbled, `${NOT_OWNER}: its signature file is unreadable (the x-Firmware-Signature header is not base64)`);
+  assertRefusedBeforeErase(garbled, `${NOT_OWNER}: its signature file is unreadable (the x-Firmware-Signature header is not base64)`);
 
   const huge = catalogRig({ sigFile: SIG + "#".repeat(1024) });
   await install(huge);
-  assertRefused(huge, `${NOT_OWNER}: its signature file is unreadable (signature file is larger than 1024 bytes)`);
+  assertRefusedBeforeErase(huge, `${NOT_OWNER}: its signature file is unreadable (signature file is larger than 1024 bytes)`);
 
   const broken = catalogRig({ sigFile: { status: 500, headers: [["Content-Length", "0"]] } });
   await install(broken);
-  assertRefused(broken, "Cannot fetch the image's signature (/fw.bin.sig): Server answered 500 Internal Server Error");
+  assertRefusedBeforeErase(broken, "Cannot fetch the image's signature (/fw.bin.sig): Server answered 500 Internal Server Error");
+  assert.deepEqual(paths(broken), ["/fw.bin.sig"], "the image itself is not asked for");
 
   const junk = catalogRig({ sigFile: "<html>captive page</html>" });
   await install(junk);
-  assertRefused(junk, `${NOT_OWNER}: its signature file is unreadable (not a moddable-ota signature file)`);
+  assertRefusedBeforeErase(junk, `${NOT_OWNER}: its signature file is unreadable (not a moddable-ota signature file)`);
 });
 
-test("download: a .sig request that never answers fails after the stall time; slot discarded", async () => {
+test("download: a .sig request that never answers fails after the stall time; the image is not asked for", async () => {
   const rig = catalogRig({ sigFile: { silent: true } });
   rig.updater.loadCatalog();
   await rig.settle();
   rig.updater.start("fw.bin");
   await rig.settle();
-  assert.equal(rig.updater.progress().phase, "verifying");
-  assert.equal(rig.flash.writer.state, "open");
+  assert.equal(rig.updater.progress().phase, "connecting");
   rig.clock.advance(8000);
-  assertRefused(rig, "No answer from 192.168.4.2:8000 within 8 s for the image's signature");
+  assertRefusedBeforeErase(rig, "No answer from 192.168.4.2:8000 within 8 s for the image's signature");
+  assert.deepEqual(paths(rig), ["/fw.bin.sig"]);
 });
 
 test("download: cancelled while the .sig is fetched: the fetch is aborted, nothing committed", async () => {
@@ -215,7 +234,10 @@ test("download: cancelled while the .sig is fetched: the fetch is aborted, nothi
   assert.equal(rig.updater.progress().phase, "cancelled");
   assert.ok(rig.http.aborts >= 1, "the .sig exchange was aborted");
   assert.ok(rig.flash.untouched());
-  assert.equal(rig.flash.writer.state, "aborted");
+  assert.equal(rig.flash.writer.begins, 0, "nothing erased");
+  rig.clock.advance(60_000);
+  await rig.settle();
+  assert.deepEqual(paths(rig), ["/fw.bin.sig"], "the image is not asked for after the cancel");
 });
 
 test("download: a drop and a Range resume keep the signature of the first answer", async () => {
@@ -252,6 +274,7 @@ test("download: keys configured but none usable: every image is refused, never '
   await install(rig);
   assert.equal(rig.updater.progress().phase, "failed");
   assert.match(rig.updater.progress().error ?? "", /^Signed updates only, but none of this board's keys is usable \(key 1: /);
+  assert.equal(rig.flash.writer.begins, 0, "refused from the head: nothing erased");
   assert.ok(rig.flash.untouched());
 });
 
@@ -275,24 +298,25 @@ test("check-in: the answer's signature header is checked; a signed image install
   assertInstalled(rig);
 });
 
-test("check-in: an answer without a signature is refused, and no .sig is guessed from the check-in URL", async () => {
+test("check-in: an answer without a signature is refused from its head, and no .sig is guessed from the check-in URL", async () => {
   const rig = checkInRig(undefined);
   rig.updater.checkIn("http://192.168.4.2:8000/update");
   await rig.settle();
-  assertRefused(rig, MISSING);
+  assertRefusedBeforeErase(rig, MISSING);
   assert.deepEqual(paths(rig), ["/update"]);
 });
 
 test("check-in: tampered, wrong key and downgrade are refused as for a download", async () => {
   const tampered = IMAGE.slice();
   tampered[25_000] ^= 0x80;
-  const cases: Array<[Uint8Array, string, string]> = [
-    [tampered, SIG, `${NOT_OWNER}: the image was changed after it was signed (its SHA-256 differs)`],
-    [IMAGE, signImage(IMAGE, STRANGER), `${NOT_OWNER}: it is signed with key ${fp(STRANGER.id)}, this board trusts ${fp(OWNER.id)}`],
-  ];
   const old = buildAppImage({ size: 30_000, version: "1.0.0", secureVersion: 0, seed: 6 });
-  cases.push([old, signImage(old, OWNER), "Downgrade refused: the image's secure_version 0 is lower than the running firmware's 2"]);
-  for (const [image, sig, message] of cases) {
+  // [image, .sig, message, refused from the head before any erase]
+  const cases: Array<[Uint8Array, string, string, boolean]> = [
+    [tampered, SIG, `${NOT_OWNER}: the image was changed after it was signed (its SHA-256 differs)`, false],
+    [IMAGE, signImage(IMAGE, STRANGER), `${NOT_OWNER}: it is signed with key ${fp(STRANGER.id)}, this board trusts ${fp(OWNER.id)}`, true],
+    [old, signImage(old, OWNER), "Downgrade refused: the image's secure_version 0 is lower than the running firmware's 2", true],
+  ];
+  for (const [image, sig, message, early] of cases) {
     const rig = createRig({
       signingKeys: [OWNER.config],
       flash: { runningImage: RUNNING },
@@ -300,7 +324,8 @@ test("check-in: tampered, wrong key and downgrade are refused as for a download"
     });
     rig.updater.checkIn("http://192.168.4.2:8000/update");
     await rig.settle();
-    assertRefused(rig, message, image);
+    if (early) assertRefusedBeforeErase(rig, message);
+    else assertRefused(rig, message, image);
   }
 });
 
@@ -357,7 +382,17 @@ test("upload: an image with a good signature header installs", () => {
   assertInstalled(rig);
 });
 
-test("upload: missing, bad, wrong key, tampered, swapped and downgrade are refused at the commit", () => {
+test("upload: without a signature header it is refused before its body, nothing erased", () => {
+  for (const signature of [undefined, "", "  "]) {
+    const rig = uploadRig();
+    const started = rig.updater.upload({ size: IMAGE.length, md5: md5Hex(IMAGE), name: "fw.bin", ...(signature === undefined ? {} : { signature }) });
+    assert.deepEqual(started, { ok: false, status: 422, error: `${MISSING} (send its .sig file, base64, in x-Firmware-Signature)` }, JSON.stringify(signature));
+    assert.equal(rig.flash.writer.begins, 0);
+    assert.ok(rig.flash.untouched());
+  }
+});
+
+test("upload: bad, wrong key, swapped and downgrade are refused from the head, before any erase; tampered bytes at the commit", () => {
   const bad = parseSignatureFile(SIG);
   bad.signature[3] ^= 1;
   const tampered = IMAGE.slice();
@@ -365,9 +400,7 @@ test("upload: missing, bad, wrong key, tampered, swapped and downgrade are refus
   const swapped = buildAppImage({ size: 30_000, version: "1.3.0", secureVersion: 2, seed: 5 });
   const old = buildAppImage({ size: 30_000, version: "0.9.0", secureVersion: 1, seed: 4 });
   const b64 = (text: string) => base64Encode(utf8Encode(text));
-  const cases: Array<[string, Uint8Array, string | undefined, string]> = [
-    ["missing", IMAGE, undefined, MISSING],
-    ["empty header", IMAGE, "", MISSING],
+  const cases: Array<[string, Uint8Array, string, string]> = [
     ["bad", IMAGE, b64(formatSignatureFile(bad)), `${NOT_OWNER}: the signature does not verify with key ${fp(OWNER.id)}`],
     ["wrong key", IMAGE, b64(signImage(IMAGE, STRANGER)), `${NOT_OWNER}: it is signed with key ${fp(STRANGER.id)}, this board trusts ${fp(OWNER.id)}`],
     ["tampered", tampered, b64(SIG), `${NOT_OWNER}: the image was changed after it was signed (its SHA-256 differs)`],
@@ -379,6 +412,15 @@ test("upload: missing, bad, wrong key, tampered, swapped and downgrade are refus
     upload(rig, image, signature);
     const p = rig.updater.progress();
     assert.equal(p.error, message, name);
-    assertRefused(rig, message, image);
+    if (name === "tampered") assertRefused(rig, message, image);
+    else assertRefusedBeforeErase(rig, message);
   }
+});
+
+test("the device log gets each finished update with its error", async () => {
+  const lines: string[] = [];
+  const rig = createRig({ route: () => ({ refuse: "no network in this test" }), signingKeys: [OWNER.config], flash: { runningImage: RUNNING }, log: (line) => lines.push(line) });
+  const old = buildAppImage({ size: 30_000, version: "0.9.0", secureVersion: 1, seed: 4 });
+  upload(rig, old, base64Encode(utf8Encode(signImage(old, OWNER))));
+  assert.deepEqual(lines, ["update fw.bin: failed (Downgrade refused: the image's secure_version 1 is lower than the running firmware's 2)"]);
 });

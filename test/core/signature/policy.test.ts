@@ -7,6 +7,7 @@ import type { SignatureVerifier } from "../../../modules/core/ports";
 import { checkSignature, signaturePolicy, NOT_SIGNED_BY_OWNER, type BoardFacts, type ReceivedImage, type SignatureVerdict } from "../../../modules/core/signature/policy";
 import { readImageFacts } from "../../../modules/core/signature/statement";
 import { parseSignatureFile, formatSignatureFile } from "../../../modules/core/signature/sig-file";
+import { signingKeyEntries } from "../../../modules/core/signature/keys";
 import { buildAppImage, appendEspSignatureSector } from "../../fakes/app-image";
 import { nobleDigest, sha256Hex } from "../../fakes/digest";
 import { nobleVerifier, signImage, signClaim, claimFor, testKey, sha256Bytes } from "../../fakes/signature";
@@ -157,4 +158,17 @@ test("interop: an image with Espressif's secure boot v2 sector appended is signe
   assert.equal(decide(sig, espSigned).ok, true);
   // our signature of the bare image does not cover the appended sector: sign after espsecure
   refused(decide(SIG, espSigned), "tampered", /changed after it was signed/);
+});
+
+test("config.signingKeys: a list as is; mcconfig's command-line string split at commas; unset is off; anything else stays on (one unusable entry)", () => {
+  const key = testKey(1).config;
+  assert.deepEqual(signingKeyEntries([key, testKey(2).config]), [key, testKey(2).config]);
+  assert.deepEqual(signingKeyEntries(key), [key]);
+  assert.deepEqual(signingKeyEntries(` ${key} , ${testKey(2).config},`), [key, testKey(2).config]);
+  for (const off of [undefined, null, "", []]) assert.deepEqual(signingKeyEntries(off), [], JSON.stringify(off));
+  const odd = signaturePolicy(signingKeyEntries(1), BOARD, nobleDigest);
+  assert.equal(odd.required, true, "a value someone set never means signatures off");
+  assert.equal(odd.keys.length, 0);
+  const fromString = signaturePolicy(signingKeyEntries(key), BOARD, nobleDigest);
+  assert.deepEqual(fromString.keys.map((k) => k.id), [testKey(1).id]);
 });
