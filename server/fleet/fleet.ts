@@ -16,6 +16,7 @@ import { migrate } from "./migrations";
 import { parseUpdateReport, type UpdateReport } from "./outcome";
 import { Registry, type CheckinRecord } from "./registry";
 import { Rollouts, type Choice } from "./rollouts";
+import { isSignatureName } from "../signature-files";
 
 export const DEFAULT_CHANNEL = "stable";
 
@@ -160,8 +161,9 @@ export class Fleet {
   private async record(request: FastifyRequest, reply: FastifyReply, bytesBefore: number, startedAt: number, startedMs: number): Promise<void> {
     const status = reply.statusCode;
     const onUpdater = this.endpoint !== undefined && request.routeOptions.url === this.endpoint;
+    // A board's `<image>.sig` fetch goes with the image's download; it is not one of its own.
     const isDownload =
-      request.method === "GET" && (status === 200 || status === 206) && /^application\/octet-stream/i.test(header(reply, "content-type") ?? "");
+      request.method === "GET" && (status === 200 || status === 206) && /^application\/octet-stream/i.test(header(reply, "content-type") ?? "") && !isSignatureName(urlPath(request.url));
     if (!onUpdater && !isDownload) return;
     const decision = this.decisions.get(request);
     let device = decision?.device;

@@ -36,7 +36,7 @@ for (const backend of BACKENDS) {
   describe(`check-in and download history on ${backend.name}`, { skip: backend.skip }, () => {
     let s: FleetServer;
     before(async () => {
-      s = await startFleetServer(backend, { rules: RULES, files: { "fw/app.bin": v2, "big.bin": big } });
+      s = await startFleetServer(backend, { rules: RULES, files: { "fw/app.bin": v2, "big.bin": big, "big.bin.sig": Buffer.from("not parsed here\n") } });
     });
     after(() => s?.stop());
     const history = async (mac: string) => (await s.api<History>(`/api/devices/${mac}/history`)).body;
@@ -159,8 +159,10 @@ for (const backend of BACKENDS) {
       assert.ok((cut.bytesSent as number) > 0 && (cut.bytesSent as number) < big.length, `bytes sent ${String(cut.bytesSent)}`);
       const catalog = await rawRequest(s.port, requestText("/_catalog?op=list&path=.", { Host: "x" }));
       assert.equal(catalog.status, 200);
+      const sig = await rawRequest(s.port, requestText("/big.bin.sig", headers));
+      assert.equal(sig.status, 200, "a signed-only board fetches the .sig beside the image");
       await s.fleet!.settled();
-      assert.equal((await history(mac)).downloads.length, 3, "a catalog listing is not a download");
+      assert.equal((await history(mac)).downloads.length, 3, "neither a catalog listing nor a .sig fetch is a download");
     });
   });
 }
