@@ -48,7 +48,11 @@ if (store.get(SEEDED_KEY) === undefined) {
 }
 
 const bootControl = platform.bootControl();
-const policy = new BootPolicy({ boot: bootControl, store, clock, system, log: (line) => trace(`${line}\n`) }, { windowMs: Number(config.startupWindow ?? 60) * 1000 });
+// config.signingKeys (docs/signing.md); mcconfig's command-line form (signingKeys=MFkw...) arrives
+// as a string (signingKeyEntries). A board that takes only signed images never goes back below
+// its secure_version either.
+const keyEntries = signingKeyEntries(config.signingKeys);
+const policy = new BootPolicy({ boot: bootControl, store, clock, system, log: (line) => trace(`${line}\n`) }, { windowMs: Number(config.startupWindow ?? 60) * 1000, keepSecureVersion: keyEntries.length > 0 });
 const runningApp = bootControl.running().app;
 // HTTPUpdate's x-ESP32-sketch-size / -md5 (update servers gate on them and answer 304 by them).
 const runningReader = platform.runningPartitionReader();
@@ -74,8 +78,6 @@ trace(`running ${device.appVersion} from ${device.runningPartition}: ${device.sk
 // Signed updates: any key in config.signingKeys (PEM or one-line base64 SPKI, docs/signing.md)
 // makes the board commit only images signed with one of them, for this chip and project,
 // with a secure_version not below the running image's.
-// mcconfig's command-line form (signingKeys=MFkw...) arrives as a string (signingKeyEntries).
-const keyEntries = signingKeyEntries(config.signingKeys);
 const signing = signaturePolicy(keyEntries, { chipId: device.chipId, projectName: runningApp?.projectName ?? String(config.appName ?? "ota-device"), secureVersion: runningApp?.secureVersion ?? 0 }, cryptDigest);
 if (signing.required) trace(`signed updates only: keys ${signing.keys.map((k) => k.fingerprint).join(", ") || "none usable"}${signing.keyErrors.length ? ` (${signing.keyErrors.join("; ")})` : ""}\n`);
 

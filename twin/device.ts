@@ -188,7 +188,7 @@ export class Twin {
     const writer = new FlashOtaWriter(this.flash, ota);
     const wifi = new SimulatedWifi(clock);
     const system: SystemControl = { restart: () => this.restart() };
-    const policy = new BootPolicy({ boot: new TwinBootControl(this.flash, ota, result.app, () => this.restart()), store: this.store, clock, system, log }, this.options.boot);
+    const policy = new BootPolicy({ boot: new TwinBootControl(this.flash, ota, result.app, () => this.restart()), store: this.store, clock, system, log }, { keepSecureVersion: (this.options.signingKeys?.length ?? 0) > 0, ...this.options.boot });
     const bootId = newBootId(clock.now());
     const portalHost = `127.0.0.1:${this.port}`;
     for (const check of [accessPointCheck(wifi), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);

@@ -57,7 +57,7 @@ export function createRig(o: RigOptions): Rig {
   const flash = new FakeFlash({ slotSize: o.slotSize ?? 1024 * 1024, runningImage: buildImage({ size: 8192, seed: 99, version: "1.0.0" }), fail: o.fail, ...o.flash });
   const store = o.store ?? new MemoryStore();
   const system = new FakeSystem();
-  const boot = new BootPolicy({ boot: flash.boot, store, clock, system }, o.boot);
+  const boot = new BootPolicy({ boot: flash.boot, store, clock, system }, { keepSecureVersion: (o.signingKeys?.length ?? 0) > 0, ...o.boot });
   boot.start();
   const device = fakeDevice(o.device);
   const app = flash.boot.running().app;

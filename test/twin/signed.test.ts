@@ -142,7 +142,7 @@ test("upload over HTTP: without x-Firmware-Signature 422 before the body, nothin
   });
 });
 
-test("a signed downgrade is refused from its head: the slot holding the previous image is not erased, Go back still works", async () => {
+test("a signed downgrade is refused from its head, the other slot not erased; Go back below the running secure_version is refused too", async () => {
   await withSigned(async (s) => {
     // 1.5.0 raises secure_version to 1 (a release that fixes a hole).
     const raised = join(s.catalogDir, "demo-secure-1.5.0.bin");
@@ -165,6 +165,11 @@ test("a signed downgrade is refused from its head: the slot holding the previous
     assert.equal(s.twin.flash.chip.counters.sectorsErased, erased, "nothing erased");
     assert.equal(otadata(s), selection);
     const after = await status(s.twin.url);
-    assert.deepEqual([after.previous?.version, after.previous?.bootable], ["1.0.0", true], "the way back is still there");
+    assert.deepEqual([after.previous?.version, after.previous?.bootable], ["1.0.0", true], "the other slot's image is still there");
+    // ...but a signed-only board does not boot it again: 1.0.0 has secure_version 0.
+    const back = await fetch(new URL("/api/rollback", s.twin.url), { method: "POST", headers: { "Content-Type": "application/json", Origin: s.twin.url.replace(/\/$/, "") }, body: "{}" });
+    assert.equal(back.status, 409);
+    assert.deepEqual(await back.json(), { ok: false, error: "1.0.0 cannot be started again: its secure_version 0 is lower than the running firmware's 1" });
+    assert.equal(otadata(s), selection);
   });
 });

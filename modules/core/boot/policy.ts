@@ -21,6 +21,11 @@ export interface BootPolicyOptions {
   pollMs?: number;
   /** Between "Go back" and the restart, so the page gets its answer. Default 1 s. */
   restartDelayMs?: number;
+  /**
+   * "Go back" never boots an image with a lower secure_version than the running one (a board
+   * that takes only signed images: the owner raised secure_version to shut the older ones out).
+   */
+  keepSecureVersion?: boolean;
 }
 
 export interface BootPolicyDeps {
@@ -45,6 +50,8 @@ export interface BootStatus {
   waitingFor?: string;
   /** The bootloader moved nothing to pending-verify: it was built without rollback (a board flashed before it). */
   bootloaderWithoutRollback?: boolean;
+  /** Why "Go back" will not boot the other slot's image, though the bootloader could (keepSecureVersion). */
+  goBackRefused?: string;
 }
 
 export class BootPolicy implements UpdateRecorder {
@@ -63,6 +70,7 @@ export class BootPolicy implements UpdateRecorder {
   private started = false;
   private restarting = false;
   private readonly noBootloaderRollback: boolean;
+  private readonly keepSecureVersion: boolean;
 
   constructor(
     private readonly deps: BootPolicyDeps,
@@ -72,6 +80,7 @@ export class BootPolicy implements UpdateRecorder {
     this.windowMs = options.windowMs ?? BOOT_DEFAULTS.windowMs;
     this.pollMs = options.pollMs ?? BOOT_DEFAULTS.pollMs;
     this.restartDelayMs = options.restartDelayMs ?? BOOT_DEFAULTS.restartDelayMs;
+    this.keepSecureVersion = options.keepSecureVersion === true;
     this.running = deps.boot.running();
     // esp_ota_set_boot_partition wrote NEW; a rollback bootloader turns it into PENDING_VERIFY when it boots it.
     this.noBootloaderRollback = this.running.state === "new";
@@ -115,7 +124,17 @@ export class BootPolicy implements UpdateRecorder {
       if (this.waiting) status.waitingFor = this.waiting;
     }
     if (this.noBootloaderRollback) status.bootloaderWithoutRollback = true;
+    const refused = this.goBackRefusal(status.previous);
+    if (refused) status.goBackRefused = refused;
     return status;
+  }
+
+  /** A downgrade in secure_version, on a board that keeps it; undefined when Go back may boot `previous`. */
+  private goBackRefusal(previous: SlotInfo): string | undefined {
+    const from = this.running.app;
+    const to = previous.app;
+    if (!this.keepSecureVersion || !from || !to || to.secureVersion >= from.secureVersion) return undefined;
+    return `${to.version} cannot be started again: its secure_version ${to.secureVersion} is lower than the running firmware's ${from.secureVersion}`;
   }
 
   /** Switches the boot to the other slot's image and restarts shortly; an error text when it cannot. */
@@ -123,6 +142,8 @@ export class BootPolicy implements UpdateRecorder {
     if (this.phase === "checking" || this.phase === "rolling-back" || this.restarting) return this.blocked() ?? "The board is restarting";
     const previous = this.previousSlot();
     if (!previous.bootable || !previous.app) return `${previous.partition} holds no bootable firmware`;
+    const refused = this.goBackRefusal(previous);
+    if (refused) return refused;
     this.journal.setPending({ partition: previous.partition, version: previous.app.version });
     try {
       this.deps.boot.bootOther();

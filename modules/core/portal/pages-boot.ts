@@ -51,7 +51,13 @@ export function slotText(slot: SlotInfo): string {
 
 /** Whether "Go back" can be offered now (the policy checks again when it is pressed). */
 function canGoBack(context: PortalContext, status: BootStatus): boolean {
-  return status.previous.bootable && status.previous.app !== undefined && (status.phase === "idle" || status.phase === "confirmed") && !isActivePhase(context.deps.updater.progress().phase);
+  return (
+    status.previous.bootable &&
+    status.previous.app !== undefined &&
+    status.goBackRefused === undefined &&
+    (status.phase === "idle" || status.phase === "confirmed") &&
+    !isActivePhase(context.deps.updater.progress().phase)
+  );
 }
 
 /** The home page's firmware section. */
@@ -74,9 +80,12 @@ export function bootSection(context: PortalContext): string {
     ? `<p id=bootloader-warning class=why>This board's bootloader was flashed before rollback support: a crash before the start-up check passes will not roll back. Flash it once over USB.</p>`
     : "";
   const other = slotText(previous);
-  const back = canGoBack(context, status) && previous.app
-    ? `<form id=rollback-form method=post action="/rollback"><button class=alt id=rollback-btn>Go back to ${esc(previous.app.version)}</button></form>`
-    : "";
+  const back =
+    canGoBack(context, status) && previous.app
+      ? `<form id=rollback-form method=post action="/rollback"><button class=alt id=rollback-btn>Go back to ${esc(previous.app.version)}</button></form>`
+      : status.goBackRefused
+        ? `<p id=rollback-refused class=meta>${esc(status.goBackRefused)}</p>`
+        : "";
   return (
     (notice || lastLine || warn ? `<section id=boot>${notice}${lastLine}${warn}</section>` : "") +
     `<section><dl><dt>State</dt><dd id=ota-state>${esc(status.otaState)}</dd><dt>Other slot</dt><dd id=previous>${other}</dd></dl>${back}</section>`

@@ -12,6 +12,7 @@ import { FakeFlash } from "../../fakes/flash";
 import { MemoryStore } from "../../fakes/store";
 import { FakeSystem } from "../../fakes/device";
 import { buildImage } from "../../fakes/image";
+import { buildAppImage } from "../../fakes/app-image";
 
 const NEW_IMAGE = buildImage({ size: 4096, seed: 3, version: "2.1.0" });
 const OLD_IMAGE = buildImage({ size: 4096, seed: 4, version: "2.0.0" });
@@ -192,6 +193,30 @@ test("go back is refused without a bootable image and while the new image is bei
   const rolled = board("valid", [], {}, true);
   rolled.flash.states[1] = "invalid";
   assert.equal(rolled.policy.goBack(), "ota_1 holds no bootable firmware");
+});
+
+test("go back on a board that keeps its secure_version: refused to an older secure_version, with the reason in status; allowed to an equal one", () => {
+  const store = new MemoryStore();
+  const flash = new FakeFlash({ slotSize: 65536, runningImage: buildAppImage({ size: 4096, seed: 3, version: "2.1.0", secureVersion: 2 }), runningState: "valid", otherImage: buildAppImage({ size: 4096, seed: 4, version: "2.0.0", secureVersion: 1 }) });
+  const system = new FakeSystem();
+  const keeping = new BootPolicy({ boot: flash.boot, store, clock: new FakeClock(), system }, { keepSecureVersion: true });
+  keeping.start();
+  const reason = "2.0.0 cannot be started again: its secure_version 1 is lower than the running firmware's 2";
+  assert.equal(keeping.status().goBackRefused, reason);
+  assert.equal(keeping.status().previous.bootable, true, "the bootloader could still boot it");
+  assert.equal(keeping.goBack(), reason);
+  assert.equal(flash.bootSlot, 0);
+  assert.equal(system.restarts, 0);
+  assert.equal(new BootJournal(store).pending(), undefined);
+  // Without the option (signatures off) the same board goes back.
+  const plain = new BootPolicy({ boot: flash.boot, store, clock: new FakeClock(), system }, {});
+  plain.start();
+  assert.equal(plain.status().goBackRefused, undefined);
+  assert.equal(plain.goBack(), undefined);
+  // An equal secure_version is no downgrade.
+  const same = board("valid", [], { keepSecureVersion: true });
+  assert.equal(same.policy.status().goBackRefused, undefined);
+  assert.equal(same.policy.goBack(), undefined);
 });
 
 test("the updater's records: committing names the update slot, a failure settles at once", () => {

@@ -63,6 +63,15 @@ test("home page: a bootable previous image is offered as 'Go back to 2.0.0'; an 
   assert.doesNotMatch(web.get("/").body, /rollback-form/, "not during an update");
 });
 
+test("home page: a previous image below the running secure_version (signed-only board) is named with the reason, no Go back button", () => {
+  const web = portalRig();
+  const reason = "2.0.0 cannot be started again: its secure_version 1 is lower than the running firmware's 2";
+  web.boot.current = bootStatus({ previous: { partition: "ota_1", app: { ...V200, secureVersion: 1 }, state: "valid", bootable: true }, goBackRefused: reason });
+  const page = web.get("/").body;
+  assert.doesNotMatch(page, /rollback-form/);
+  assert.match(page, /<p id=rollback-refused class=meta>2\.0\.0 cannot be started again: its secure_version 1 is lower than the running firmware&#39;s 2<\/p>/);
+});
+
 test("POST /rollback and /api/rollback: go back, or 409 with the reason; guarded by the portal password", () => {
   const web = portalRig();
   web.boot.current = bootStatus({ previous: { partition: "ota_1", app: V200, state: "valid", bootable: true } });
