@@ -20,7 +20,7 @@ import { toHex } from "../bytes";
 import { APP_DESC_OFFSET, APP_DESC_SIZE, IMAGE_HEADER_SIZE, parseAppDescriptor } from "../image";
 import { ImageCheck } from "../esp-image-rules";
 import { checkImageHeader } from "./preflight";
-import { boardRuleRefusal, checkSignatureAtHead, tamperedImage, unreadableSignature, type SignatureCheck } from "../signature/policy";
+import { checkSignatureAtHead, signedBytesRefusal, type SignatureCheck, type SignatureInput } from "../signature/policy";
 import { readImageFacts, type Claim, type ImageFacts } from "../signature/statement";
 import { signatureFromHeader } from "../signature/header";
 
@@ -69,9 +69,8 @@ export class ImageSink {
   private facts: ImageFacts | undefined;
   /** What pre-flight found signed by one of the board's keys: the bytes must then hash to its SHA-256. */
   private vouched: Claim | undefined;
-  /** The .sig bytes that came with the image, or why they could not be read. */
-  private signatureFile: Uint8Array | undefined;
-  private signatureProblem: string | undefined;
+  /** The .sig bytes that came with the image, or why what came cannot be one. */
+  private signature: SignatureInput;
   /** Follows the segments as they are written. As the bootloader loads it: esp_ota_end on the board does not run verify_load_addresses. */
   private readonly layout: ImageCheck;
 
@@ -92,21 +91,15 @@ export class ImageSink {
     return this.deps.signatures?.policy.required === true;
   }
 
-  /** The image's .sig file, as fetched beside it (undefined: there is none); after begin(), before the first bytes. */
-  takeSignature(file: Uint8Array | undefined): void {
-    this.signatureFile = file;
-  }
-
-  /** What came as the signature cannot be one (too large). */
-  signatureUnreadable(why: string): void {
-    this.signatureProblem = unreadableSignature(why);
+  /** The image's .sig, as fetched beside it (undefined: there is none; or why what came cannot be one); after begin(), before the first bytes. */
+  takeSignature(signature: SignatureInput): void {
+    this.signature = signature;
   }
 
   /** The x-Firmware-Signature header that came with the image; after begin(), before the first bytes. */
   takeSignatureHeader(value: string): void {
     const decoded = signatureFromHeader(value);
-    if (decoded instanceof Uint8Array) this.signatureFile = decoded;
-    else this.signatureProblem = unreadableSignature(decoded.error);
+    this.signature = decoded instanceof Uint8Array ? decoded : { unreadable: decoded.error };
   }
 
   /** Starts (or starts over) an image of `announced.size` bytes: whatever was written before is discarded. */
@@ -122,8 +115,7 @@ export class ImageSink {
     this.layout.reset();
     this.facts = undefined;
     this.vouched = undefined;
-    this.signatureFile = undefined;
-    this.signatureProblem = undefined;
+    this.signature = undefined;
   }
 
   /** Takes the next piece (valid only during the call); the refusal's text, or undefined. */
@@ -178,20 +170,15 @@ export class ImageSink {
   private signatureRefusal(sha256: string | undefined): string | undefined {
     if (!this.signaturesRequired) return undefined;
     const vouched = this.vouched;
-    if (vouched === undefined) return "The signature was not checked"; // pre-flight refuses every image it does not vouch for
-    if (sha256 !== vouched.sha256 || this.received !== vouched.size) return tamperedImage();
-    return undefined;
+    if (vouched === undefined || sha256 === undefined) return "The signature was not checked"; // pre-flight refuses every image it does not vouch for
+    return signedBytesRefusal(vouched, sha256, this.received)?.message;
   }
 
   /** With signatures required: everything the head allows (see checkSignatureAtHead); the refusal's text, or undefined. */
   private signatureAtHead(): string | undefined {
     const check = this.deps.signatures;
     if (!check?.policy.required) return undefined;
-    // The board's rules first: the image itself says it can never be committed here, signed or not.
-    const rule = boardRuleRefusal(this.facts, check.policy);
-    if (rule) return rule.message;
-    if (this.signatureProblem !== undefined) return this.signatureProblem;
-    const verdict = checkSignatureAtHead(this.signatureFile, { size: this.total, facts: this.facts }, check.policy, check.verifier);
+    const verdict = checkSignatureAtHead(this.signature, { size: this.total, facts: this.facts }, check.policy, check.verifier);
     if (!verdict.ok) return verdict.message;
     if (verdict.signed) this.vouched = verdict.claim;
     return undefined;

@@ -16,6 +16,7 @@ import type { SinkOptions } from "./image-sink";
 import { SessionBase, type SessionBaseDeps } from "./session-base";
 import { SIGNATURE_HEADER_KEY } from "../signature/header";
 import { fetchSignatureFile } from "./signature-fetch";
+import type { SignatureInput } from "../signature/policy";
 
 export { HEAD_BYTES } from "./image-sink";
 
@@ -56,7 +57,7 @@ export class UpdateSession extends SessionBase {
   private headSeen = false;
   private md5Expected: string | undefined;
   /** The .sig fetched beside the image before it (undefined: none was asked for, or there is none). */
-  private fetched: { file: Uint8Array | undefined } | { unreadable: string } | undefined;
+  private fetched: SignatureInput;
 
   constructor(
     protected override readonly deps: SessionDeps,
@@ -84,7 +85,7 @@ export class UpdateSession extends SessionBase {
       if (!live()) return;
       this.exchange = undefined;
       if ("error" in outcome) return this.fail(outcome.error);
-      this.fetched = outcome;
+      this.fetched = "unreadable" in outcome ? { unreadable: outcome.unreadable } : outcome.file;
       this.send(0);
     });
   }
@@ -148,8 +149,7 @@ export class UpdateSession extends SessionBase {
     this.sink.begin(accepted);
     const signature = head.headers.get(SIGNATURE_HEADER_KEY);
     if (signature !== undefined) this.sink.takeSignatureHeader(signature);
-    else if (this.fetched && "unreadable" in this.fetched) this.sink.signatureUnreadable(this.fetched.unreadable);
-    else if (this.fetched) this.sink.takeSignature(this.fetched.file);
+    else this.sink.takeSignature(this.fetched);
     this.meter.reset();
     this.md5Expected = accepted.md5;
     this.phase = "checking";

@@ -5,7 +5,8 @@
 // piece by piece. A client that stops sending fails it after the stall time;
 // one that goes away fails it at once; either way the slot is discarded and
 // the boot selection is untouched. A board that takes only signed images
-// checks the x-Firmware-Signature header sent with the body at the commit.
+// judges the x-Firmware-Signature header sent with the body on the image's
+// head, before anything is erased, and its bytes at the commit.
 import type { Progress } from "../updater-api";
 import { percent, seconds } from "../messages";
 import type { Announced, SinkOptions } from "./image-sink";

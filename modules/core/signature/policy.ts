@@ -41,14 +41,21 @@ export function signaturePolicy(keyEntries: readonly string[], board: BoardFacts
   return { required: keyEntries.length > 0, keys, keyErrors: errors, board };
 }
 
-/** What the session knows about the image once every byte is in. */
-export interface ReceivedImage {
-  /** SHA-256 of every byte received (the whole file), raw or lowercase hex. */
-  sha256: Uint8Array | string;
+/** What the image's first 288 bytes and its announced size say, before anything is erased. */
+export interface ImageHead {
   size: number;
   /** From ImageFactsReader / readImageFacts; undefined when the image has no esp_app_desc_t. */
   facts: ImageFacts | undefined;
 }
+
+/** What the session knows about the image once every byte is in. */
+export interface ReceivedImage extends ImageHead {
+  /** SHA-256 of every byte received (the whole file), raw or lowercase hex. */
+  sha256: Uint8Array | string;
+}
+
+/** The .sig as it came with the image: its bytes (or text), why what came cannot be one, or undefined when none came. */
+export type SignatureInput = Uint8Array | string | { unreadable: string } | undefined;
 
 export type Refusal =
   | "missing"
@@ -115,9 +122,11 @@ export type Authenticity = { ok: true; key: TrustedKey; claim: Claim } | { ok: f
 /**
  * Is this image exactly what one of `keys` signed? The signature check alone
  * (also `ota-server verify`): no board rules. `signatureFile` is the .sig's
- * bytes (or text); undefined when there was none.
+ * bytes (or text); undefined when there was none. Without the image's SHA-256
+ * (judged on its head) the one the file claims stands in: the caller then
+ * compares the bytes' own with the returned claim's.
  */
-export function verifySignature(signatureFile: Uint8Array | string | undefined, image: ReceivedImage, keys: readonly TrustedKey[], verifier: SignatureVerifier): Authenticity {
+export function verifySignature(signatureFile: Uint8Array | string | undefined, image: ImageHead & { sha256?: Uint8Array | string }, keys: readonly TrustedKey[], verifier: SignatureVerifier): Authenticity {
   if (signatureFile === undefined || signatureFile.length === 0) return refuse("missing", missingSignature());
   let file;
   try {
@@ -128,8 +137,8 @@ export function verifySignature(signatureFile: Uint8Array | string | undefined, 
   }
   const facts = image.facts;
   if (!facts) return refuse("no-descriptor", NO_DESCRIPTOR);
-  const sha256 = typeof image.sha256 === "string" ? image.sha256.toLowerCase() : toHex(image.sha256);
   const signed = file.claim;
+  const sha256 = image.sha256 === undefined ? signed.sha256 : typeof image.sha256 === "string" ? image.sha256.toLowerCase() : toHex(image.sha256);
   // Facts first: they come from the image's head, so a swapped signature is named before any byte is hashed.
   if (signed.projectName !== facts.projectName) return notOwner("swapped", `the signature is for project "${signed.projectName}", this image is "${facts.projectName}"`);
   if (signed.version !== facts.version) return notOwner("swapped", `the signature is for version ${signed.version}, this image is version ${facts.version}`);
@@ -147,36 +156,36 @@ export function verifySignature(signatureFile: Uint8Array | string | undefined, 
 }
 
 /**
- * Decides on a downloaded image before it is committed: signatures off when no
- * key is configured; otherwise verifySignature(), then the board's rules.
+ * The whole decision as far as the image's head allows, before anything is
+ * erased: the board's rules on the head's facts (the image itself says it can
+ * never be committed here, signed or not), then the signature file, its key
+ * and the signature over the statement it claims, with the size announced.
+ * What is left is whether the bytes are the ones signed: on ok, compare the
+ * SHA-256 of the bytes with the returned claim's (signedBytesRefusal).
  */
-export function checkSignature(signatureFile: Uint8Array | string | undefined, image: ReceivedImage, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
+export function checkSignatureAtHead(signature: SignatureInput, head: ImageHead, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
   if (!policy.required) return { ok: true, signed: false };
-  if (policy.keys.length === 0) return refuse("no-usable-key", noUsableKey(policy));
-  const authentic = verifySignature(signatureFile, image, policy.keys, verifier);
-  if (!authentic.ok) return authentic;
-  const { key, claim } = authentic;
-  return boardRuleRefusal(claim, policy) ?? { ok: true, signed: true, key, claim };
+  const rule = boardRuleRefusal(head.facts, policy);
+  if (rule) return rule;
+  if (signature !== undefined && typeof signature !== "string" && !(signature instanceof Uint8Array)) return refuse("malformed", unreadableSignature(signature.unreadable));
+  const authentic = verifySignature(signature, head, policy.keys, verifier);
+  return authentic.ok ? { ok: true, signed: true, key: authentic.key, claim: authentic.claim } : authentic;
+}
+
+/** After the last byte: undefined when the bytes are the ones `claim` (checkSignatureAtHead's) signed, else the "tampered" refusal. */
+export function signedBytesRefusal(claim: Claim, sha256: string, size: number): { ok: false; refusal: Refusal; message: string } | undefined {
+  return sha256.toLowerCase() === claim.sha256 && size === claim.size ? undefined : refuse("tampered", tamperedImage());
 }
 
 /**
- * The whole decision as far as the image's head allows, before anything is
- * erased: the signature file, its key, the signature over the statement it
- * claims (with the size announced and the facts of the image's first 288
- * bytes), and the board's rules. What is left is whether the bytes are the
- * ones signed: on ok, the session compares the SHA-256 it computes with the
- * returned claim's after the last byte (a mismatch is tamperedImage()).
+ * The whole decision on an image whose bytes are all in (benches, tests, the
+ * engine's two steps in one call): checkSignatureAtHead(), then the bytes.
  */
-export function checkSignatureAtHead(signatureFile: Uint8Array | string | undefined, image: { size: number; facts: ImageFacts | undefined }, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
-  if (!policy.required) return { ok: true, signed: false };
-  let claimed = "";
-  try {
-    if (signatureFile !== undefined && signatureFile.length > 0) claimed = parseSignatureFile(signatureFile).claim.sha256;
-  } catch (error) {
-    if (!(error instanceof SignatureFileError)) throw error; // checkSignature words it
-  }
-  // With the claimed SHA-256 taken as the image's, everything but the bytes themselves is judged.
-  return checkSignature(signatureFile, { sha256: claimed, size: image.size, facts: image.facts }, policy, verifier);
+export function checkSignature(signature: SignatureInput, image: ReceivedImage, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
+  const verdict = checkSignatureAtHead(signature, image, policy, verifier);
+  if (!verdict.ok || !verdict.signed) return verdict;
+  const sha256 = typeof image.sha256 === "string" ? image.sha256 : toHex(image.sha256);
+  return signedBytesRefusal(verdict.claim, sha256, image.size) ?? verdict;
 }
 
 /**
