@@ -12,10 +12,10 @@
 //   would not load: nothing was committed). curl --data-binary works.
 //   x-Firmware-Signature: the image's .sig file, base64 on one line
 //   (base64 -w0 fw.bin.sig). A board with signing keys answers 422 at once
-//   when it is missing (before the body is read), refuses a wrong project or
-//   a downgrade from the image's head (422 once the body is in, nothing
-//   erased), and a bad or foreign signature at the commit (shown on
-//   /progress, as other refusals).
+//   when it is missing (before the body is read), refuses a wrong project, a
+//   downgrade or a bad or foreign signature from the image's head (422 once
+//   the body is in, nothing erased), and bytes changed after signing at the
+//   commit (shown on /progress, as other refusals).
 import type { PortalBodyRouter, PortalRequest } from "../ports";
 import type { Updater } from "../updater-api";
 import { jsonResponse } from "./responses";
