@@ -20,6 +20,7 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { normalizeMac, parseChip, type DeviceRequest, type Family } from "./device-headers";
+import { isHiddenName } from "./catalog-root";
 
 export interface ChipRequirement {
   family: Family;
@@ -53,6 +54,13 @@ export class RulesError extends Error {
 
 type Raw = Record<string, unknown>;
 
+const CHANNEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+
+/** A channel name (rules files, rollouts): letters, digits, . _ - and up to 32 of them. */
+export function validChannel(name: unknown): name is string {
+  return typeof name === "string" && CHANNEL.test(name);
+}
+
 function isObject(v: unknown): v is Raw {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -61,7 +69,7 @@ function filePath(value: unknown, where: string): string {
   if (typeof value !== "string" || value.trim() === "") throw new RulesError(`${where}: expected a catalog-relative file path`);
   const p = value.trim();
   if (p.startsWith("/") || p.split("/").includes("..") || p.includes("\0")) throw new RulesError(`${where}: path must stay inside the catalog`);
-  if (p.split("/").some((s) => s.startsWith(".") && s !== ".")) throw new RulesError(`${where}: hidden files (".name") are never served`);
+  if (p.split("/").some(isHiddenName)) throw new RulesError(`${where}: hidden files (".name") are never served`);
   return p;
 }
 
@@ -87,7 +95,7 @@ function target(value: unknown, where: string, source: string): Target {
     t.version = String(value.version);
   }
   if (value.channel !== undefined) {
-    if (typeof value.channel !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(value.channel))
+    if (!validChannel(value.channel))
       throw new RulesError(`${where}.channel: letters, digits, . _ - (up to 32), e.g. stable or beta`);
     t.channel = value.channel;
   }

@@ -1,12 +1,13 @@
 // Boards report how their last update ended on their next check-in and
 // catalog requests: `x-ESP32-update-result: valid|rolled-back|failed` and
-// `x-ESP32-update-version: <version>` (any case in the names). The server logs
+// `x-ESP32-update-version: <version>` (any case in the names; x-ESP8266-* for
+// that core's check-ins, which the fleet registry reads). The server logs
 // it, with the board's MAC when the request carries one, and otherwise answers
 // exactly as it would without them: a malformed value is logged at debug and
 // ignored, never refused.
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyBaseLogger } from "fastify";
-import { normalizeMac } from "./device-headers";
+import { normalizeMac, type Family } from "./device-headers";
 
 export type UpdateResult = "valid" | "rolled-back" | "failed";
 
@@ -24,9 +25,9 @@ function single(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(v) ? v[0] : v;
 }
 
-export function readUpdateReport(headers: IncomingHttpHeaders): UpdateReport {
-  const rawResult = single(headers, "x-esp32-update-result");
-  const rawVersion = single(headers, "x-esp32-update-version");
+export function readUpdateReport(headers: IncomingHttpHeaders, family: Family = "esp32"): UpdateReport {
+  const rawResult = single(headers, `x-${family}-update-result`);
+  const rawVersion = single(headers, `x-${family}-update-version`);
   if (rawResult === undefined && rawVersion === undefined) return { kind: "none" };
   const result = rawResult?.trim().toLowerCase();
   if (result === undefined || !RESULTS.has(result)) return { kind: "malformed", detail: rawResult === undefined ? "version without a result" : "unknown result" };

@@ -4,9 +4,10 @@
 // progress bar (and reloads the page when asked to refresh itself).
 import type { CheckinView, DeviceView, DownloadView } from "./registry";
 import type { RolloutView, StageView } from "./rollouts";
+import { esc as escText } from "../../modules/core/portal/html";
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-export const esc = (value: unknown): string => String(value ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]);
+/** The portal's escaping (text and quoted attributes), for any value; null and undefined as "". */
+export const esc = (value: unknown): string => escText(String(value ?? ""));
 
 const STYLE = `
 :root{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;background:#f3f4f7}

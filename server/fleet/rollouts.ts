@@ -15,6 +15,7 @@
 import type { Db, Queryable } from "./db";
 import { firstStage } from "./cohort";
 import { isFailure, type UpdateReport } from "./outcome";
+import { validChannel } from "../rules";
 
 export type RolloutState = "active" | "halted" | "completed" | "superseded";
 
@@ -113,11 +114,6 @@ interface RolloutRow {
 export const DEFAULT_STAGES = [10, 50, 100];
 export const DEFAULT_THRESHOLD = 0.2;
 export const DEFAULT_MIN_OUTCOMES = 3;
-const CHANNEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
-
-export function validChannel(name: unknown): name is string {
-  return typeof name === "string" && CHANNEL.test(name);
-}
 
 export function checkStages(stages: unknown): number[] {
   if (!Array.isArray(stages) || stages.length === 0 || stages.length > 10) throw new FleetError(400, "stages: expected 1 to 10 percentages");
