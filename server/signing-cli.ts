@@ -3,25 +3,13 @@
 //   ota-server sign --key K FILE...                  writes FILE.sig beside each image
 //   ota-server verify --pub P [--pub P2] FILE        exit 0 when good, 1 with one line why
 // The private key is never printed or logged; only its public half and fingerprint.
-import { constants } from "node:fs";
-import { mkdir, open, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { chipName } from "../modules/core/image";
-import { configLine, loadPrivateKey, loadPublicKeys, newKeyPair, signImageFile, SigningError, verifyImageFile } from "./signing";
+import { configLine, loadPrivateKey, loadPublicKeys, newKeyPair, signImageFile, SigningError, verifyImageFile, writeNewFile } from "./signing";
 
 export const SIGNING_VERBS = ["keys", "sign", "verify"] as const;
-
-/** Writes a new file with exactly `mode`; refuses to replace one. */
-async function writeNew(path: string, text: string, mode: number): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await handle.chmod(mode); // exact, whatever the umask
-    await handle.writeFile(text);
-  } finally {
-    await handle.close();
-  }
-}
 
 async function keysNew(opts: { out: string; name: string }): Promise<void> {
   const dir = resolve(opts.out);
@@ -33,8 +21,8 @@ async function keysNew(opts: { out: string; name: string }): Promise<void> {
     if (exists) throw new SigningError(`${path} already exists; not replacing a key (choose --out or --name)`);
   }
   const pair = newKeyPair();
-  await writeNew(privatePath, pair.privatePem, 0o600);
-  await writeNew(publicPath, pair.publicPem, 0o644);
+  await writeNewFile(privatePath, pair.privatePem, 0o600);
+  await writeNewFile(publicPath, pair.publicPem, 0o644);
   console.log(
     [
       `private key: ${privatePath} (mode 0600; keep it off the board and out of git)`,

@@ -3,9 +3,10 @@
 // decision are the core's (modules/core/signature), so what the server signs is
 // byte for byte what a board verifies. See docs/signing.md.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { readFile, rename, stat, writeFile } from "node:fs/promises";
-import type { DigestFactory, SignatureVerifier } from "../modules/core/ports";
+import { constants, createReadStream } from "node:fs";
+import { open, readFile, rename, stat, writeFile } from "node:fs/promises";
+import type { SignatureVerifier } from "../modules/core/ports";
+import { nodeDigest } from "./node-digest";
 import { formatSignatureFile, MAX_SIGNATURE_FILE } from "../modules/core/signature/sig-file";
 import { keyConfigText, parsePublicKey, type TrustedKey } from "../modules/core/signature/keys";
 import { spkiFromPoint } from "../modules/core/signature/p256";
@@ -24,11 +25,16 @@ export const nodeVerifier: SignatureVerifier = {
   },
 };
 
-/** SHA-256 as the core's DigestFactory (key ids). */
-const sha256Factory: DigestFactory = () => {
-  const hash = createHash("sha256");
-  return { write: (chunk) => void hash.update(chunk), close: () => new Uint8Array(hash.digest()) };
-};
+/** Writes a new file with exactly `mode` (a private key: 0600, whatever the umask); refuses to replace one. */
+export async function writeNewFile(path: string, text: string, mode: number): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    await handle.chmod(mode); // exact, whatever the umask
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
+}
 
 export class SigningError extends Error {
   override name = "SigningError";
@@ -45,7 +51,7 @@ export interface KeyPair {
 export function newKeyPair(): KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
-  return { privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), publicPem, key: parsePublicKey(publicPem, sha256Factory) };
+  return { privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), publicPem, key: parsePublicKey(publicPem, nodeDigest) };
 }
 
 /** The one-line form of a public key that goes into the manifest config. */
@@ -76,7 +82,7 @@ export async function loadPrivateKey(path: string): Promise<{ key: KeyObject; pu
     throw new SigningError(`${path} is a ${key.asymmetricKeyType} key${key.asymmetricKeyDetails?.namedCurve ? ` on ${key.asymmetricKeyDetails.namedCurve}` : ""}; firmware signatures need ECDSA P-256 (prime256v1)`);
   }
   const publicPem = createPublicKey(key).export({ type: "spki", format: "pem" }).toString();
-  return { key, publicKey: parsePublicKey(publicPem, sha256Factory) };
+  return { key, publicKey: parsePublicKey(publicPem, nodeDigest) };
 }
 
 /** Loads the public keys to verify with: PEM files or files holding the one-line config form. */
@@ -91,7 +97,7 @@ export async function loadPublicKeys(paths: readonly string[]): Promise<TrustedK
     }
     if (/PRIVATE KEY-----/.test(text)) throw new SigningError(`${path} is a private key; give the public key (the .pub file)`);
     try {
-      keys.push(parsePublicKey(text, sha256Factory));
+      keys.push(parsePublicKey(text, nodeDigest));
     } catch (error) {
       throw new SigningError(`${path}: ${(error as Error).message}`);
     }

@@ -5,11 +5,11 @@
 // must refuse: one unsigned and one signed with another key (both listed
 // disabled with the reason, from /api/catalog), and one whose bytes differ from
 // what the owner signed (listed, downloaded, refused at the commit).
-import { constants, existsSync, mkdirSync } from "node:fs";
-import { copyFile, open, rm, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync } from "node:fs";
+import { copyFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TrustedKey } from "../modules/core/signature/keys";
-import { configLine, loadPrivateKey, newKeyPair, signImageFile } from "../server/signing";
+import { configLine, loadPrivateKey, newKeyPair, signImageFile, writeNewFile } from "../server/signing";
 import { buildImage } from "../tools/esp-image";
 import { PROJECT, writeDemoCatalog, type DemoFirmware } from "./demo-catalog";
 
@@ -22,16 +22,6 @@ export interface DemoKey {
   config: string;
 }
 
-async function writeNew(path: string, text: string, mode: number): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await handle.chmod(mode);
-    await handle.writeFile(text);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** `dir/name.key` and `.pub`: loaded when there, else made (the private key never printed). */
 export async function demoKey(dir: string, name: string): Promise<DemoKey> {
   mkdirSync(dir, { recursive: true });
@@ -39,7 +29,7 @@ export async function demoKey(dir: string, name: string): Promise<DemoKey> {
   const publicPath = join(dir, `${name}.pub`);
   if (!existsSync(privatePath)) {
     const pair = newKeyPair();
-    await writeNew(privatePath, pair.privatePem, 0o600);
+    await writeNewFile(privatePath, pair.privatePem, 0o600);
     await writeFile(publicPath, pair.publicPem, { mode: 0o644 });
   }
   const loaded = await loadPrivateKey(privatePath);

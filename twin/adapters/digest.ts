@@ -1,13 +1,2 @@
-// DigestFactory over node:crypto.
-import { createHash } from "node:crypto";
-import type { Digest, DigestAlgorithm, DigestFactory } from "../../modules/core/ports";
-
-const NAMES: Record<DigestAlgorithm, string> = { MD5: "md5", SHA256: "sha256" };
-
-export const nodeDigest: DigestFactory = (algorithm: DigestAlgorithm): Digest => {
-  const hash = createHash(NAMES[algorithm]);
-  return {
-    write: (chunk) => void hash.update(chunk),
-    close: () => new Uint8Array(hash.digest()),
-  };
-};
+// DigestFactory over node:crypto, as the server uses it.
+export { nodeDigest } from "../../server/node-digest";
