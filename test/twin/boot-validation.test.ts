@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildImage } from "../../tools/esp-image";
-import { OtaState, slotState } from "../../twin/flash/otadata";
+import { OTADATA_SECTOR, OtaState, slotState } from "../../twin/flash/otadata";
 import { startStack, type Stack } from "../support/stack";
 import { loadCatalog, startUpdate, status, waitForEnd, waitForStatus, waitForValid } from "../support/portal-client";
 
@@ -98,6 +98,27 @@ test("a power cut during the commit's otadata write: the twin boots again on one
     // The cut left sector 1 half programmed: its CRC fails, so sector 0 (1.0.0) still decides.
     assert.equal(after.version, "1.0.0");
     assert.equal(after.lastUpdate?.result, "rolled-back", "the journal had the commit open; the next boot settles it");
+  } finally {
+    await s.stop();
+  }
+});
+
+test("Go back is offered only when esp_ota_check_rollback_is_possible says so, as on a board: an erased entry for the previous image (a power cut in its rewrite) withdraws it", async () => {
+  const s = await startStack();
+  try {
+    await install(s, "demo-1.1.0.bin");
+    await s.twin.booted(2);
+    assert.deepEqual((await waitForValid(s.twin.url)).previous, { partition: "ota_0", version: "1.0.0", bootable: true });
+    // The entry that names ota_0 (seq 1) is gone; 1.1.0's own entry (seq 2) still selects ota_1.
+    const entries = s.twin.flash.readOtadata();
+    const old = entries.findIndex((e) => e.seq === 1);
+    s.twin.flash.chip.erase(s.twin.flash.otadata.offset + old * OTADATA_SECTOR, OTADATA_SECTOR);
+    s.twin.reset();
+    await s.twin.booted(3);
+    const after = await waitForValid(s.twin.url);
+    assert.equal(after.version, "1.1.0");
+    assert.deepEqual(after.previous, { partition: "ota_0", version: "1.0.0", bootable: false });
+    assert.doesNotMatch(await (await fetch(s.twin.url)).text(), /rollback-form/);
   } finally {
     await s.stop();
   }

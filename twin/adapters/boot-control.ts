@@ -27,7 +27,8 @@ export class TwinBootControl implements BootControl {
     const info: SlotInfo = { partition: this.flash.slots[slot].label, state: stateName(state), bootable: false };
     if (typeof image === "string") return info;
     info.app = appOf(image);
-    info.bootable = state !== OtaState.INVALID && state !== OtaState.ABORTED;
+    // As the board's adapter (modules/moddable/boot-esp32.ts): esp_ota_check_rollback_is_possible too.
+    info.bootable = state !== OtaState.INVALID && state !== OtaState.ABORTED && this.ota.rollbackPossible();
     return info;
   }
 
