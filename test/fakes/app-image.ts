@@ -3,6 +3,7 @@
 // (header, segment 0 in DROM starting with the 256-byte descriptor at offset 32,
 // two small RAM segments, the checksum) with every descriptor field filled. Layout:
 // ESP-IDF esp_app_format.h / esp_app_desc.h (as modules/core/image.ts reads it).
+import { crc32Le } from "../../twin/flash/crc32";
 import { APP_DESC_MAGIC, APP_DESC_OFFSET } from "../../modules/core/image";
 import { utf8Encode } from "../../modules/core/bytes";
 import { buildImage, resealImage } from "./image";
@@ -64,16 +65,6 @@ export function appendEspSignatureSector(image: Uint8Array, sha256: (bytes: Uint
   block[1] = 0x02;
   block.set(sha256(out.subarray(0, padded)), 4);
   for (let i = 36; i < 1196; i++) block[i] = (i * 31) & 0xff;
-  put32(block, 1196, crc32(block.subarray(0, 1196)));
+  put32(block, 1196, crc32Le(0, block.subarray(0, 1196))); // zlib's CRC-32: what espsecure stores and esp_rom_crc32_le(0, ...) checks
   return out;
-}
-
-/** zlib's CRC-32 (what espsecure stores and esp_rom_crc32_le(0, ...) checks). */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) {
-    c ^= bytes[i];
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
 }

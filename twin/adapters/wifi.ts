@@ -15,8 +15,6 @@ export interface SimulatedWifiOptions {
   /** Address the station "has" on the LAN: the twin is reached on loopback. */
   stationAddress?: string;
   scanMs?: number;
-  /** Told the station's network after each connect (the twin keeps it across restarts). */
-  onJoin?: (ssid: string | undefined) => void;
 }
 
 export class SimulatedWifi implements WifiControl {
@@ -25,10 +23,7 @@ export class SimulatedWifi implements WifiControl {
   constructor(
     private readonly clock: Clock,
     private readonly options: SimulatedWifiOptions = {},
-    joined?: string,
-  ) {
-    this.station = joined;
-  }
+  ) {}
 
   status(): WifiStatus {
     return {
@@ -48,6 +43,5 @@ export class SimulatedWifi implements WifiControl {
   connect(ssid: string, password: string): void {
     const network = SIMULATED_NETWORKS.find((n) => n.ssid === ssid);
     this.station = network && (!network.secure || password.length >= 8) ? ssid : undefined;
-    this.options.onJoin?.(this.station);
   }
 }

@@ -15,7 +15,7 @@
 import type { AppInfo } from "./app-image";
 import { readApp } from "./app-image";
 import type { DeviceFlash } from "./device-flash";
-import { OtaState, initialEntry, selectBootSlot } from "./otadata";
+import { OtaState, initialEntry, selectBootSlot, slotOfSeq } from "./otadata";
 import type { Partition } from "./partition-table";
 
 export interface BootResult {
@@ -50,7 +50,7 @@ export function boot(flash: DeviceFlash, options: BootOptions): BootResult {
       if (entries[i].state !== OtaState.PENDING_VERIFY) continue;
       entries[i] = { ...entries[i], state: OtaState.ABORTED };
       flash.writeOtadata(i, entries[i]);
-      aborted.push(((entries[i].seq - 1) >>> 0) % count);
+      aborted.push(slotOfSeq(entries[i].seq, count));
     }
   }
   const selection = selectBootSlot(entries, count);

@@ -12,7 +12,7 @@
 //   valid and its slot's image must verify.
 import { readApp, type AppInfo } from "./app-image";
 import type { DeviceFlash } from "./device-flash";
-import { OtaState, activeEntry, entryValid, nextBootEntry, slotState } from "./otadata";
+import { OtaState, activeEntry, entryValid, nextBootEntry, slotOfSeq, slotState } from "./otadata";
 
 export interface EspOtaOptions {
   /** esp_chip_id_t of the emulated chip. */
@@ -76,7 +76,7 @@ export class EspOta {
     if (active === -1) return false;
     const last = active ^ 1;
     if (!entryValid(entries[last])) return false;
-    const slot = ((entries[last].seq - 1) >>> 0) % this.slotCount;
+    const slot = slotOfSeq(entries[last].seq, this.slotCount);
     return typeof this.image(slot) !== "string";
   }
 

@@ -16,6 +16,11 @@
 //   maps to the wanted slot, into the OTHER sector, which is erased first).
 import { crc32Le } from "./crc32";
 
+/** The app slot an entry's seq selects (bootloader_utility.c: (ota_seq - 1) % ota_app_count). */
+export function slotOfSeq(seq: number, appCount: number): number {
+  return ((seq - 1) >>> 0) % appCount;
+}
+
 export const OTADATA_SECTOR = 0x1000;
 export const OTA_SELECT_ENTRY_SIZE = 32;
 export const UINT32_MAX = 0xffffffff;
@@ -106,7 +111,7 @@ export function selectBootSlot(entries: readonly [OtaSelectEntry, OtaSelectEntry
     // which is empty here, so the forward scan tries ota_0 first.
     return { slot: 0, activeSector: -1, initial: false };
   }
-  return { slot: (entries[active].seq - 1) % appCount, activeSector: active, initial: false };
+  return { slot: slotOfSeq(entries[active].seq, appCount), activeSector: active, initial: false };
 }
 
 /** set_actual_ota_seq: the entry the bootloader writes to sector 0 after booting `slot` from blank otadata. */
@@ -147,7 +152,7 @@ export function nextBootEntry(entries: readonly [OtaSelectEntry, OtaSelectEntry]
  */
 export function slotState(entries: readonly [OtaSelectEntry, OtaSelectEntry], slot: number, appCount: number): number | undefined {
   for (const e of entries) {
-    if (((e.seq - 1) >>> 0) % appCount === slot && e.crc === otaSelectCrc(e.seq)) return e.state;
+    if (slotOfSeq(e.seq, appCount) === slot && e.crc === otaSelectCrc(e.seq)) return e.state;
   }
   return undefined;
 }
