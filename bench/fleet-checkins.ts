@@ -14,14 +14,14 @@
 // answered 304. Prints figures; asserts nothing.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkInHeaders } from "../modules/core/engine/checkin";
 import type { DeviceInfo } from "../modules/core/ports";
 import { buildImage } from "../tools/esp-image";
-import { sampleRss } from "./rss";
+import { cpuSeconds, sampleRss } from "./rss";
 
 const ROOT = join(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -69,11 +69,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
-}
+const cpuMs = (pid: number): number => cpuSeconds([pid]) * 1000;
 
 interface Server {
   child: ChildProcess;

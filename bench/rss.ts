@@ -1,6 +1,26 @@
 // Resident memory of a process tree from /proc (Linux), sampled while a load
-// runs so the figure is the peak under that load, not since process start.
+// runs so the figure is the peak under that load, not since process start;
+// and the CPU time processes used.
+import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ). */
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU time (user + system) of processes, in seconds, from /proc. */
+export function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    } catch {
+      // exited
+    }
+  }
+  return ticks / CLK_TCK;
+}
 
 export function rssKiB(pid: number): number {
   try {

@@ -13,15 +13,14 @@
 // is shared: a ratio from one round beats an absolute figure.
 // Prints figures; asserts nothing. BENCH_SECONDS (default 5) and BENCH_ROUNDS
 // (default 3) set each run's length and the number of rounds.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage } from "../tools/esp-image";
 import { hasNginx, NGINX, startNginx, type Nginx } from "./nginx";
-import { sampleRss } from "./rss";
+import { cpuSeconds, sampleRss } from "./rss";
 import { runWrk } from "./wrk";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -30,7 +29,6 @@ const CONCURRENCY = [1, 50, 500];
 const IMAGE_SIZE = 1_500_000;
 const FOLDER_ENTRIES = 1000;
 const ROOT = join(import.meta.dirname, "..");
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const PREFIX = "/_ota_accel/";
 
 // What an ESP32 HTTPUpdate client sends: ota-server runs its gate and pre-flight.
@@ -54,21 +52,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** CPU time (user + system) of processes, in seconds, from /proc. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-    } catch {
-      // exited
-    }
-  }
-  return ticks / CLK_TCK;
 }
 
 async function makeCatalog(): Promise<{ work: string; dir: string }> {
