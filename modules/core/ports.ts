@@ -223,3 +223,46 @@ export interface PortalBodySink {
  * (string body capped at MAX_FORM_BODY, then the PortalHandler).
  */
 export type PortalBodyRouter = (head: PortalRequest) => { stream: PortalBodySink } | { respond: PortalResponse } | undefined;
+
+/**
+ * One flash data partition, read and written in place: esp_partition_* (the SDK's
+ * Flash) on the board, a file in the simulator, the emulated NOR flash on the twin.
+ * NOR rules: erase sets whole blocks to 0xFF; write only clears bits. Each call
+ * throws on failure; a power cut can stop any erase or write half done.
+ */
+export interface FlashArea {
+  /** Partition label ("xs", "xs_a", ...). */
+  readonly label: string;
+  readonly size: number;
+  /** Erase unit: 4096 on the ESP32. */
+  readonly blockSize: number;
+  /** Erases [offset, offset + length): both multiples of blockSize. */
+  erase(offset: number, length: number): void;
+  write(offset: number, bytes: Uint8Array): void;
+  /** Fills `into` from offset. */
+  read(offset: number, into: Uint8Array): void;
+}
+
+/**
+ * Where mods live (docs/architecture.md, "Mods"): `active` is the partition the
+ * host's XS maps at VM creation (type 0x40, subtype 1, "xs") and rewrites in
+ * place; `slots` keep two mods byte for byte as they arrived (the new one and
+ * the last good one), so a mod can always be copied back whole.
+ */
+export interface ModFlash {
+  active: FlashArea;
+  slots: readonly [FlashArea, FlashArea];
+}
+
+/**
+ * What the host firmware does with a mod (Moddable's `Modules`). The core never
+ * imports a mod itself: the host runs it when the mod boot policy says so.
+ */
+export interface ModHost {
+  /** The XS version the host was built with: a mod's VERS must match its major and minor. */
+  readonly xs: { major: number; minor: number; patch: number };
+  /** XS mapped an archive at this VM's creation (Modules.archive is not null). */
+  mapped(): boolean;
+  /** Imports `check`, then the mod's entry module; the error's text when either throws. */
+  start(): string | undefined;
+}
