@@ -124,6 +124,15 @@ describe("catalog containment", () => {
     });
   }
 
+  test("refuses the absolute path of a folder inside the catalog (updateserver.py lists it)", async () => {
+    for (const path of [join(base, "fw"), join(base, "fw", "inner")]) {
+      const r = await catalog(server, `op=list&path=${path}`);
+      assert.equal(r.status, 403, r.body);
+      assert.ok(!r.body.includes(base));
+    }
+    assert.equal((await catalog(server, "op=list&path=inner")).status, 200, "the same folder, relative");
+  });
+
   test("lists a symlink that stays inside, leaves out those that escape", async () => {
     const names = (JSON.parse((await catalog(server, "op=list&path=.")).body) as { name: string }[]).map((e) => e.name);
     assert.deepEqual(names, ["alias", "inner"]);
