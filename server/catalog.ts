@@ -13,9 +13,11 @@ import { catalogQuerySchema, type CatalogQuery } from "./schemas";
 export function pythonJson(value: unknown): string {
   if (typeof value === "string") {
     // JSON.stringify escapes quotes, backslashes, controls and lone surrogates
-    // as Python does; ensure_ascii also escapes every other non-ASCII unit.
+    // as Python does; ensure_ascii escapes every unit outside " ".."~" as
+    // \uxxxx (lower-case hex): DEL and each UTF-16 unit of non-ASCII (so an
+    // astral character becomes its surrogate pair, as in Python).
     const text = JSON.stringify(value);
-    return /[\u0080-\uffff]/.test(text) ? text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : text;
+    return /[\u007f-\uffff]/.test(text) ? text.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : text;
   }
   if (typeof value === "number") return String(value);
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;

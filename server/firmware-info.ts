@@ -2,6 +2,7 @@
 // the compatibility catalog (the AutoConnect device parses each catalog entry
 // into a 256-byte buffer).
 import type { FastifyPluginAsync } from "fastify";
+import { unknownChipProblem } from "../modules/core/esp-image-rules";
 import type { ServerContext } from "./context";
 import { refuse } from "./responses";
 import { firmwareQuerySchema, type FolderQuery } from "./schemas";
@@ -30,7 +31,17 @@ export const firmwareInfoPlugin: FastifyPluginAsync<{ context: ServerContext }> 
       sha256: entry.digests.sha256,
       family: facts.family,
       image: h
-        ? { chipId: h.chipId, chip: h.chipName, flashSize: h.flashSize, segmentCount: h.segmentCount, spiMode: h.spiMode, entryAddress: h.entryAddress, hashAppended: h.hashAppended }
+        ? {
+            chipId: h.chipId,
+            chip: h.chipName,
+            flashSize: h.flashSize,
+            segmentCount: h.segmentCount,
+            spiMode: h.spiMode,
+            entryAddress: h.entryAddress,
+            hashAppended: h.hashAppended,
+            // why no board would take it, when that needs no board: a chip id no ESP-IDF target has
+            problem: unknownChipProblem(h.chipId) ?? null,
+          }
         : null,
       app: facts.app ?? null,
       // a .sig beside it parses; the server knows no board's keys, so it does not judge the signature

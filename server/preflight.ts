@@ -3,6 +3,7 @@
 import type { DeviceRequest } from "./device-headers";
 import type { ImageFacts } from "./image-facts";
 import { chipName } from "../modules/core/image";
+import { unknownChipProblem } from "../modules/core/esp-image-rules";
 import { flashSizeProblem } from "../modules/core/flash-size";
 import type { ChipRequirement } from "./rules";
 
@@ -19,7 +20,8 @@ const TOO_LARGE = 413;
  * its core inflates); an ESP32 client takes only an ESP32-family image. The
  * ESP32 variant cannot be read from the standard headers, so it is checked
  * when known: from an x-ESP32-chip header the sketch adds, else from the
- * rule's `chip`. Filesystem images carry no header and are only size-checked
+ * rule's `chip`. An image whose chip id no ESP-IDF target has is refused
+ * even then (no board boots it). Filesystem images carry no header and are only size-checked
  * by the device against its partition, so they skip these checks.
  */
 export function preflight(device: DeviceRequest, size: number, facts: ImageFacts, required?: ChipRequirement): Refusal | undefined {
@@ -35,6 +37,9 @@ export function preflight(device: DeviceRequest, size: number, facts: ImageFacts
     const chip = facts.header?.chipId;
     if (wanted !== undefined && chip !== undefined && chip !== wanted)
       return { status: CHIP_MISMATCH, reason: `Image is for ${chipName(chip)}, device is ${chipName(wanted)}` };
+    // with no chip to compare, still refuse an id no board has (the core's decision)
+    const unknown = chip === undefined ? undefined : unknownChipProblem(chip);
+    if (unknown) return { status: CHIP_MISMATCH, reason: unknown };
   }
   // The same decision the device makes (modules/core/flash-size.ts), for both families.
   const family = facts.family === "esp8266" || facts.family === "esp32" ? facts.family : undefined;

@@ -7,6 +7,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { chipName } from "../modules/core/image";
+import { unknownChipProblem } from "../modules/core/esp-image-rules";
 import { configLine, loadPrivateKey, loadPublicKeys, newKeyPair, signImageFile, SigningError, verifyImageFile, writeNewFile } from "./signing";
 
 export const SIGNING_VERBS = ["keys", "sign", "verify"] as const;
@@ -58,6 +59,11 @@ async function verifyFile(file: string, opts: { pub?: string[]; sig?: string }):
     return 1;
   }
   const c = verdict.claim;
+  const unknown = unknownChipProblem(c.chipId);
+  if (unknown) {
+    console.error(`${file}: ${unknown}; no board would take it (the signature itself is good)`);
+    return 1;
+  }
   console.log(`${file}: good signature by key ${verdict.key.fingerprint} (${c.projectName} ${c.version}, secure_version ${c.secureVersion}, ${chipName(c.chipId)})`);
   return 0;
 }

@@ -12,6 +12,7 @@ import { keyConfigText, parsePublicKey, type TrustedKey } from "../modules/core/
 import { spkiFromPoint } from "../modules/core/signature/p256";
 import { verifySignature, type Authenticity } from "../modules/core/signature/policy";
 import { IMAGE_FACTS_BYTES, readImageFacts, statementBytes, claimProblem, type Claim, type ImageFacts } from "../modules/core/signature/statement";
+import { unknownChipProblem } from "../modules/core/esp-image-rules";
 
 /** ECDSA P-256 / SHA-256 over node:crypto, r || s signatures (IEEE P1363). */
 export const nodeVerifier: SignatureVerifier = {
@@ -135,7 +136,7 @@ export async function signImageFile(path: string, key: { key: KeyObject; publicK
   if (image.size === 0) throw new SigningError(`${path} is empty`);
   if (!image.facts) throw new SigningError(`${path} has no esp_app_desc_t (not an ESP32 app image built by ESP-IDF), so it cannot be signed`);
   const claim: Claim = { sha256: image.sha256, size: image.size, ...image.facts };
-  const problem = claimProblem(claim);
+  const problem = claimProblem(claim) ?? unknownChipProblem(claim.chipId);
   if (problem) throw new SigningError(`${path}: cannot sign: ${problem}`);
   const statement = statementBytes(claim);
   const signature = new Uint8Array(sign("sha256", statement, { key: key.key, dsaEncoding: "ieee-p1363" }));

@@ -27,6 +27,7 @@
 // board's own esp_ota_end compute those over the bytes).
 
 import { readU16, readU32 } from "./bytes";
+import { unknownChip } from "./messages";
 
 // --- Image format: esp_image_header_t, esp_image_segment_header_t (components/bootloader_support/include/esp_app_format.h)
 // and esp_app_desc_t (components/esp_app_format/include/esp_app_desc.h).
@@ -71,6 +72,17 @@ export const CHIP_IDS: Readonly<Record<string, number>> = {
 export function chipName(id: number): string {
   for (const name in CHIP_IDS) if (CHIP_IDS[name] === id) return name;
   return `unknown chip 0x${id.toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * An image whose chip id is in no ESP-IDF target's esp_chip_id_t: every
+ * bootloader compares the id with its own CONFIG_IDF_FIRMWARE_CHIP_ID, so no
+ * board boots it (and esptool cannot read it). The one decision for callers
+ * that know no board chip (server, tools): they check the image against its
+ * own id, and this refuses it there too.
+ */
+export function unknownChipProblem(id: number): string | undefined {
+  return chipRules(id) === undefined ? unknownChip(chipName(id)) : undefined;
 }
 
 /** Half-open address range [low, high). */
@@ -299,11 +311,15 @@ function isFieldSet(rev: number): boolean {
  * id, then min_chip_rev_full (no IS_FIELD_SET: 0 always passes, 0xFFFF never
  * does) and max_chip_rev_full (only when set; the eFuse that disables the major
  * wafer version check is taken as not burned). Without a known revision only
- * the chip id is checked. Returns the refusal, or undefined.
+ * the chip id is checked. An id no chip has is refused even when it equals
+ * `chipId` (a caller without a board passes the image's own id; no bootloader
+ * has it). Returns the refusal, or undefined.
  */
 export function chipValidityProblem(header: Uint8Array, chipId: number, chipRevision: number | undefined): string | undefined {
   const found = readU16(header, 12);
   if (found !== chipId) return `Image is for ${chipName(found)}, this chip is ${chipName(chipId)} (ESP-IDF: "mismatch chip ID, expected ${chipId}, found ${found}")`;
+  const unknown = unknownChipProblem(found);
+  if (unknown) return unknown;
   if (chipRevision === undefined) return undefined;
   const min = readU16(header, 15);
   if (!(min <= chipRevision)) {

@@ -74,3 +74,8 @@ export function tooLarge(size: number, capacity: number): string {
 export function wrongChip(imageChip: string, boardChip: string): string {
   return `Image is for ${imageChip}, this board is ${boardChip}`;
 }
+
+/** "Image is for unknown chip 0x0099, a chip id no ESP-IDF target has": no board boots it (its bootloader compares the id with its own). */
+export function unknownChip(imageChip: string): string {
+  return `Image is for ${imageChip}, a chip id no ESP-IDF target has`;
+}

@@ -16,6 +16,7 @@ import {
   segmentLengthProblem,
   shouldLoad,
   shouldMap,
+  unknownChipProblem,
   type ChipRules,
   type ImageCheckOptions,
 } from "../../modules/core/esp-image-rules";
@@ -120,6 +121,20 @@ test("chip validity: id, then min_chip_rev_full always and max_chip_rev_full whe
   assert.equal(efuseBlockProblem(0, 99, 0), undefined);
   assert.match(efuseBlockProblem(1, 99, 0) ?? "", /"Image requires efuse blk rev >= v0.1, but chip is v0.0"/);
   assert.match(efuseBlockProblem(0, 99, 100) ?? "", /"Image requires efuse blk rev <= v0.99, but chip is v1.0"/);
+});
+
+test("a chip id ESP-IDF does not have is refused even when no board chip is given (the image's own id stands in)", () => {
+  const unknown = 'Image is for unknown chip 0x0099, a chip id no ESP-IDF target has';
+  assert.equal(unknownChipProblem(0x0099), unknown);
+  for (const name in CHIP_IDS) assert.equal(unknownChipProblem(CHIP_IDS[name]), undefined, name);
+  assert.equal(chipValidityProblem(buildImage({ size: 24, chipId: 0x0099 }), 0x0099, undefined), unknown);
+  const image = buildImage({ size: 8192, seed: 3, version: "1.0.0", chipId: 0x0099 });
+  for (const bootloader of [false, true]) {
+    assert.equal(checkImage(image, { chipId: 0x0099, bootloader }), `${unknown}; ${bootloader ? "the bootloader" : "esp_ota_end"} would refuse this image`);
+  }
+  // a board's own chip is compared first, with ESP-IDF's mismatch wording
+  assert.match(chipValidityProblem(buildImage({ size: 24, chipId: 0x0099 }), 0, 300) ?? "", /^Image is for unknown chip 0x0099, this chip is ESP32 \(ESP-IDF: "mismatch chip ID, expected 0, found 153"\)$/);
+  assert.equal(typeof checkImage(buildImage({ size: 8192, seed: 3, version: "1.0.0" }), { chipId: 0 }), "object", "the same image for ESP32 passes");
 });
 
 test("streaming checker: a valid image passes in any chunking, segment headers split across chunks", () => {

@@ -124,6 +124,15 @@ describe("catalog containment", () => {
     });
   }
 
+  test("refuses the absolute path of a folder inside the catalog (updateserver.py lists it)", async () => {
+    for (const path of [join(base, "fw"), join(base, "fw", "inner")]) {
+      const r = await catalog(server, `op=list&path=${path}`);
+      assert.equal(r.status, 403, r.body);
+      assert.ok(!r.body.includes(base));
+    }
+    assert.equal((await catalog(server, "op=list&path=inner")).status, 200, "the same folder, relative");
+  });
+
   test("lists a symlink that stays inside, leaves out those that escape", async () => {
     const names = (JSON.parse((await catalog(server, "op=list&path=.")).body) as { name: string }[]).map((e) => e.name);
     assert.deepEqual(names, ["alias", "inner"]);
@@ -167,5 +176,20 @@ describe("catalog with hostile file names", () => {
     assert.equal(byName.get("<script>.bin"), "bin");
     assert.equal(byName.has(".bin"), false, "hidden files are not listed");
     assert.equal(byName.get("pipe.bin"), "file");
+  });
+
+  test("every name is byte-identical to json.dumps: DEL, controls, astral (surrogate pairs), BMP", async () => {
+    const odd = join(server.dir, "odd");
+    await mkdir(odd);
+    const names = ["c\x01\x08\t\x0c\x1f", "d\x7fel", "e\u{1f600}", "s~", "\u00e9\u20ac\u0080\uffff"];
+    for (const name of names) await writeFile(join(odd, name), "x");
+    const { body, status } = await catalog(server, "op=list&path=odd");
+    assert.equal(status, 200);
+    // Python 3.11: json.dumps([{"name": n, "type": "file"} for n in names])
+    const expected =
+      '[{"name": "c\\u0001\\b\\t\\f\\u001f", "type": "file"}, {"name": "d\\u007fel", "type": "file"}, ' +
+      '{"name": "e\\ud83d\\ude00", "type": "file"}, {"name": "s~", "type": "file"}, {"name": "\\u00e9\\u20ac\\u0080\\uffff", "type": "file"}]';
+    assert.equal(body, expected);
+    assert.deepEqual((JSON.parse(body) as { name: string }[]).map((e) => e.name), names);
   });
 });

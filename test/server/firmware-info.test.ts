@@ -11,6 +11,10 @@ describe("firmware metadata", () => {
   let server: Running;
   const s3 = Buffer.from(buildImage({ chip: "ESP32-S3", version: "2.1.0", projectName: "thermostat", idfVersion: "v5.3.2", date: "Nov 20 2026", time: "08:01:02", size: 80_000, flashSize: 8 * 1024 * 1024 }));
   const mtime = new Date("2026-11-22T10:55:15.000Z");
+  // chip id 0x0099 (no ESP-IDF target), appended SHA-256 redone
+  const unknownChip = Buffer.from(buildImage({ version: "4.0.0", size: 60_000 }));
+  unknownChip.writeUInt16LE(0x0099, 12);
+  createHash("sha256").update(unknownChip.subarray(0, unknownChip.length - 32)).digest().copy(unknownChip, unknownChip.length - 32);
   before(async () => {
     server = await start();
     await mkdir(join(server.dir, "s3"));
@@ -18,6 +22,7 @@ describe("firmware metadata", () => {
     await utimes(join(server.dir, "s3", "thermo.bin"), mtime, mtime);
     await writeFile(join(server.dir, "esp8266.bin"), esp8266Image(5000));
     await writeFile(join(server.dir, "notes.txt"), "hello");
+    await writeFile(join(server.dir, "unknown-chip.bin"), unknownChip);
   });
   after(() => server.close());
 
@@ -37,11 +42,19 @@ describe("firmware metadata", () => {
       md5: createHash("md5").update(s3).digest("hex"),
       sha256: createHash("sha256").update(s3).digest("hex"),
       family: "esp32",
-      image: { chipId: 9, chip: "ESP32-S3", flashSize: 8 * 1024 * 1024, segmentCount: 5, spiMode: 2, entryAddress: 0x40378000, hashAppended: true },
+      image: { chipId: 9, chip: "ESP32-S3", flashSize: 8 * 1024 * 1024, segmentCount: 5, spiMode: 2, entryAddress: 0x40378000, hashAppended: true, problem: null },
       app: { secureVersion: 0, version: "2.1.0", projectName: "thermostat", time: "08:01:02", date: "Nov 20 2026", idfVersion: "v5.3.2" },
       signed: false,
       signer: null,
     });
+  });
+
+  test("an image for a chip id ESP-IDF does not have says why no board would take it", async () => {
+    const { status, body } = await info("unknown-chip.bin");
+    assert.equal(status, 200);
+    const image = body.image as Record<string, unknown>;
+    assert.equal(image.chip, "unknown chip 0x0099");
+    assert.equal(image.problem, "Image is for unknown chip 0x0099, a chip id no ESP-IDF target has");
   });
 
   test("an ESP8266 image and a plain file: hashes without ESP32 header facts", async () => {

@@ -114,6 +114,27 @@ describe("ota-server keys, sign, verify", () => {
     assert.match(r.stderr, /unsigned\.bin: Not signed by this board's owner: the image has no signature/);
   });
 
+  test("an image for a chip id ESP-IDF does not have (0x0099): verify exits 1 though the signature is good, sign refuses", async () => {
+    const unknown = Buffer.from(image);
+    unknown.writeUInt16LE(0x0099, 12);
+    createHash("sha256").update(unknown.subarray(0, unknown.length - 32)).digest().copy(unknown, unknown.length - 32);
+    assert.equal(imageLength(unknown), "Image is for unknown chip 0x0099, a chip id no ESP-IDF target has; esp_ota_end would refuse this image");
+    const file = join(dir, "unknown-chip.bin");
+    await writeFile(file, unknown);
+    const key = testKey(9);
+    await writeFile(`${file}.sig`, signImage(unknown, key));
+    await writeFile(join(dir, "nine.pub"), key.pem);
+    const v = cli(["verify", "--pub", join(dir, "nine.pub"), file]);
+    assert.equal(v.status, 1, v.stdout);
+    assert.deepEqual(lines(v.stderr), [`${file}: Image is for unknown chip 0x0099, a chip id no ESP-IDF target has; no board would take it (the signature itself is good)`]);
+    const other = join(dir, "unknown-unsigned.bin");
+    await writeFile(other, unknown);
+    const s = cli(["sign", "--key", join(dir, "keys", "owner.key"), other]);
+    assert.equal(s.status, 1, s.stdout);
+    assert.match(s.stderr, /unknown-unsigned\.bin: cannot sign: Image is for unknown chip 0x0099, a chip id no ESP-IDF target has/);
+    await assert.rejects(stat(`${other}.sig`), { code: "ENOENT" });
+  });
+
   test("verify with several --pub (rotation) takes a signature by any of them", () => {
     const r = cli(["verify", "--pub", join(dir, "other", "owner.pub"), "--pub", join(dir, "keys", "owner.pub"), fw]);
     assert.equal(r.status, 0, r.stderr);

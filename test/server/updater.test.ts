@@ -34,6 +34,13 @@ const big = Buffer.from(buildImage({ version: "9.9.9", size: 3_000_000 }));
 const flash8mb = Buffer.from(buildImage({ version: "3.0.0", size: 60_000, flashSize: 8 * 1024 * 1024 }));
 const esp8266 = esp8266Image(350_000);
 const filesystem = Buffer.alloc(64 * 1024, 0xff);
+/** A well-formed ESP32 image (app descriptor, checksum, appended SHA-256 redone) whose chip id 0x0099 no ESP-IDF target has. */
+const unknownChip = (() => {
+  const b = Buffer.from(buildImage({ version: "4.0.0", size: 60_000 }));
+  b.writeUInt16LE(0x0099, 12);
+  createHash("sha256").update(b.subarray(0, b.length - 32)).digest().copy(b, b.length - 32);
+  return b;
+})();
 
 const RULES = `
 endpoint: /update
@@ -47,6 +54,7 @@ devices:
   "24:6F:28:AA:BB:06": big.bin
   "24:6F:28:AA:BB:07": missing/nothing.bin
   "24:6F:28:AA:BB:08": flash8mb.bin
+  "24:6F:28:AA:BB:09": unknown-chip.bin
 `;
 
 describe("advanced updater", () => {
@@ -60,6 +68,7 @@ describe("advanced updater", () => {
     await writeFile(join(server.dir, "fs", "data.bin"), filesystem);
     await writeFile(join(server.dir, "big.bin"), big);
     await writeFile(join(server.dir, "flash8mb.bin"), flash8mb);
+    await writeFile(join(server.dir, "unknown-chip.bin"), unknownChip);
   });
   after(() => server.close());
 
@@ -144,6 +153,15 @@ describe("advanced updater", () => {
     assert.equal(r.reason, "Image is for ESP32-S3, device is ESP32-C3");
     assert.equal((await ask(esp32Headers({ "x-ESP32-STA-MAC": MAC_C, "x-ESP32-BASE-MAC": MAC_C, "x-ESP32-chip": "ESP32S3" }))).status, 200);
     assert.equal((await ask(esp32Headers({ "x-ESP32-chip": "esp99" }))).status, 400);
+  });
+
+  test("with no chip from the device or the rule, an image for a chip id ESP-IDF does not have is refused: no board boots it", async () => {
+    const r = await ask(esp32Headers({ "x-ESP32-STA-MAC": "24:6F:28:AA:BB:09" }));
+    assert.equal(r.status, 409);
+    assert.equal(r.reason, "Image is for unknown chip 0x0099, a chip id no ESP-IDF target has");
+    assert.equal(r.headers["x-md5"], undefined);
+    const named = await ask(esp32Headers({ "x-ESP32-STA-MAC": "24:6F:28:AA:BB:09", "x-ESP32-chip": "esp32" }));
+    assert.equal(named.reason, "Image is for unknown chip 0x0099, device is ESP32", "a known device chip keeps the mismatch wording");
   });
 
   test("an ESP8266 that falls to the esp32 default rule is refused", async () => {

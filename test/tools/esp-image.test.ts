@@ -106,3 +106,11 @@ test("assembleImage writes any layout with a valid checksum and hash, so the rul
   const fine = assembleImage({ chipId: 0, entry: 0x40080000 }, [[0x3f400020, new Uint8Array(256)], [0x3ffb0000, new Uint8Array(64).fill(3)]]);
   assert.equal(verifyImage(fine, { chipRevision: 300, bootloader: true }), undefined);
 });
+
+test("verifyImage without a chip refuses an image whose chip id ESP-IDF does not have (0x0099): no board boots it", () => {
+  const segments = [[0x3f400020, new Uint8Array(256)], [0x3ffb0000, new Uint8Array(64).fill(3)]] as const;
+  const unknown = assembleImage({ chipId: 0x0099, entry: 0x40080000 }, segments);
+  assert.equal(verifyImage(unknown), "Image is for unknown chip 0x0099, a chip id no ESP-IDF target has; esp_ota_end would refuse this image");
+  assert.match(String(imageLength(unknown)), /^Image is for unknown chip 0x0099/);
+  assert.equal(verifyImage(assembleImage({ chipId: 0, entry: 0x40080000 }, segments)), undefined, "the same layout for ESP32 is valid");
+});
