@@ -74,6 +74,8 @@ export interface ModStatus {
 }
 
 const XS_STATUS: Readonly<Record<number, string>> = { 1: "not enough memory", 3: "fatal check", 6: "no more keys" };
+/** xsffi.h XS_FATAL_CHECK_EXIT: what fxMapArchive writes for a layout or version it refuses. */
+const XS_FATAL_CHECK_EXIT = 3;
 
 export class ModManager {
   private readonly records: ModStore;
@@ -248,7 +250,7 @@ export class ModManager {
       if (!record) return this.drop(state, "its slot no longer holds it");
       if (!pending.restore && pending.tries >= 1) return this.rollBack("it reset the board before its start-up check finished");
       const head = readHead(flash.active);
-      if (head.kind === "refused") {
+      if (head.kind === "refused" && !this.damagedCopy(head.status, pending.slot)) {
         const why = `the firmware's XS refused it (${XS_STATUS[head.status] ?? `status ${head.status}`})`;
         return pending.restore ? this.drop(state, why) : this.rollBack(why);
       }
@@ -276,13 +278,24 @@ export class ModManager {
     const record = state.slots[state.xs];
     if (!record) return this.drop(state, "its slot no longer holds it");
     const head = readHead(flash.active);
-    if (head.kind === "refused") return this.drop(state, `the firmware's XS refused it (${XS_STATUS[head.status] ?? `status ${head.status}`})`);
+    if (head.kind === "refused" && !this.damagedCopy(head.status, state.xs)) return this.drop(state, `the firmware's XS refused it (${XS_STATUS[head.status] ?? `status ${head.status}`})`);
     if (!this.intact(state.xs, record)) {
       this.log(`mods: ${modLabel(record)} is not whole in ${flash.active.label}; copying it again`);
       activate(flash, this.records, state.xs, { restore: true, prev: null });
       return "restart";
     }
     return "run";
+  }
+
+  /**
+   * An XS_E "fatal check" over a mod whose slot copy this XS takes (its VERS
+   * fits; its layout was checked at the install) can only come from damaged
+   * bytes in `xs` (a cut copy or mapping): copy again rather than blame the mod.
+   */
+  private damagedCopy(status: number, slot: SlotIndex): boolean {
+    const head = readHead(this.deps.flash.slots[slot]);
+    const xs = this.deps.host.xs;
+    return status === XS_FATAL_CHECK_EXIT && head.kind === "archive" && head.header[16] === xs.major && head.header[17] === xs.minor;
   }
 
   /** `xs` holds the slot's mod, as mapped by this boot's XS. */
