@@ -79,3 +79,15 @@ export function wrongChip(imageChip: string, boardChip: string): string {
 export function unknownChip(imageChip: string): string {
   return `Image is for ${imageChip}, a chip id no ESP-IDF target has`;
 }
+
+// Mods (modules/core/mods/).
+
+/** "Mod built for XS 16.7; this board's firmware has XS 17.7: rebuild it with this firmware's SDK" */
+export function modWrongXs(mod: { major: number; minor: number }, board: { major: number; minor: number }): string {
+  return `Mod built for XS ${mod.major}.${mod.minor}; this board's firmware has XS ${board.major}.${board.minor}: rebuild it with this firmware's SDK`;
+}
+
+/** "Mod is 70 KB, the mod partition holds 64 KB" */
+export function modTooLarge(size: number, capacity: number): string {
+  return `Mod is ${formatSize(size)}, the mod partition holds ${formatSize(capacity)}`;
+}
