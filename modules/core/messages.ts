@@ -1,5 +1,6 @@
 // Wording shared by the engine's user-facing errors: sizes, percentages,
 // HTTP status lines. Short and plain, as the portal shows them verbatim.
+import type { HttpFailure } from "./ports";
 
 const REASONS: Readonly<Record<number, string>> = {
   200: "OK",
@@ -31,6 +32,47 @@ const REASONS: Readonly<Record<number, string>> = {
 export function serverAnswered(status: number): string {
   const reason = REASONS[status];
   return `Server answered ${status}${reason ? ` ${reason}` : ""}`;
+}
+
+/** A status code an HTTP/1.x status line can carry (100-599): anything else means the peer does not speak HTTP. */
+export function isHttpStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 100 && status <= 599;
+}
+
+/** Longest piece of a peer's non-HTTP answer quoted in a message. */
+const QUOTED = 40;
+
+/** The first non-empty line of what a peer sent, printable ASCII only ("?" for anything else), at most QUOTED characters. */
+export function quotePeer(got: string): string {
+  const line = got.split(/\r?\n|\r/).find((l) => l.length > 0) ?? "";
+  let out = "";
+  for (const c of line.slice(0, QUOTED)) {
+    const code = c.charCodeAt(0);
+    out += code >= 0x20 && code < 0x7f ? c : "?";
+  }
+  return line.length > QUOTED ? `${out}...` : out;
+}
+
+/** "Server at 10.0.0.2:22 did not answer HTTP (got 'SSH-2.0-OpenSSH_9.2')" */
+export function notHttp(where: string, got?: string): string {
+  const quoted = got === undefined ? "" : quotePeer(got);
+  return `Server at ${where} did not answer HTTP${quoted ? ` (got '${quoted}')` : ""}`;
+}
+
+/** The failure of an exchange that never got an answer, named by its cause. */
+export function connectFailed(where: string, failure: HttpFailure | undefined): string {
+  switch (failure?.kind) {
+    case "resolve":
+      return `Cannot connect to ${where}: name not found`;
+    case "refused":
+      return `Cannot connect to ${where}: connection refused`;
+    case "not-http":
+      return notHttp(where, failure.got);
+    case "lost":
+      return `Server at ${where} closed the connection without answering`;
+    default:
+      return `Cannot connect to ${where}`;
+  }
 }
 
 /** "4.2 MB", "2.3 KB", "100 B": binary units, one decimal below 100, none above, no ".0". */

@@ -27,8 +27,20 @@ export interface RawTcp {
   close(): void;
   format: string;
 }
+/**
+ * Watches a socket from its dictionary: the HTTP client adapter passes `socket: {io, watch}`,
+ * which httpclient.js spreads into the socket's dictionary. Never passed on to the TCP.
+ */
+export interface SocketWatch {
+  /** Each value read() returned (one byte as a number in "number" format: the status line and headers). */
+  read?(value: unknown): void;
+  /** What each write returned: bytes still writable once connected; undefined where lin's tcp.c write() failed (a refused connect is reported writable there first). */
+  wrote?(result: unknown): void;
+}
+
 export type TcpDictionary = Record<string, unknown> & {
   from?: unknown;
+  watch?: SocketWatch;
   onReadable?: (count: number) => void;
   onWritable?: (count: number) => void;
   onError?: () => void;
@@ -74,9 +86,11 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
     /** Request line state for acceptHttp10: spaces seen and the version token so far; -1 once the line has ended. */
     #spaces = acceptHttp10 ? 0 : -1;
     #token = "";
+    #watch: SocketWatch | undefined;
 
     constructor(dictionary: TcpDictionary) {
-      const { from, onReadable, onWritable, onError, io: _io, ...rest } = dictionary;
+      const { from, onReadable, onWritable, onError, io: _io, watch, ...rest } = dictionary;
+      this.#watch = watch;
       const source = from instanceof GuardedSocket ? from.#release() : from;
       if (source !== undefined && !onReadable && !onWritable && !onError) {
         this.#held = source as RawTcp;
@@ -123,13 +137,16 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
       const tcp = this.#tcp;
       if (!tcp) return undefined;
       const value = arg === undefined ? tcp.read() : tcp.read(arg);
+      this.#watch?.read?.(value);
       return this.#spaces >= 0 && typeof value === "number" ? this.#requestLine(value) : value;
     }
 
     write(data: unknown, options?: unknown): unknown {
       const tcp = this.#tcp;
       if (!tcp) return 0;
-      return options === undefined ? tcp.write(data) : tcp.write(data, options);
+      const result = options === undefined ? tcp.write(data) : tcp.write(data, options);
+      this.#watch?.wrote?.(result);
+      return result;
     }
 
     close(): void {

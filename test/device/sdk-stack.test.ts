@@ -13,7 +13,7 @@ import { ModdableHttpClient, type ClientConstructor } from "../../modules/moddab
 import { PortalServer, type ServerConstructor } from "../../modules/moddable/http-server";
 import { guardListener, guardTcp, type ListenerConstructor, type TcpConstructor } from "../../modules/moddable/guarded-socket";
 import { netResolver } from "../../modules/moddable/net-resolver";
-import type { HttpHandlers, HttpRequest, PortalBodySink, PortalRequest } from "../../modules/core/ports";
+import type { HttpFailure, HttpHandlers, HttpRequest, PortalBodySink, PortalRequest } from "../../modules/core/ports";
 import { escaped, LinListener, LinTcp, loadSdkModule, skipWithoutSdk } from "../support/moddable-sdk";
 import { FakeClock } from "../fakes/clock";
 
@@ -31,13 +31,14 @@ async function sdkClient(): Promise<ModdableHttpClient> {
 }
 
 function fetchVia(client: ModdableHttpClient, request: HttpRequest, onData?: (chunk: Uint8Array) => void) {
-  return new Promise<{ events: string[]; status?: number; headers?: ReadonlyMap<string, string>; body: Buffer; sizes: number[] }>((resolve) => {
+  return new Promise<{ events: string[]; status?: number; headers?: ReadonlyMap<string, string>; body: Buffer; sizes: number[]; failure?: HttpFailure }>((resolve) => {
     const events: string[] = [];
+    let failure: HttpFailure | undefined;
     const parts: Buffer[] = [];
     const sizes: number[] = [];
     let status: number | undefined;
     let headers: ReadonlyMap<string, string> | undefined;
-    const finish = () => resolve({ events, status, headers, body: Buffer.concat(parts), sizes });
+    const finish = () => resolve({ events, status, headers, body: Buffer.concat(parts), sizes, failure });
     const handlers: HttpHandlers = {
       onHead: (head) => {
         status = head.status;
@@ -53,8 +54,9 @@ function fetchVia(client: ModdableHttpClient, request: HttpRequest, onData?: (ch
         events.push("end");
         finish();
       },
-      onError: (reason) => {
+      onError: (reason, why) => {
         events.push(`error ${reason}`);
+        failure = why;
         finish();
       },
     };
@@ -99,9 +101,11 @@ test("SDK client: connection refused, unknown host, reset mid-body: each one onE
   await new Promise((resolve) => probe.close(resolve)); // a port where nothing listens now
   const refused = await fetchVia(client, { host: "127.0.0.1", port: closed, path: "/_catalog?op=list&path=." });
   assert.deepEqual(refused.events, ["error cannot connect"]);
+  assert.deepEqual(refused.failure, { kind: "refused" });
 
   const unknown = await fetchVia(client, { host: "no-such-host.invalid", port: 8000, path: "/" });
   assert.deepEqual(unknown.events, ["error cannot resolve no-such-host.invalid"]);
+  assert.deepEqual(unknown.failure, { kind: "resolve" });
 
   const resetPort = await listen(
     net.createServer((socket) => {
@@ -113,19 +117,32 @@ test("SDK client: connection refused, unknown host, reset mid-body: each one onE
   );
   const reset = await fetchVia(client, { host: "127.0.0.1", port: resetPort, path: "/fw.bin" });
   assert.deepEqual(reset.events, ["head 200", "error connection lost"]);
+  assert.deepEqual(reset.failure, { kind: "lost" });
   assert.equal(reset.body.length, 5000);
   assert.deepEqual(escaped, []);
 });
 
-test("SDK client: a non-HTTP peer makes httpclient.js throw inside onReadable; the guard turns it into onError", skip, async () => {
+test("SDK client: a non-HTTP peer makes httpclient.js throw inside onReadable; the guard turns it into onError, named not HTTP", skip, async () => {
   const port = await listen(net.createServer((socket) => socket.once("data", () => socket.end("SSH-2.0-OpenSSH_9.2\r\nx: y\r\n\r\n"))));
   const client = await sdkClient();
   lines.length = 0;
   const r = await fetchVia(client, { host: "127.0.0.1", port, path: "/" });
-  assert.deepEqual(r.events, ["error cannot connect"]);
+  assert.deepEqual(r.events, ["error not HTTP (got 'SSH-2.0-OpenSSH_9.2')"]);
+  assert.deepEqual(r.failure, { kind: "not-http", got: "SSH-2.0-OpenSSH_9.2\r\n" });
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.ok(lines.some((l) => /socket: TypeError/.test(l)), `the SDK's TypeError was caught: ${lines.join("")}`);
   assert.deepEqual(escaped, [], "without the guard this exception would abort XS");
+});
+
+test("SDK client: junk with spaces and a blank line (status NaN to httpclient.js) is not HTTP; a peer that closes at once is lost", skip, async () => {
+  const junk = await listen(net.createServer((socket) => socket.once("data", () => socket.end("hello there world\r\n\r\n"))));
+  const mute = await listen(net.createServer((socket) => socket.once("data", () => socket.destroy())));
+  const client = await sdkClient();
+  const r = await fetchVia(client, { host: "127.0.0.1", port: junk, path: "/" });
+  assert.deepEqual(r.events, ["error not HTTP (got 'hello there world')"], "never 'head NaN'");
+  const m = await fetchVia(client, { host: "127.0.0.1", port: mute, path: "/" });
+  assert.deepEqual(m.failure, { kind: "lost" });
+  assert.deepEqual(escaped, []);
 });
 
 test("SDK client: a close-delimited body ends with the close; HEAD ends at the head", skip, async () => {
