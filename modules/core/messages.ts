@@ -2,8 +2,11 @@
 // HTTP status lines. Short and plain, as the portal shows them verbatim.
 import type { HttpFailure } from "./ports";
 
+// Node's http.STATUS_CODES wording (what the twin's server sends); the portal's
+// statuses all have one (test/device/guarded-socket.test.ts).
 const REASONS: Readonly<Record<number, string>> = {
   200: "OK",
+  202: "Accepted",
   204: "No Content",
   206: "Partial Content",
   301: "Moved Permanently",
@@ -18,8 +21,13 @@ const REASONS: Readonly<Record<number, string>> = {
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Timeout",
+  409: "Conflict",
   410: "Gone",
+  411: "Length Required",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
   416: "Range Not Satisfiable",
+  422: "Unprocessable Entity",
   429: "Too Many Requests",
   500: "Internal Server Error",
   501: "Not Implemented",
@@ -27,6 +35,11 @@ const REASONS: Readonly<Record<number, string>> = {
   503: "Service Unavailable",
   504: "Gateway Timeout",
 };
+
+/** The reason phrase of a status line ("Unprocessable Entity" for 422), when we know one. */
+export function reasonPhrase(status: number): string | undefined {
+  return REASONS[status];
+}
 
 /** "Server answered 404 Not Found" */
 export function serverAnswered(status: number): string {

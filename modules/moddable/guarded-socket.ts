@@ -15,6 +15,11 @@
 // callback into a logged fault: it closes the socket and reports onError to its owner,
 // so the client's request gets onDone(error) and the server's route gets onError.
 //
+// Server sockets can also write the status line's reason phrase: httpserver.js writes
+// `HTTP/1.1 ${status} ${reason(status)}` from its own table, which lacks 422 (and some
+// others) and then says "OK" ("HTTP/1.1 422 OK"); with `reasonPhrase` the first write of
+// the socket, when it is a whole status line, goes out with our phrase instead.
+//
 // Server sockets also accept HTTP/1.0 request lines: httpserver.js refuses anything but
 // "HTTP/1.1" ("badly formed", connection dropped), which would shut out HTTP/1.0 clients
 // such as captive-network probes and ab; the version digit is read as 1 (the answer is
@@ -60,6 +65,31 @@ export interface GuardOptions {
   log?: (line: string) => void;
   /** Read an "HTTP/1.0" request line as "HTTP/1.1" (server sockets). */
   acceptHttp10?: boolean;
+  /** The status line's reason phrase for a status (server sockets); undefined keeps the SDK's. */
+  reasonPhrase?: (status: number) => string | undefined;
+}
+
+/** Longest first write read as a status line. */
+const STATUS_LINE_MAX = 128;
+
+/** The bytes of a buffer or view written to a socket; undefined for anything else (a number in "number" format). */
+function bytesOf(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+
+/** `line` ("HTTP/1.1 422 OK\r\n") with the phrase `reasonPhrase` gives, or undefined to write it as it is. */
+export function restatus(data: unknown, reasonPhrase: (status: number) => string | undefined): Uint8Array | undefined {
+  const bytes = bytesOf(data);
+  if (!bytes || bytes.byteLength > STATUS_LINE_MAX) return undefined;
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  const line = /^(HTTP\/1\.1 ([1-5][0-9][0-9])) (.*)\r\n$/.exec(text);
+  const phrase = line ? reasonPhrase(Number(line[2])) : undefined;
+  if (!line || phrase === undefined || phrase === line[3]) return undefined;
+  const out = `${line[1]} ${phrase}\r\n`;
+  return Uint8Array.from(out, (c) => c.charCodeAt(0) & 0xff);
 }
 
 const SPACE = 0x20;
@@ -77,6 +107,7 @@ export type GuardedTcpConstructor = new (options: TcpDictionary) => GuardedTcp;
 export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): GuardedTcpConstructor {
   const log = options.log ?? (() => undefined);
   const acceptHttp10 = options.acceptHttp10 === true;
+  const reasonPhrase = options.reasonPhrase;
 
   class GuardedSocket implements GuardedTcp {
     #tcp: RawTcp | undefined;
@@ -87,6 +118,8 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
     #spaces = acceptHttp10 ? 0 : -1;
     #token = "";
     #watch: SocketWatch | undefined;
+    /** Nothing written yet: the first write may be the status line (reasonPhrase). */
+    #first = reasonPhrase !== undefined;
 
     constructor(dictionary: TcpDictionary) {
       const { from, onReadable, onWritable, onError, io: _io, watch, ...rest } = dictionary;
@@ -144,6 +177,10 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
     write(data: unknown, options?: unknown): unknown {
       const tcp = this.#tcp;
       if (!tcp) return 0;
+      if (this.#first && reasonPhrase) {
+        this.#first = false;
+        data = restatus(data, reasonPhrase) ?? data;
+      }
       const result = options === undefined ? tcp.write(data) : tcp.write(data, options);
       this.#watch?.wrote?.(result);
       return result;

@@ -27,9 +27,17 @@
 // app: port-probe.ts) a probe is asked first. Connections idle for idleMs are closed.
 
 import { utf8Decode, utf8Encode } from "../core/bytes";
+import { reasonPhrase } from "../core/messages";
+import type { GuardOptions } from "./guarded-socket";
 import type { Clock, PortalBodyRouter, PortalBodySink, PortalRequest, PortalResponse, TimerId } from "../core/ports";
 import type { PortalHandler } from "../core/updater-api";
 import type { PortProbe } from "./port-probe";
+
+/**
+ * How the portal's sockets are guarded (network-io.ts): HTTP/1.0 request lines read as 1.1,
+ * and the status line's reason phrase ours (httpserver.js has none for 422 and says "OK").
+ */
+export const SERVER_SOCKET: GuardOptions = { acceptHttp10: true, reasonPhrase };
 
 /** Largest piece handed to a body sink. */
 export const CHUNK = 4096;

@@ -9,7 +9,8 @@
 // calls the listener's onReadable with `this` = the listener, reading `this.target`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { guardListener, guardTcp, type RawTcp, type TcpDictionary } from "../../modules/moddable/guarded-socket";
+import { guardListener, guardTcp, restatus, type RawTcp, type TcpDictionary } from "../../modules/moddable/guarded-socket";
+import { reasonPhrase } from "../../modules/core/messages";
 import { portProbe } from "../../modules/moddable/port-probe";
 import { FakeClock } from "../fakes/clock";
 
@@ -221,6 +222,28 @@ test("server sockets read an HTTP/1.0 request line as HTTP/1.1; nothing else is 
   const Client = guardTcp(FakeTcp);
   const client = new Client({ address: "127.0.0.1", port: 1, onReadable: () => undefined });
   assert.equal(requestLine(client, FakeTcp.made[4], "HTTP/1.0 200 OK\r\n"), "HTTP/1.0 200 OK\r\n", "client sockets read what arrives");
+});
+
+const text = (data: unknown) => String.fromCharCode(...new Uint8Array(data instanceof ArrayBuffer ? data : (data as Uint8Array)));
+
+test("server sockets with reasonPhrase: the first write, a whole status line, goes out with our phrase; nothing else is touched", () => {
+  FakeTcp.made = [];
+  const Socket = guardTcp(FakeTcp, { reasonPhrase });
+  const socket = new Socket({ from: new FakeTcp({}), onWritable: () => undefined });
+  const raw = FakeTcp.made[1];
+  const line = new TextEncoder().encode("xxHTTP/1.1 422 OK\r\n"); // httpserver.js: a view into its pending ArrayBuffer
+  assert.equal(socket.write(line.subarray(2)), 1000);
+  socket.write(new TextEncoder().encode("HTTP/1.1 422 OK\r\n"));
+  assert.deepEqual(raw.written.map(([data]) => text(data)), ["HTTP/1.1 422 Unprocessable Entity\r\n", "HTTP/1.1 422 OK\r\n"], "only the first write");
+  assert.equal(text(restatus(new TextEncoder().encode("HTTP/1.1 413 Request Entity Too Large\r\n").buffer, reasonPhrase)), "HTTP/1.1 413 Payload Too Large\r\n");
+  assert.equal(restatus(new TextEncoder().encode("HTTP/1.1 200 OK\r\n"), reasonPhrase), undefined, "already right");
+  assert.equal(restatus(new TextEncoder().encode("HTTP/1.1 299 OK\r\n"), reasonPhrase), undefined, "no phrase of ours: the SDK's stays");
+  assert.equal(restatus(new TextEncoder().encode("<html>HTTP/1.1 422 OK\r\n"), reasonPhrase), undefined, "not a status line");
+  assert.equal(restatus(65, reasonPhrase), undefined, "a number");
+  const Client = guardTcp(FakeTcp);
+  const client = new Client({ address: "127.0.0.1", port: 1, onWritable: () => undefined });
+  client.write(new TextEncoder().encode("HTTP/1.1 422 OK\r\n"));
+  assert.equal(text(FakeTcp.made.at(-1)!.written[0][0]), "HTTP/1.1 422 OK\r\n", "without the option, as written");
 });
 
 // port-probe.ts: connect to each address; tcp.c reports an accepted connect as onWritable,

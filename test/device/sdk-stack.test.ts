@@ -10,8 +10,8 @@ import http from "node:http";
 import net from "node:net";
 import { lookup } from "node:dns";
 import { ModdableHttpClient, type ClientConstructor } from "../../modules/moddable/http-client";
-import { PortalServer, type ServerConstructor } from "../../modules/moddable/http-server";
-import { guardListener, guardTcp, type ListenerConstructor, type TcpConstructor } from "../../modules/moddable/guarded-socket";
+import { PortalServer, SERVER_SOCKET, type ServerConstructor } from "../../modules/moddable/http-server";
+import { guardListener, guardTcp, type GuardOptions, type ListenerConstructor, type TcpConstructor } from "../../modules/moddable/guarded-socket";
 import { netResolver } from "../../modules/moddable/net-resolver";
 import type { HttpFailure, HttpHandlers, HttpRequest, PortalBodySink, PortalRequest } from "../../modules/core/ports";
 import { escaped, LinListener, LinTcp, loadSdkModule, skipWithoutSdk } from "../support/moddable-sdk";
@@ -165,7 +165,7 @@ test("SDK client: a close-delimited body ends with the close; HEAD ends at the h
 // --- the portal over the SDK's server ---
 
 /** The SDK server class, a guarded lin-like listener that records itself, and the port it bound. */
-async function sdkServerIO(acceptHttp10 = true) {
+async function sdkServerIO(options: GuardOptions = SERVER_SOCKET) {
   const HTTPServer = await loadSdkModule<ServerConstructor>("examples/io/listener/httpserver/httpserver.js");
   const made: LinListener[] = [];
   const Recording = class extends LinListener {
@@ -174,7 +174,7 @@ async function sdkServerIO(acceptHttp10 = true) {
       made.push(this);
     }
   };
-  const Socket = guardTcp(LinTcp as unknown as TcpConstructor, { log, acceptHttp10 });
+  const Socket = guardTcp(LinTcp as unknown as TcpConstructor, { log, ...options });
   const io = { Server: HTTPServer, Listener: guardListener(Recording as unknown as ListenerConstructor, Socket, { log }) };
   return { io, port: () => made.at(-1)!.listening() };
 }
@@ -260,12 +260,28 @@ test("SDK server: a streamed body reaches the sink in pieces of at most 4096, wh
   assert.deepEqual(aborted, []);
 });
 
+// Every status the portal sends (modules/core/portal, engine/updater.ts upload refusals, the
+// server adapters' 400/413/500, 408 for a silent upload), found with grep; Node's wording.
+const PORTAL_STATUSES = [200, 202, 302, 303, 400, 401, 403, 404, 405, 408, 409, 411, 413, 415, 422, 500, 501];
+
+test("SDK server: every status the portal sends goes out with its reason phrase (httpserver.js alone says '422 OK')", skip, async () => {
+  const sdkIO = await sdkServerIO();
+  const portal = new PortalServer((request) => ({ status: Number(request.path.slice(1)), headers: [], body: "x" }), sdkIO.io, { port: 0, clock: new FakeClock(), log });
+  closers.push(() => portal.close());
+  const port = await sdkIO.port();
+  for (const status of PORTAL_STATUSES) {
+    const answer = await raw(port, `GET /${status} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.equal(answer.slice(0, answer.indexOf("\r\n")), `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`);
+  }
+  assert.deepEqual(escaped, []);
+});
+
 test("SDK server: a port taken at start is retried until free", skip, async () => {
   const clock = new FakeClock();
   const blocker = net.createServer();
   const port = await listen(blocker);
   LinListener.taken.add(port);
-  const sdkIO = await sdkServerIO(false);
+  const sdkIO = await sdkServerIO({});
   lines.length = 0;
   const portal = new PortalServer(() => ({ status: 200, headers: [], body: "up" }), sdkIO.io, { port, clock, log, retryMs: 5000 });
   closers.push(() => portal.close());
