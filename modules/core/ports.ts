@@ -234,6 +234,12 @@ export interface PortalBodySink {
   end(): PortalResponse;
   /** The body broke off (client gone, connection error, idle too long): no response can be sent. */
   abort(reason: string): void;
+  /**
+   * Given by the server once it streams the body: the sink calls `answer` when it gives up on a
+   * body that stopped coming (an upload's stall: 408); the server sends that response at once
+   * and closes the connection, and no longer calls write, end or abort.
+   */
+  watch?(answer: (response: PortalResponse) => void): void;
 }
 
 /**

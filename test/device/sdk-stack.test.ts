@@ -260,6 +260,30 @@ test("SDK server: a streamed body reaches the sink in pieces of at most 4096, wh
   assert.deepEqual(aborted, []);
 });
 
+test("SDK server: a sink that gives up on a silent body answers 408 at once and the connection closes", skip, async () => {
+  const sdkIO = await sdkServerIO();
+  const aborted: string[] = [];
+  let received = 0;
+  const sink: PortalBodySink = {
+    write: (chunk) => void (received += chunk.byteLength),
+    end: () => ({ status: 202, headers: [], body: "" }),
+    abort: (reason) => aborted.push(reason),
+    // the upload session's stall timer, shortened
+    watch: (answer) => setTimeout(() => answer({ status: 408, headers: [["content-type", "application/json"]], body: '{"ok":false,"error":"stalled"}' }), 150),
+  };
+  const portal = new PortalServer(() => ({ status: 404, headers: [], body: "" }), sdkIO.io, { port: 0, clock: new FakeClock(), log, bodyRouter: () => ({ stream: sink }) });
+  closers.push(() => portal.close());
+  const port = await sdkIO.port();
+  const silent = raw(port, Buffer.concat([Buffer.from("POST /update/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"), Buffer.alloc(5000)]));
+  const answer = await Promise.race([silent, new Promise<string>((resolve) => setTimeout(() => resolve("(no answer, connection open after 3 s)"), 3000))]);
+  assert.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+  assert.ok(answer.endsWith('\r\n\r\n{"ok":false,"error":"stalled"}'), answer);
+  assert.equal(received, 5000);
+  assert.deepEqual(aborted, [], "it gave up itself: no abort");
+  assert.equal(portal.active, 0);
+  assert.deepEqual(escaped, []);
+});
+
 // Every status the portal sends (modules/core/portal, engine/updater.ts upload refusals, the
 // server adapters' 400/413/500, 408 for a silent upload), found with grep; Node's wording.
 const PORTAL_STATUSES = [200, 202, 302, 303, 400, 401, 403, 404, 405, 408, 409, 411, 413, 415, 422, 500, 501];
