@@ -15,6 +15,13 @@
 // callback into a logged fault: it closes the socket and reports onError to its owner,
 // so the client's request gets onDone(error) and the server's route gets onError.
 //
+// A peer known to be gone is never written to again: once the socket reported onError, or
+// a write failed (lin's tcp.c returns nothing then; its error event would never come, since
+// tcpTask stops polling a socket in error), writes are dropped and onError is reported once,
+// after the current call. On lin a write to a peer that reset the connection raises SIGPIPE,
+// and with xsbug attached the simulator no longer ignores it (xs/platforms/lin_xs.c restores
+// SIG_DFL after connecting to xsbug): the app would die of a client that left early.
+//
 // Server sockets can also write the status line's reason phrase: httpserver.js writes
 // `HTTP/1.1 ${status} ${reason(status)}` from its own table, which lacks 422 (and some
 // others) and then says "OK" ("HTTP/1.1 422 OK"); with `reasonPhrase` the first write of
@@ -120,6 +127,9 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
     #watch: SocketWatch | undefined;
     /** Nothing written yet: the first write may be the status line (reasonPhrase). */
     #first = reasonPhrase !== undefined;
+    /** The peer is known to be gone (onError, or a failed write): nothing more is written. */
+    #gone = false;
+    #onError: (() => void) | undefined;
 
     constructor(dictionary: TcpDictionary) {
       const { from, onReadable, onWritable, onError, io: _io, watch, ...rest } = dictionary;
@@ -149,7 +159,19 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
             fault(e, notify);
           }
         });
-      const wrapped: TcpDictionary = { ...rest, onReadable: guard(onReadable, true), onWritable: guard(onWritable, true), onError: guard(onError, false) };
+      const guardedError = guard(onError, false);
+      this.#onError = guardedError && (() => guardedError());
+      const wrapped: TcpDictionary = {
+        ...rest,
+        onReadable: guard(onReadable, true),
+        onWritable: guard(onWritable, true),
+        onError: () => {
+          this.#gone = true;
+          if (!this.#onError) return; // already reported after a failed write
+          this.#onError = undefined;
+          guardedError?.();
+        },
+      };
       if (source !== undefined) wrapped.from = source;
       this.#tcp = new TCP(wrapped);
     }
@@ -176,14 +198,21 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
 
     write(data: unknown, options?: unknown): unknown {
       const tcp = this.#tcp;
-      if (!tcp) return 0;
+      if (!tcp || this.#gone) return 0;
       if (this.#first && reasonPhrase) {
         this.#first = false;
         data = restatus(data, reasonPhrase) ?? data;
       }
       const result = options === undefined ? tcp.write(data) : tcp.write(data, options);
       this.#watch?.wrote?.(result);
-      return result;
+      if (typeof result === "number") return result;
+      // lin: write() failed (the peer is gone); the next one could raise SIGPIPE
+      this.#gone = true;
+      log("socket: write failed; the peer is gone, nothing more is written\n");
+      const report = this.#onError;
+      this.#onError = undefined;
+      if (report) void Promise.resolve().then(report);
+      return 0;
     }
 
     close(): void {

@@ -60,11 +60,11 @@ test("callbacks pass through with their arguments; read, write (with `more`), fo
   assert.equal(raw.dictionary.port, 8000);
   assert.equal("io" in raw.dictionary, false, "httpclient.js spreads socket.io into the dictionary; not passed on");
   raw.poll({ writable: 1536, readable: 100 });
-  raw.poll({ error: true });
-  assert.deepEqual(seen, ["w1536", "r100", "e"]);
   assert.equal(socket.write(new Uint8Array(3)), 1000);
   socket.write(new Uint8Array(2), { more: true });
   assert.deepEqual(raw.written[1].length, 2, "the second argument is kept");
+  raw.poll({ error: true });
+  assert.deepEqual(seen, ["w1536", "r100", "e"]);
   socket.format = "number";
   assert.equal(raw.format, "number");
   assert.equal(socket.format, "number");
@@ -222,6 +222,30 @@ test("server sockets read an HTTP/1.0 request line as HTTP/1.1; nothing else is 
   const Client = guardTcp(FakeTcp);
   const client = new Client({ address: "127.0.0.1", port: 1, onReadable: () => undefined });
   assert.equal(requestLine(client, FakeTcp.made[4], "HTTP/1.0 200 OK\r\n"), "HTTP/1.0 200 OK\r\n", "client sockets read what arrives");
+});
+
+test("a peer known to be gone is never written to again: after onError, or after a write that failed (lin: SIGPIPE with xsbug attached)", async () => {
+  FakeTcp.made = [];
+  const lines: string[] = [];
+  const Socket = guardTcp(FakeTcp, { log: (line) => lines.push(line) });
+  const errors: string[] = [];
+  const a = new Socket({ address: "127.0.0.1", port: 1, onError: () => errors.push("a") });
+  FakeTcp.made[0].poll({ error: true });
+  assert.equal(a.write(new Uint8Array(3)), 0);
+  assert.deepEqual(FakeTcp.made[0].written, [], "nothing written after the error");
+
+  const b = new Socket({ address: "127.0.0.1", port: 1, onError: () => errors.push("b") });
+  const raw = FakeTcp.made[1];
+  raw.write = (...args: unknown[]) => (raw.written.push(args), undefined); // tcp.c: write() < 0 -> no result
+  assert.equal(b.write(new Uint8Array(17)), 0, "the status line: write() failed (ECONNRESET)");
+  assert.equal(b.write(new Uint8Array(30)), 0, "a header line: not written (it would be EPIPE, SIGPIPE)");
+  assert.equal(raw.written.length, 1);
+  assert.deepEqual(errors, ["a"], "onError comes after the current call, not inside write()");
+  await Promise.resolve();
+  assert.deepEqual(errors, ["a", "b"]);
+  raw.poll({ error: true });
+  assert.deepEqual(errors, ["a", "b"], "reported once");
+  assert.ok(lines.some((l) => /write failed/.test(l)));
 });
 
 const text = (data: unknown) => String.fromCharCode(...new Uint8Array(data instanceof ArrayBuffer ? data : (data as Uint8Array)));
