@@ -1,8 +1,12 @@
 // Wording shared by the engine's user-facing errors: sizes, percentages,
 // HTTP status lines. Short and plain, as the portal shows them verbatim.
+import type { HttpFailure } from "./ports";
 
+// Node's http.STATUS_CODES wording (what the twin's server sends); the portal's
+// statuses all have one (test/device/guarded-socket.test.ts).
 const REASONS: Readonly<Record<number, string>> = {
   200: "OK",
+  202: "Accepted",
   204: "No Content",
   206: "Partial Content",
   301: "Moved Permanently",
@@ -17,8 +21,13 @@ const REASONS: Readonly<Record<number, string>> = {
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Timeout",
+  409: "Conflict",
   410: "Gone",
+  411: "Length Required",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
   416: "Range Not Satisfiable",
+  422: "Unprocessable Entity",
   429: "Too Many Requests",
   500: "Internal Server Error",
   501: "Not Implemented",
@@ -27,10 +36,56 @@ const REASONS: Readonly<Record<number, string>> = {
   504: "Gateway Timeout",
 };
 
+/** The reason phrase of a status line ("Unprocessable Entity" for 422), when we know one. */
+export function reasonPhrase(status: number): string | undefined {
+  return REASONS[status];
+}
+
 /** "Server answered 404 Not Found" */
 export function serverAnswered(status: number): string {
   const reason = REASONS[status];
   return `Server answered ${status}${reason ? ` ${reason}` : ""}`;
+}
+
+/** A status code an HTTP/1.x status line can carry (100-599): anything else means the peer does not speak HTTP. */
+export function isHttpStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 100 && status <= 599;
+}
+
+/** Longest piece of a peer's non-HTTP answer quoted in a message. */
+const QUOTED = 40;
+
+/** The first non-empty line of what a peer sent, printable ASCII only ("?" for anything else), at most QUOTED characters. */
+export function quotePeer(got: string): string {
+  const line = got.split(/\r?\n|\r/).find((l) => l.length > 0) ?? "";
+  let out = "";
+  for (const c of line.slice(0, QUOTED)) {
+    const code = c.charCodeAt(0);
+    out += code >= 0x20 && code < 0x7f ? c : "?";
+  }
+  return line.length > QUOTED ? `${out}...` : out;
+}
+
+/** "Server at 10.0.0.2:22 did not answer HTTP (got 'SSH-2.0-OpenSSH_9.2')" */
+export function notHttp(where: string, got?: string): string {
+  const quoted = got === undefined ? "" : quotePeer(got);
+  return `Server at ${where} did not answer HTTP${quoted ? ` (got '${quoted}')` : ""}`;
+}
+
+/** The failure of an exchange that never got an answer, named by its cause. */
+export function connectFailed(where: string, failure: HttpFailure | undefined): string {
+  switch (failure?.kind) {
+    case "resolve":
+      return `Cannot connect to ${where}: name not found`;
+    case "refused":
+      return `Cannot connect to ${where}: connection refused`;
+    case "not-http":
+      return notHttp(where, failure.got);
+    case "lost":
+      return `Server at ${where} closed the connection without answering`;
+    default:
+      return `Cannot connect to ${where}`;
+  }
 }
 
 /** "4.2 MB", "2.3 KB", "100 B": binary units, one decimal below 100, none above, no ".0". */

@@ -39,8 +39,28 @@ export interface HttpHandlers {
   /** A chunk of at most 4096 bytes, valid only during the call (adapters may reuse it). */
   onData(chunk: Uint8Array): void;
   onEnd(): void;
-  /** Transport failure: connect refused, DNS, reset. The text is for logs; the core words the user message. */
-  onError(reason: string): void;
+  /**
+   * Transport failure: DNS, connect refused, a peer that does not speak HTTP, reset.
+   * `reason` is for logs; the core words the user message from `failure`.
+   */
+  onError(reason: string, failure: HttpFailure): void;
+}
+
+/**
+ * What went wrong, as far as the adapter can tell:
+ * - "resolve": the host name has no address;
+ * - "refused": no connection was made (refused; where the adapter cannot tell them apart, unreachable);
+ * - "not-http": the peer sent something that is not an HTTP response head (its first bytes in `got`),
+ *   or a status line without a status code 100-599;
+ * - "lost": the connection was made, then closed or reset before the answer ended;
+ * - "other": anything else (the exchange could not start, a consumer threw).
+ */
+export type HttpFailureKind = "resolve" | "refused" | "not-http" | "lost" | "other";
+
+export interface HttpFailure {
+  kind: HttpFailureKind;
+  /** "not-http": the peer's first bytes as Latin-1 text, at most 64; the core cuts and cleans them for display. */
+  got?: string;
 }
 
 export interface HttpExchange {
@@ -214,6 +234,12 @@ export interface PortalBodySink {
   end(): PortalResponse;
   /** The body broke off (client gone, connection error, idle too long): no response can be sent. */
   abort(reason: string): void;
+  /**
+   * Given by the server once it streams the body: the sink calls `answer` when it gives up on a
+   * body that stopped coming (an upload's stall: 408); the server sends that response at once
+   * and closes the connection, and no longer calls write, end or abort.
+   */
+  watch?(answer: (response: PortalResponse) => void): void;
 }
 
 /**

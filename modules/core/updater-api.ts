@@ -76,6 +76,8 @@ export interface UploadTarget {
   write(chunk: Uint8Array): void;
   end(): void;
   abort(reason: string): void;
+  /** Called once with the error when the update fails because the client stopped sending (the stall time passed). */
+  onStall(listener: (error: string) => void): void;
 }
 
 export type UploadStart = { ok: true; upload: UploadTarget } | { ok: false; status: number; error: string };

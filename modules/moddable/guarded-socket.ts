@@ -15,6 +15,18 @@
 // callback into a logged fault: it closes the socket and reports onError to its owner,
 // so the client's request gets onDone(error) and the server's route gets onError.
 //
+// A peer known to be gone is never written to again: once the socket reported onError, or
+// a write failed (lin's tcp.c returns nothing then; its error event would never come, since
+// tcpTask stops polling a socket in error), writes are dropped and onError is reported once,
+// after the current call. On lin a write to a peer that reset the connection raises SIGPIPE,
+// and with xsbug attached the simulator no longer ignores it (xs/platforms/lin_xs.c restores
+// SIG_DFL after connecting to xsbug): the app would die of a client that left early.
+//
+// Server sockets can also write the status line's reason phrase: httpserver.js writes
+// `HTTP/1.1 ${status} ${reason(status)}` from its own table, which lacks 422 (and some
+// others) and then says "OK" ("HTTP/1.1 422 OK"); with `reasonPhrase` the first write of
+// the socket, when it is a whole status line, goes out with our phrase instead.
+//
 // Server sockets also accept HTTP/1.0 request lines: httpserver.js refuses anything but
 // "HTTP/1.1" ("badly formed", connection dropped), which would shut out HTTP/1.0 clients
 // such as captive-network probes and ab; the version digit is read as 1 (the answer is
@@ -27,8 +39,20 @@ export interface RawTcp {
   close(): void;
   format: string;
 }
+/**
+ * Watches a socket from its dictionary: the HTTP client adapter passes `socket: {io, watch}`,
+ * which httpclient.js spreads into the socket's dictionary. Never passed on to the TCP.
+ */
+export interface SocketWatch {
+  /** Each value read() returned (one byte as a number in "number" format: the status line and headers). */
+  read?(value: unknown): void;
+  /** What each write returned: bytes still writable once connected; undefined where lin's tcp.c write() failed (a refused connect is reported writable there first). */
+  wrote?(result: unknown): void;
+}
+
 export type TcpDictionary = Record<string, unknown> & {
   from?: unknown;
+  watch?: SocketWatch;
   onReadable?: (count: number) => void;
   onWritable?: (count: number) => void;
   onError?: () => void;
@@ -48,6 +72,31 @@ export interface GuardOptions {
   log?: (line: string) => void;
   /** Read an "HTTP/1.0" request line as "HTTP/1.1" (server sockets). */
   acceptHttp10?: boolean;
+  /** The status line's reason phrase for a status (server sockets); undefined keeps the SDK's. */
+  reasonPhrase?: (status: number) => string | undefined;
+}
+
+/** Longest first write read as a status line. */
+const STATUS_LINE_MAX = 128;
+
+/** The bytes of a buffer or view written to a socket; undefined for anything else (a number in "number" format). */
+function bytesOf(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+
+/** `line` ("HTTP/1.1 422 OK\r\n") with the phrase `reasonPhrase` gives, or undefined to write it as it is. */
+export function restatus(data: unknown, reasonPhrase: (status: number) => string | undefined): Uint8Array | undefined {
+  const bytes = bytesOf(data);
+  if (!bytes || bytes.byteLength > STATUS_LINE_MAX) return undefined;
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  const line = /^(HTTP\/1\.1 ([1-5][0-9][0-9])) (.*)\r\n$/.exec(text);
+  const phrase = line ? reasonPhrase(Number(line[2])) : undefined;
+  if (!line || phrase === undefined || phrase === line[3]) return undefined;
+  const out = `${line[1]} ${phrase}\r\n`;
+  return Uint8Array.from(out, (c) => c.charCodeAt(0) & 0xff);
 }
 
 const SPACE = 0x20;
@@ -65,6 +114,7 @@ export type GuardedTcpConstructor = new (options: TcpDictionary) => GuardedTcp;
 export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): GuardedTcpConstructor {
   const log = options.log ?? (() => undefined);
   const acceptHttp10 = options.acceptHttp10 === true;
+  const reasonPhrase = options.reasonPhrase;
 
   class GuardedSocket implements GuardedTcp {
     #tcp: RawTcp | undefined;
@@ -74,9 +124,16 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
     /** Request line state for acceptHttp10: spaces seen and the version token so far; -1 once the line has ended. */
     #spaces = acceptHttp10 ? 0 : -1;
     #token = "";
+    #watch: SocketWatch | undefined;
+    /** Nothing written yet: the first write may be the status line (reasonPhrase). */
+    #first = reasonPhrase !== undefined;
+    /** The peer is known to be gone (onError, or a failed write): nothing more is written. */
+    #gone = false;
+    #onError: (() => void) | undefined;
 
     constructor(dictionary: TcpDictionary) {
-      const { from, onReadable, onWritable, onError, io: _io, ...rest } = dictionary;
+      const { from, onReadable, onWritable, onError, io: _io, watch, ...rest } = dictionary;
+      this.#watch = watch;
       const source = from instanceof GuardedSocket ? from.#release() : from;
       if (source !== undefined && !onReadable && !onWritable && !onError) {
         this.#held = source as RawTcp;
@@ -102,7 +159,19 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
             fault(e, notify);
           }
         });
-      const wrapped: TcpDictionary = { ...rest, onReadable: guard(onReadable, true), onWritable: guard(onWritable, true), onError: guard(onError, false) };
+      const guardedError = guard(onError, false);
+      this.#onError = guardedError && (() => guardedError());
+      const wrapped: TcpDictionary = {
+        ...rest,
+        onReadable: guard(onReadable, true),
+        onWritable: guard(onWritable, true),
+        onError: () => {
+          this.#gone = true;
+          if (!this.#onError) return; // already reported after a failed write
+          this.#onError = undefined;
+          guardedError?.();
+        },
+      };
       if (source !== undefined) wrapped.from = source;
       this.#tcp = new TCP(wrapped);
     }
@@ -123,13 +192,27 @@ export function guardTcp(TCP: TcpConstructor, options: GuardOptions = {}): Guard
       const tcp = this.#tcp;
       if (!tcp) return undefined;
       const value = arg === undefined ? tcp.read() : tcp.read(arg);
+      this.#watch?.read?.(value);
       return this.#spaces >= 0 && typeof value === "number" ? this.#requestLine(value) : value;
     }
 
     write(data: unknown, options?: unknown): unknown {
       const tcp = this.#tcp;
-      if (!tcp) return 0;
-      return options === undefined ? tcp.write(data) : tcp.write(data, options);
+      if (!tcp || this.#gone) return 0;
+      if (this.#first && reasonPhrase) {
+        this.#first = false;
+        data = restatus(data, reasonPhrase) ?? data;
+      }
+      const result = options === undefined ? tcp.write(data) : tcp.write(data, options);
+      this.#watch?.wrote?.(result);
+      if (typeof result === "number") return result;
+      // lin: write() failed (the peer is gone); the next one could raise SIGPIPE
+      this.#gone = true;
+      log("socket: write failed; the peer is gone, nothing more is written\n");
+      const report = this.#onError;
+      this.#onError = undefined;
+      if (report) void Promise.resolve().then(report);
+      return 0;
     }
 
     close(): void {

@@ -4,10 +4,16 @@
 // tests pass scripted ones that call back in the SDK's order.
 //
 // What the SDK client does, and what this adapter makes of it:
-// - Every failure (DNS, connect refused, reset, close before the body ends) reaches the
-//   request's onDone(error) with an Error that has no message, then the client's onError.
-//   Before onHeaders that is "cannot connect"; after, "connection lost"; a DNS failure
-//   is named by the resolver (net-resolver.ts).
+// - Every failure (DNS, connect refused, reset, close before the body ends, a status line
+//   it cannot read) reaches the request's onDone(error) with an Error that has no message,
+//   then the client's onError. The adapter names the cause (ports.ts HttpFailure) from
+//   what it saw: the resolver's failure (net-resolver.ts) is "resolve"; no write went
+//   through is "refused" (lin's tcp.c reports a refused connect as writable, then the
+//   request's write() fails: tcp.write returns undefined); bytes received but no head is
+//   "not-http" with those bytes (the SDK reads the status line and headers one byte at a
+//   time, watched through the guarded socket: guarded-socket.ts SocketWatch); otherwise
+//   "lost". A head whose status is not a number 100-599 (httpclient.js parseInt()s
+//   whatever sits between the first two spaces: NaN for a peer's junk) is "not-http" too.
 // - A body without Content-Length and not chunked runs to the close, which the client
 //   reports as an error: after such a head that close is the normal end (onEnd).
 // - HEAD, 204 and 304 answers end at the head (the client would wait for a
@@ -20,11 +26,15 @@
 // - Nothing is called after abort() or after the exchange ended; a consumer that throws
 //   gets one onError and the connection is closed.
 
-import type { HttpClient, HttpExchange, HttpHandlers, HttpRequest } from "../core/ports";
+import type { HttpClient, HttpExchange, HttpFailure, HttpHandlers, HttpRequest } from "../core/ports";
+import { isHttpStatus, quotePeer } from "../core/messages";
+import type { SocketWatch } from "./guarded-socket";
 import type { ResolverOptions } from "./net-resolver";
 
 /** Largest chunk handed to onData (ports.ts: at most 4096 bytes). */
 export const CHUNK = 4096;
+/** Bytes of the answer kept before its head, to say what a non-HTTP peer sent. */
+export const GOT = 64;
 
 /** What this adapter uses of the object request() returns (httpclient.js HTTPClient.#Request). */
 export interface ClientRequest {
@@ -52,7 +62,7 @@ export interface ClientOptions {
   /** Passed whole to `new dns.io(dns)` by the client. */
   dns: ResolverOptions & { io: unknown };
   /** Spread into the socket's dictionary by the client. */
-  socket: { io: unknown };
+  socket: { io: unknown; watch: SocketWatch };
   onError: (error?: unknown) => void;
 }
 export type ClientConstructor = new (options: ClientOptions) => Client;
@@ -86,6 +96,11 @@ class ClientExchange implements HttpExchange {
   #headSeen = false;
   #closeDelimited = false;
   #cause: string | undefined;
+  #kind: HttpFailure["kind"] | undefined;
+  /** The answer's bytes before its head (at most GOT), as Latin-1. */
+  #got = "";
+  /** A write went through: the connection was made. */
+  #connected = false;
 
   constructor(io: ClientIO, request: HttpRequest, handlers: HttpHandlers, buffer: Uint8Array, options: Required<ModdableHttpClientOptions>) {
     this.#handlers = handlers;
@@ -102,8 +117,8 @@ class ClientExchange implements HttpExchange {
       const client = new io.Client({
         host: where, // becomes "host: <where>"; the resolver drops the port
         port: request.port,
-        dns: { io: io.Resolver, live: () => !this.#finished, onFailure: (reason) => (this.#cause = reason) },
-        socket: { io: io.Socket },
+        dns: { io: io.Resolver, live: () => !this.#finished, onFailure: (reason) => this.#because("resolve", reason) },
+        socket: { io: io.Socket, watch: { read: (value) => this.#saw(value), wrote: (result) => this.#wrote(result) } },
         onError: () => this.#fail(),
       });
       this.#client = client;
@@ -116,7 +131,7 @@ class ClientExchange implements HttpExchange {
         onDone: (error) => this.#onDone(error),
       });
     } catch (e) {
-      this.#cause = `cannot start: ${reason(e)}`;
+      this.#because("other", `cannot start: ${reason(e)}`);
       this.#close();
       options.defer(() => this.#fail());
     }
@@ -127,8 +142,25 @@ class ClientExchange implements HttpExchange {
     this.#close();
   }
 
+  #because(kind: HttpFailure["kind"], cause: string): void {
+    this.#kind = kind;
+    this.#cause = cause;
+  }
+
+  #saw(value: unknown): void {
+    if (typeof value === "number" && !this.#headSeen && this.#got.length < GOT) this.#got += String.fromCharCode(value);
+  }
+
+  #wrote(result: unknown): void {
+    if (typeof result === "number") this.#connected = true;
+  }
+
   #onHeaders(status: number, headers: Map<string, string>): void {
     if (this.#finished) return;
+    if (!isHttpStatus(status)) {
+      this.#kind = "not-http"; // logged with what came
+      return this.#fail();
+    }
     this.#headSeen = true;
     const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
     this.#closeDelimited = !headers.has("content-length") && !chunked;
@@ -165,9 +197,16 @@ class ClientExchange implements HttpExchange {
     if (this.#finished) return;
     this.#finished = true;
     this.#close();
-    const text = this.#cause ?? (this.#headSeen ? "connection lost" : "cannot connect");
+    const failure = this.#failure();
+    const text = this.#cause ?? describe(failure);
     this.#log(`http: ${this.#what}: ${text}\n`);
-    this.#call(() => this.#handlers.onError(text), true);
+    this.#call(() => this.#handlers.onError(text, failure), true);
+  }
+
+  #failure(): HttpFailure {
+    if (this.#kind === "not-http" || (this.#kind === undefined && !this.#headSeen && this.#got !== "" && !httpHead.test(this.#got))) return { kind: "not-http", got: this.#got };
+    if (this.#kind) return { kind: this.#kind };
+    return { kind: this.#headSeen || this.#connected ? "lost" : "refused" };
   }
 
   /** Runs a consumer callback; one that throws ends the exchange with onError. */
@@ -181,7 +220,7 @@ class ClientExchange implements HttpExchange {
         this.#finished = true;
         this.#close();
         try {
-          this.#handlers.onError(reason(e));
+          this.#handlers.onError(reason(e), { kind: "other" });
         } catch (again) {
           this.#log(`http: ${this.#what}: onError failed: ${reason(again)}\n`);
         }
@@ -215,6 +254,22 @@ export class ModdableHttpClient implements HttpClient {
 
   request(request: HttpRequest, handlers: HttpHandlers): HttpExchange {
     return new ClientExchange(this.#io, request, handlers, this.#buffer, this.#options);
+  }
+}
+
+/** The start of an HTTP/1.x status line that was cut off (a drop mid-head, not a foreign protocol). */
+const httpHead = /^HTTP\/1\.[01] [1-5][0-9][0-9][ \r]/;
+
+function describe(failure: HttpFailure): string {
+  switch (failure.kind) {
+    case "not-http":
+      return `not HTTP (got '${quotePeer(failure.got ?? "")}')`;
+    case "refused":
+      return "cannot connect";
+    case "lost":
+      return "connection lost";
+    default:
+      return "failed";
   }
 }
 

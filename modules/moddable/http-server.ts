@@ -15,7 +15,9 @@
 // - a PortalBodyRouter (options.bodyRouter) may take it as a stream: pieces of at most
 //   CHUNK bytes go to the sink as they arrive, its end() gives the response, its abort()
 //   hears of a broken or idle connection (issue 11's firmware upload plugs in here);
-//   or it may answer at once without reading the body (respond);
+//   or it may answer at once without reading the body (respond); a sink that gives up on a
+//   body that stopped coming (an upload's stall) answers through watch() (408): sent at
+//   once, the rest of the body ignored, the connection closed after the answer;
 // - otherwise it is a form: a Content-Length over maxBody is answered 413 at once, unread;
 //   else the body (at most maxBody bytes, chunked too) is collected and handed to the
 //   synchronous PortalHandler as a string.
@@ -27,9 +29,17 @@
 // app: port-probe.ts) a probe is asked first. Connections idle for idleMs are closed.
 
 import { utf8Decode, utf8Encode } from "../core/bytes";
+import { reasonPhrase } from "../core/messages";
+import type { GuardOptions } from "./guarded-socket";
 import type { Clock, PortalBodyRouter, PortalBodySink, PortalRequest, PortalResponse, TimerId } from "../core/ports";
 import type { PortalHandler } from "../core/updater-api";
 import type { PortProbe } from "./port-probe";
+
+/**
+ * How the portal's sockets are guarded (network-io.ts): HTTP/1.0 request lines read as 1.1,
+ * and the status line's reason phrase ours (httpserver.js has none for 422 and says "OK").
+ */
+export const SERVER_SOCKET: GuardOptions = { acceptHttp10: true, reasonPhrase };
 
 /** Largest piece handed to a body sink. */
 export const CHUNK = 4096;
@@ -233,6 +243,7 @@ export class PortalServer {
     if (plan && "stream" in plan) {
       exchange.mode = "stream";
       exchange.sink = plan.stream;
+      plan.stream.watch?.((response) => this.#giveUp(exchange, response));
       return;
     }
     const length = contentLength(request.headers);
@@ -305,6 +316,22 @@ export class PortalServer {
     exchange.mode = "discard";
     exchange.form = undefined;
     this.#send(exchange, response);
+  }
+
+  /** The sink gave up on a body that stopped coming: its answer goes out now, then the connection closes. */
+  #giveUp(exchange: Exchange, response: PortalResponse): void {
+    if (exchange.done || exchange.responded) return;
+    exchange.sink = undefined; // it gave up: no abort
+    exchange.mode = "discard";
+    exchange.lastActive = this.#clock.now();
+    const head = exchange.head;
+    this.#log(`portal: ${head?.method} ${head?.path}: answered ${response.status} (the body stopped coming)\n`);
+    try {
+      this.#send(exchange, response);
+    } catch (e) {
+      this.#log(`portal: answering ${response.status} failed: ${reason(e)}\n`);
+      this.#drop(exchange, "internal error");
+    }
   }
 
   #send(exchange: Exchange, response: PortalResponse): void {

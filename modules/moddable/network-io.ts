@@ -16,7 +16,7 @@ import Net from "net";
 import type { UdpConstructor } from "./captive-dns";
 import { guardListener, guardTcp, type ListenerConstructor, type TcpConstructor } from "./guarded-socket";
 import type { ClientConstructor, ClientIO } from "./http-client";
-import type { ServerConstructor, ServerIO } from "./http-server";
+import { SERVER_SOCKET, type ServerConstructor, type ServerIO } from "./http-server";
 import { netResolver, type ResolveFunction } from "./net-resolver";
 
 const log = (line: string) => trace(line);
@@ -30,7 +30,7 @@ export const clientIO: ClientIO = {
 
 export const serverIO: ServerIO = {
   Server: HTTPServer as unknown as ServerConstructor,
-  Listener: guardListener(Listener as unknown as ListenerConstructor, guardTcp(TCP as unknown as TcpConstructor, { log, acceptHttp10: true }), { log }),
+  Listener: guardListener(Listener as unknown as ListenerConstructor, guardTcp(TCP as unknown as TcpConstructor, { log, ...SERVER_SOCKET }), { log }),
 };
 
 export const udp = UDP as unknown as UdpConstructor;

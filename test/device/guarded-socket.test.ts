@@ -9,7 +9,8 @@
 // calls the listener's onReadable with `this` = the listener, reading `this.target`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { guardListener, guardTcp, type RawTcp, type TcpDictionary } from "../../modules/moddable/guarded-socket";
+import { guardListener, guardTcp, restatus, type RawTcp, type TcpDictionary } from "../../modules/moddable/guarded-socket";
+import { reasonPhrase } from "../../modules/core/messages";
 import { portProbe } from "../../modules/moddable/port-probe";
 import { FakeClock } from "../fakes/clock";
 
@@ -59,11 +60,11 @@ test("callbacks pass through with their arguments; read, write (with `more`), fo
   assert.equal(raw.dictionary.port, 8000);
   assert.equal("io" in raw.dictionary, false, "httpclient.js spreads socket.io into the dictionary; not passed on");
   raw.poll({ writable: 1536, readable: 100 });
-  raw.poll({ error: true });
-  assert.deepEqual(seen, ["w1536", "r100", "e"]);
   assert.equal(socket.write(new Uint8Array(3)), 1000);
   socket.write(new Uint8Array(2), { more: true });
   assert.deepEqual(raw.written[1].length, 2, "the second argument is kept");
+  raw.poll({ error: true });
+  assert.deepEqual(seen, ["w1536", "r100", "e"]);
   socket.format = "number";
   assert.equal(raw.format, "number");
   assert.equal(socket.format, "number");
@@ -221,6 +222,52 @@ test("server sockets read an HTTP/1.0 request line as HTTP/1.1; nothing else is 
   const Client = guardTcp(FakeTcp);
   const client = new Client({ address: "127.0.0.1", port: 1, onReadable: () => undefined });
   assert.equal(requestLine(client, FakeTcp.made[4], "HTTP/1.0 200 OK\r\n"), "HTTP/1.0 200 OK\r\n", "client sockets read what arrives");
+});
+
+test("a peer known to be gone is never written to again: after onError, or after a write that failed (lin: SIGPIPE with xsbug attached)", async () => {
+  FakeTcp.made = [];
+  const lines: string[] = [];
+  const Socket = guardTcp(FakeTcp, { log: (line) => lines.push(line) });
+  const errors: string[] = [];
+  const a = new Socket({ address: "127.0.0.1", port: 1, onError: () => errors.push("a") });
+  FakeTcp.made[0].poll({ error: true });
+  assert.equal(a.write(new Uint8Array(3)), 0);
+  assert.deepEqual(FakeTcp.made[0].written, [], "nothing written after the error");
+
+  const b = new Socket({ address: "127.0.0.1", port: 1, onError: () => errors.push("b") });
+  const raw = FakeTcp.made[1];
+  raw.write = (...args: unknown[]) => (raw.written.push(args), undefined); // tcp.c: write() < 0 -> no result
+  assert.equal(b.write(new Uint8Array(17)), 0, "the status line: write() failed (ECONNRESET)");
+  assert.equal(b.write(new Uint8Array(30)), 0, "a header line: not written (it would be EPIPE, SIGPIPE)");
+  assert.equal(raw.written.length, 1);
+  assert.deepEqual(errors, ["a"], "onError comes after the current call, not inside write()");
+  await Promise.resolve();
+  assert.deepEqual(errors, ["a", "b"]);
+  raw.poll({ error: true });
+  assert.deepEqual(errors, ["a", "b"], "reported once");
+  assert.ok(lines.some((l) => /write failed/.test(l)));
+});
+
+const text = (data: unknown) => String.fromCharCode(...new Uint8Array(data instanceof ArrayBuffer ? data : (data as Uint8Array)));
+
+test("server sockets with reasonPhrase: the first write, a whole status line, goes out with our phrase; nothing else is touched", () => {
+  FakeTcp.made = [];
+  const Socket = guardTcp(FakeTcp, { reasonPhrase });
+  const socket = new Socket({ from: new FakeTcp({}), onWritable: () => undefined });
+  const raw = FakeTcp.made[1];
+  const line = new TextEncoder().encode("xxHTTP/1.1 422 OK\r\n"); // httpserver.js: a view into its pending ArrayBuffer
+  assert.equal(socket.write(line.subarray(2)), 1000);
+  socket.write(new TextEncoder().encode("HTTP/1.1 422 OK\r\n"));
+  assert.deepEqual(raw.written.map(([data]) => text(data)), ["HTTP/1.1 422 Unprocessable Entity\r\n", "HTTP/1.1 422 OK\r\n"], "only the first write");
+  assert.equal(text(restatus(new TextEncoder().encode("HTTP/1.1 413 Request Entity Too Large\r\n").buffer, reasonPhrase)), "HTTP/1.1 413 Payload Too Large\r\n");
+  assert.equal(restatus(new TextEncoder().encode("HTTP/1.1 200 OK\r\n"), reasonPhrase), undefined, "already right");
+  assert.equal(restatus(new TextEncoder().encode("HTTP/1.1 299 OK\r\n"), reasonPhrase), undefined, "no phrase of ours: the SDK's stays");
+  assert.equal(restatus(new TextEncoder().encode("<html>HTTP/1.1 422 OK\r\n"), reasonPhrase), undefined, "not a status line");
+  assert.equal(restatus(65, reasonPhrase), undefined, "a number");
+  const Client = guardTcp(FakeTcp);
+  const client = new Client({ address: "127.0.0.1", port: 1, onWritable: () => undefined });
+  client.write(new TextEncoder().encode("HTTP/1.1 422 OK\r\n"));
+  assert.equal(text(FakeTcp.made.at(-1)!.written[0][0]), "HTTP/1.1 422 OK\r\n", "without the option, as written");
 });
 
 // port-probe.ts: connect to each address; tcp.c reports an accepted connect as onWritable,

@@ -15,9 +15,9 @@
 //   (440), then close(). The Error has no message.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CHUNK, ModdableHttpClient, type Client, type ClientOptions, type ClientRequest, type ClientRequestOptions } from "../../modules/moddable/http-client";
+import { CHUNK, GOT, ModdableHttpClient, type Client, type ClientOptions, type ClientRequest, type ClientRequestOptions } from "../../modules/moddable/http-client";
 import { netResolver, type ResolveFunction } from "../../modules/moddable/net-resolver";
-import type { HttpHandlers, HttpResponseHead } from "../../modules/core/ports";
+import type { HttpFailure, HttpHandlers, HttpResponseHead } from "../../modules/core/ports";
 
 /** A client that records what the adapter asked and lets the test call back as httpclient.js does. */
 class ScriptedClient implements Client {
@@ -88,9 +88,13 @@ function record() {
       events.push(`data ${chunk.byteLength}`);
     },
     onEnd: () => events.push("end"),
-    onError: (reason) => events.push(`error ${reason}`),
+    onError: (reason, failure) => {
+      events.push(`error ${reason}`);
+      failures.push(failure);
+    },
   };
-  return { handlers, events, data, head: () => head };
+  const failures: HttpFailure[] = [];
+  return { handlers, events, data, failures, head: () => head };
 }
 
 const io = { Client: ScriptedClient, Socket: class GuardedTcp {}, Resolver: class Resolver {} };
@@ -179,6 +183,60 @@ test("connect refused: onDone(new Error) before any head, then the client's onEr
   assert.deepEqual(r.events, ["error cannot connect"]);
   assert.ok(made[0].closed >= 1);
   assert.ok(logged.some((l) => l.includes("GET http://127.0.0.1:8001/_catalog?op=list&path=.: cannot connect")));
+});
+
+/** What the SDK's socket would do through the guard: the request line written (a number back once connected), then the answer read byte by byte. */
+function peerSends(c: ScriptedClient, text: string, { connected = true } = {}): void {
+  c.options.socket.watch.wrote?.(connected ? 1400 : undefined); // lin tcp.c: write() failed -> no result
+  for (const ch of text) c.options.socket.watch.read?.(ch.charCodeAt(0));
+}
+
+test("the failure's cause: refused (no write went through), lost (connected, nothing came), not HTTP (bytes but no head, kept up to 64)", () => {
+  const { client, made } = setup();
+  const refused = record();
+  client.request({ host: "127.0.0.1", port: 18310, path: "/" }, refused.handlers);
+  peerSends(made[0], "", { connected: false });
+  made[0].error();
+  assert.deepEqual(refused.failures, [{ kind: "refused" }]);
+
+  const lost = record();
+  client.request({ host: "127.0.0.1", port: 18310, path: "/" }, lost.handlers);
+  peerSends(made[1], "");
+  made[1].error();
+  assert.deepEqual(lost.failures, [{ kind: "lost" }]);
+
+  const ssh = record();
+  client.request({ host: "127.0.0.1", port: 22, path: "/" }, ssh.handlers);
+  const banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n" + "k".repeat(100);
+  peerSends(made[2], banner); // httpclient.js: no second space -> #error("bad response")
+  made[2].error();
+  assert.deepEqual(ssh.failures, [{ kind: "not-http", got: banner.slice(0, GOT) }]);
+  assert.deepEqual(ssh.events, ["error not HTTP (got 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3')"]);
+
+  const cut = record();
+  client.request({ host: "127.0.0.1", port: 8000, path: "/" }, cut.handlers);
+  peerSends(made[3], "HTTP/1.1 200 OK\r\ncontent-le"); // a real head, cut: a drop, not a foreign protocol
+  made[3].error();
+  assert.deepEqual(cut.failures, [{ kind: "lost" }]);
+});
+
+test("a head whose status is not 100-599 (httpclient.js parseInt()s junk into NaN) is not HTTP: onError with what came, never onHead", () => {
+  const { client, made } = setup();
+  for (const [status, line] of [
+    [NaN, "hello there world\r\n"],
+    [42, "HTTP/1.1 42 Odd\r\n"],
+  ] as const) {
+    const r = record();
+    client.request({ host: "127.0.0.1", port: 9, path: "/" }, r.handlers);
+    const c = made.at(-1)!;
+    peerSends(c, `${line}\r\n`);
+    c.headers(status, []);
+    assert.deepEqual(r.failures, [{ kind: "not-http", got: `${line}\r\n` }]);
+    assert.equal(r.events.length, 1);
+    assert.ok(c.closed >= 1);
+    c.done(null); // anything after is ignored
+    assert.equal(r.events.length, 1);
+  }
 });
 
 test("reset mid-body: the data so far, then one onError 'connection lost'", () => {

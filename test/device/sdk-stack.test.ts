@@ -10,10 +10,10 @@ import http from "node:http";
 import net from "node:net";
 import { lookup } from "node:dns";
 import { ModdableHttpClient, type ClientConstructor } from "../../modules/moddable/http-client";
-import { PortalServer, type ServerConstructor } from "../../modules/moddable/http-server";
-import { guardListener, guardTcp, type ListenerConstructor, type TcpConstructor } from "../../modules/moddable/guarded-socket";
+import { PortalServer, SERVER_SOCKET, type ServerConstructor } from "../../modules/moddable/http-server";
+import { guardListener, guardTcp, type GuardOptions, type ListenerConstructor, type TcpConstructor } from "../../modules/moddable/guarded-socket";
 import { netResolver } from "../../modules/moddable/net-resolver";
-import type { HttpHandlers, HttpRequest, PortalBodySink, PortalRequest } from "../../modules/core/ports";
+import type { HttpFailure, HttpHandlers, HttpRequest, PortalBodySink, PortalRequest } from "../../modules/core/ports";
 import { escaped, LinListener, LinTcp, loadSdkModule, skipWithoutSdk } from "../support/moddable-sdk";
 import { FakeClock } from "../fakes/clock";
 
@@ -31,13 +31,14 @@ async function sdkClient(): Promise<ModdableHttpClient> {
 }
 
 function fetchVia(client: ModdableHttpClient, request: HttpRequest, onData?: (chunk: Uint8Array) => void) {
-  return new Promise<{ events: string[]; status?: number; headers?: ReadonlyMap<string, string>; body: Buffer; sizes: number[] }>((resolve) => {
+  return new Promise<{ events: string[]; status?: number; headers?: ReadonlyMap<string, string>; body: Buffer; sizes: number[]; failure?: HttpFailure }>((resolve) => {
     const events: string[] = [];
+    let failure: HttpFailure | undefined;
     const parts: Buffer[] = [];
     const sizes: number[] = [];
     let status: number | undefined;
     let headers: ReadonlyMap<string, string> | undefined;
-    const finish = () => resolve({ events, status, headers, body: Buffer.concat(parts), sizes });
+    const finish = () => resolve({ events, status, headers, body: Buffer.concat(parts), sizes, failure });
     const handlers: HttpHandlers = {
       onHead: (head) => {
         status = head.status;
@@ -53,8 +54,9 @@ function fetchVia(client: ModdableHttpClient, request: HttpRequest, onData?: (ch
         events.push("end");
         finish();
       },
-      onError: (reason) => {
+      onError: (reason, why) => {
         events.push(`error ${reason}`);
+        failure = why;
         finish();
       },
     };
@@ -99,9 +101,11 @@ test("SDK client: connection refused, unknown host, reset mid-body: each one onE
   await new Promise((resolve) => probe.close(resolve)); // a port where nothing listens now
   const refused = await fetchVia(client, { host: "127.0.0.1", port: closed, path: "/_catalog?op=list&path=." });
   assert.deepEqual(refused.events, ["error cannot connect"]);
+  assert.deepEqual(refused.failure, { kind: "refused" });
 
   const unknown = await fetchVia(client, { host: "no-such-host.invalid", port: 8000, path: "/" });
   assert.deepEqual(unknown.events, ["error cannot resolve no-such-host.invalid"]);
+  assert.deepEqual(unknown.failure, { kind: "resolve" });
 
   const resetPort = await listen(
     net.createServer((socket) => {
@@ -113,19 +117,32 @@ test("SDK client: connection refused, unknown host, reset mid-body: each one onE
   );
   const reset = await fetchVia(client, { host: "127.0.0.1", port: resetPort, path: "/fw.bin" });
   assert.deepEqual(reset.events, ["head 200", "error connection lost"]);
+  assert.deepEqual(reset.failure, { kind: "lost" });
   assert.equal(reset.body.length, 5000);
   assert.deepEqual(escaped, []);
 });
 
-test("SDK client: a non-HTTP peer makes httpclient.js throw inside onReadable; the guard turns it into onError", skip, async () => {
+test("SDK client: a non-HTTP peer makes httpclient.js throw inside onReadable; the guard turns it into onError, named not HTTP", skip, async () => {
   const port = await listen(net.createServer((socket) => socket.once("data", () => socket.end("SSH-2.0-OpenSSH_9.2\r\nx: y\r\n\r\n"))));
   const client = await sdkClient();
   lines.length = 0;
   const r = await fetchVia(client, { host: "127.0.0.1", port, path: "/" });
-  assert.deepEqual(r.events, ["error cannot connect"]);
+  assert.deepEqual(r.events, ["error not HTTP (got 'SSH-2.0-OpenSSH_9.2')"]);
+  assert.deepEqual(r.failure, { kind: "not-http", got: "SSH-2.0-OpenSSH_9.2\r\n" });
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.ok(lines.some((l) => /socket: TypeError/.test(l)), `the SDK's TypeError was caught: ${lines.join("")}`);
   assert.deepEqual(escaped, [], "without the guard this exception would abort XS");
+});
+
+test("SDK client: junk with spaces and a blank line (status NaN to httpclient.js) is not HTTP; a peer that closes at once is lost", skip, async () => {
+  const junk = await listen(net.createServer((socket) => socket.once("data", () => socket.end("hello there world\r\n\r\n"))));
+  const mute = await listen(net.createServer((socket) => socket.once("data", () => socket.destroy())));
+  const client = await sdkClient();
+  const r = await fetchVia(client, { host: "127.0.0.1", port: junk, path: "/" });
+  assert.deepEqual(r.events, ["error not HTTP (got 'hello there world')"], "never 'head NaN'");
+  const m = await fetchVia(client, { host: "127.0.0.1", port: mute, path: "/" });
+  assert.deepEqual(m.failure, { kind: "lost" });
+  assert.deepEqual(escaped, []);
 });
 
 test("SDK client: a close-delimited body ends with the close; HEAD ends at the head", skip, async () => {
@@ -148,7 +165,7 @@ test("SDK client: a close-delimited body ends with the close; HEAD ends at the h
 // --- the portal over the SDK's server ---
 
 /** The SDK server class, a guarded lin-like listener that records itself, and the port it bound. */
-async function sdkServerIO(acceptHttp10 = true) {
+async function sdkServerIO(options: GuardOptions = SERVER_SOCKET) {
   const HTTPServer = await loadSdkModule<ServerConstructor>("examples/io/listener/httpserver/httpserver.js");
   const made: LinListener[] = [];
   const Recording = class extends LinListener {
@@ -157,7 +174,7 @@ async function sdkServerIO(acceptHttp10 = true) {
       made.push(this);
     }
   };
-  const Socket = guardTcp(LinTcp as unknown as TcpConstructor, { log, acceptHttp10 });
+  const Socket = guardTcp(LinTcp as unknown as TcpConstructor, { log, ...options });
   const io = { Server: HTTPServer, Listener: guardListener(Recording as unknown as ListenerConstructor, Socket, { log }) };
   return { io, port: () => made.at(-1)!.listening() };
 }
@@ -243,12 +260,52 @@ test("SDK server: a streamed body reaches the sink in pieces of at most 4096, wh
   assert.deepEqual(aborted, []);
 });
 
+test("SDK server: a sink that gives up on a silent body answers 408 at once and the connection closes", skip, async () => {
+  const sdkIO = await sdkServerIO();
+  const aborted: string[] = [];
+  let received = 0;
+  const sink: PortalBodySink = {
+    write: (chunk) => void (received += chunk.byteLength),
+    end: () => ({ status: 202, headers: [], body: "" }),
+    abort: (reason) => aborted.push(reason),
+    // the upload session's stall timer, shortened
+    watch: (answer) => setTimeout(() => answer({ status: 408, headers: [["content-type", "application/json"]], body: '{"ok":false,"error":"stalled"}' }), 150),
+  };
+  const portal = new PortalServer(() => ({ status: 404, headers: [], body: "" }), sdkIO.io, { port: 0, clock: new FakeClock(), log, bodyRouter: () => ({ stream: sink }) });
+  closers.push(() => portal.close());
+  const port = await sdkIO.port();
+  const silent = raw(port, Buffer.concat([Buffer.from("POST /update/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"), Buffer.alloc(5000)]));
+  const answer = await Promise.race([silent, new Promise<string>((resolve) => setTimeout(() => resolve("(no answer, connection open after 3 s)"), 3000))]);
+  assert.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+  assert.ok(answer.endsWith('\r\n\r\n{"ok":false,"error":"stalled"}'), answer);
+  assert.equal(received, 5000);
+  assert.deepEqual(aborted, [], "it gave up itself: no abort");
+  assert.equal(portal.active, 0);
+  assert.deepEqual(escaped, []);
+});
+
+// Every status the portal sends (modules/core/portal, engine/updater.ts upload refusals, the
+// server adapters' 400/413/500, 408 for a silent upload), found with grep; Node's wording.
+const PORTAL_STATUSES = [200, 202, 302, 303, 400, 401, 403, 404, 405, 408, 409, 411, 413, 415, 422, 500, 501];
+
+test("SDK server: every status the portal sends goes out with its reason phrase (httpserver.js alone says '422 OK')", skip, async () => {
+  const sdkIO = await sdkServerIO();
+  const portal = new PortalServer((request) => ({ status: Number(request.path.slice(1)), headers: [], body: "x" }), sdkIO.io, { port: 0, clock: new FakeClock(), log });
+  closers.push(() => portal.close());
+  const port = await sdkIO.port();
+  for (const status of PORTAL_STATUSES) {
+    const answer = await raw(port, `GET /${status} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.equal(answer.slice(0, answer.indexOf("\r\n")), `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`);
+  }
+  assert.deepEqual(escaped, []);
+});
+
 test("SDK server: a port taken at start is retried until free", skip, async () => {
   const clock = new FakeClock();
   const blocker = net.createServer();
   const port = await listen(blocker);
   LinListener.taken.add(port);
-  const sdkIO = await sdkServerIO(false);
+  const sdkIO = await sdkServerIO({});
   lines.length = 0;
   const portal = new PortalServer(() => ({ status: 200, headers: [], body: "up" }), sdkIO.io, { port, clock, log, retryMs: 5000 });
   closers.push(() => portal.close());

@@ -6,11 +6,12 @@
 // Like a real adapter it reuses one chunk buffer per exchange, and it poisons
 // that buffer after each onData returns, so code that keeps a chunk past the
 // call sees garbage (the HttpHandlers contract).
-import type { HttpClient, HttpExchange, HttpHandlers, HttpRequest } from "../../modules/core/ports";
+import type { HttpClient, HttpExchange, HttpFailure, HttpHandlers, HttpRequest } from "../../modules/core/ports";
 
 export interface ScriptedResponse {
-  /** Fail before any answer (connect refused, DNS): onError(refuse). */
+  /** Fail before any answer: onError(refuse, failure), the failure "refused" unless `failure` says otherwise (DNS, not HTTP...). */
   refuse?: string;
+  failure?: HttpFailure;
   /** Accept the connection and never answer. */
   silent?: boolean;
   status?: number;
@@ -79,7 +80,7 @@ export class ScriptedHttp implements HttpClient {
       await Promise.resolve(); // never call back before request() returns
       if (stopped()) return;
       if (script.refuse !== undefined) {
-        handlers.onError(script.refuse);
+        handlers.onError(script.refuse, script.failure ?? { kind: "refused" });
         return;
       }
       if (script.silent) return;
@@ -106,7 +107,7 @@ export class ScriptedHttp implements HttpClient {
       await Promise.resolve();
       if (stopped()) return;
       if (script.cut?.how === "stall") return; // stays "active" forever: only the client's timer can end it
-      if (script.cut?.how === "drop") handlers.onError("connection reset by peer");
+      if (script.cut?.how === "drop") handlers.onError("connection reset by peer", { kind: "lost" });
       else handlers.onEnd();
     };
     const stalls = script.silent || script.cut?.how === "stall";

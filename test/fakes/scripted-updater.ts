@@ -49,12 +49,12 @@ export class ScriptedUpdater implements Updater {
 
   /** What upload() answers (undefined: it takes the body, recording it in `uploaded`). */
   uploadRefusal: { status: number; error: string } | undefined;
-  readonly uploaded: Array<{ request: UploadRequest; bytes: number; ended: boolean; aborted?: string }> = [];
+  readonly uploaded: Array<{ request: UploadRequest; bytes: number; ended: boolean; aborted?: string; stall?: (error: string) => void }> = [];
 
   upload(request: UploadRequest): UploadStart {
     this.calls.push(`upload ${request.name} ${request.size}`);
     if (this.uploadRefusal) return { ok: false, ...this.uploadRefusal };
-    const record: { request: UploadRequest; bytes: number; ended: boolean; aborted?: string } = { request, bytes: 0, ended: false };
+    const record: { request: UploadRequest; bytes: number; ended: boolean; aborted?: string; stall?: (error: string) => void } = { request, bytes: 0, ended: false };
     this.uploaded.push(record);
     this.state = { phase: "checking", target: request.name, received: 0, total: request.size, rate: 0, resumes: 0 };
     return {
@@ -63,6 +63,7 @@ export class ScriptedUpdater implements Updater {
         write: (chunk) => void (record.bytes += chunk.length),
         end: () => void (record.ended = true),
         abort: (reason) => void (record.aborted = reason),
+        onStall: (listener) => void (record.stall = listener),
       },
     };
   }

@@ -5,7 +5,8 @@ import { createServer } from "node:http";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
+import type { HttpFailure } from "../../modules/core/ports";
 import { NodeHttpClient } from "../../twin/adapters/http-client";
 import { JsonFileStore } from "../../twin/adapters/store";
 import { nodeDigest } from "../../twin/adapters/digest";
@@ -91,6 +92,46 @@ test("http client: connection refused is an error; non-loopback hosts are never 
   assert.match(refused, /ECONNREFUSED/);
   const foreign = await new Promise<string>((resolve) => http.request({ host: "192.0.2.1", port: 80, path: "/" }, { onHead: () => {}, onData: () => {}, onEnd: () => resolve("end"), onError: resolve }));
   assert.match(foreign, /loopback only/);
+});
+
+/** One exchange's outcome: the failure the core is given, or "head <status>". */
+function outcome(http: NodeHttpClient, host: string, port: number): Promise<HttpFailure | string> {
+  return new Promise((resolve) =>
+    http.request({ host, port, path: "/" }, { onHead: (head) => resolve(`head ${head.status}`), onData: () => {}, onEnd: () => {}, onError: (_reason, failure) => resolve(failure) }),
+  );
+}
+
+/** A TCP peer that does `answer` with each connection once the request arrives. */
+async function peer(answer: (socket: Socket) => void): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createTcpServer((socket) => {
+    socket.on("error", () => {});
+    socket.once("data", () => answer(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+test("http client: failures carry their cause: name not found, refused, not HTTP (with what came), closed without an answer", async () => {
+  const notFound: NonNullable<ConstructorParameters<typeof NodeHttpClient>[0]>["lookup"] = (hostname, _options, callback) =>
+    process.nextTick(() => (callback as (error: NodeJS.ErrnoException) => void)(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" })));
+  const http = new NodeHttpClient({ allowHost: () => true, lookup: notFound });
+  assert.deepEqual(await outcome(http, "no-such-host.invalid", 18310), { kind: "resolve" });
+  assert.deepEqual(await outcome(new NodeHttpClient(), "127.0.0.1", await deadPort()), { kind: "refused" });
+  const ssh = await peer((socket) => socket.end("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"));
+  const junk = await peer((socket) => socket.end("hello there world\r\n\r\n"));
+  const mute = await peer((socket) => socket.destroy());
+  const odd = await peer((socket) => socket.end("HTTP/1.1 999 Odd\r\ncontent-length: 0\r\n\r\n"));
+  try {
+    const twin = new NodeHttpClient();
+    const banner = await outcome(twin, "127.0.0.1", ssh.port);
+    assert.equal(typeof banner === "object" && banner.kind, "not-http");
+    assert.match((banner as HttpFailure).got ?? "", /^SSH-2\.0-OpenSSH_9\.2p1/);
+    assert.equal(((await outcome(twin, "127.0.0.1", junk.port)) as HttpFailure).kind, "not-http");
+    assert.deepEqual(await outcome(twin, "127.0.0.1", mute.port), { kind: "lost" });
+    assert.deepEqual(await outcome(twin, "127.0.0.1", odd.port), { kind: "not-http", got: "HTTP/1.1 999 Odd" });
+  } finally {
+    await Promise.all([ssh.close(), junk.close(), mute.close(), odd.close()]);
+  }
 });
 
 test("http client: the rate limit holds the socket back between reads", async () => {

@@ -3,8 +3,13 @@
 // 4096 bytes, each delivered synchronously while the socket is paused, so the
 // consumer's flash write and digest pace the download. An optional rate limit
 // makes the twin download at a board's speed, so people can watch progress.
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
-import type { HttpClient, HttpExchange, HttpHandlers, HttpRequest } from "../../modules/core/ports";
+// Failures are named as the device's adapter names them (ports.ts HttpFailure): a
+// name without an address "resolve", ECONNREFUSED "refused", a peer whose answer
+// node:http cannot parse "not-http" with the bytes it got (the parser error's
+// rawPacket), a connection closed or reset before the answer ended "lost".
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from "node:http";
+import type { HttpClient, HttpExchange, HttpFailure, HttpHandlers, HttpRequest } from "../../modules/core/ports";
+import { isHttpStatus } from "../../modules/core/messages";
 
 export const MAX_CHUNK = 4096;
 
@@ -13,6 +18,21 @@ export interface NodeHttpOptions {
   bytesPerSecond?: number;
   /** Only loopback is reachable from the twin (the house rule: no other network). */
   allowHost?: (host: string) => boolean;
+  /** The name look-up node:http uses (tests pass one that fails). */
+  lookup?: RequestOptions["lookup"];
+}
+
+/** Bytes of a non-HTTP answer handed on (the device adapter keeps as many). */
+const GOT = 64;
+
+/** What a node:http client error says about the cause. */
+export function failureOf(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): HttpFailure {
+  const code = error.code ?? "";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") return { kind: "resolve" };
+  if (code === "ECONNREFUSED") return { kind: "refused" };
+  if (code.startsWith("HPE_")) return { kind: "not-http", ...(error.rawPacket ? { got: error.rawPacket.subarray(0, GOT).toString("latin1") } : {}) };
+  if (code === "ECONNRESET" || code === "EPIPE") return { kind: "lost" };
+  return { kind: "other" };
 }
 
 export interface HttpStats {
@@ -43,8 +63,8 @@ export class NodeHttpClient implements HttpClient {
       this.open.delete(exchange);
       return true;
     };
-    const fail = (reason: string) => {
-      if (finish()) handlers.onError(reason);
+    const fail = (reason: string, failure: HttpFailure) => {
+      if (finish()) handlers.onError(reason, failure);
       conn.req?.destroy();
     };
     const exchange: HttpExchange = {
@@ -58,25 +78,29 @@ export class NodeHttpClient implements HttpClient {
       return exchange;
     }
     if (!(this.options.allowHost ?? loopback)(request.host)) {
-      queueMicrotask(() => fail(`host ${request.host} is not reachable from the twin (loopback only)`));
+      queueMicrotask(() => fail(`host ${request.host} is not reachable from the twin (loopback only)`, { kind: "refused" }));
       return exchange;
     }
     this.stats.exchanges++;
     const headers: Record<string, string> = { Connection: "close" };
     for (const [name, value] of request.headers ?? []) headers[name] = value;
-    const req = httpRequest({ host: request.host, port: request.port, path: request.path, method: request.method ?? "GET", headers, agent: false });
+    const options: RequestOptions = { host: request.host, port: request.port, path: request.path, method: request.method ?? "GET", headers, agent: false };
+    if (this.options.lookup) options.lookup = this.options.lookup;
+    const req = httpRequest(options);
     conn.req = req;
     this.open.add(exchange);
-    req.on("error", (error: NodeJS.ErrnoException) => fail(error.code ? `${error.code} ${error.message}` : error.message));
+    req.on("error", (error: NodeJS.ErrnoException) => fail(error.code ? `${error.code} ${error.message}` : error.message, failureOf(error)));
     req.on("response", (res: IncomingMessage) => {
       if (finished) return;
+      const status = res.statusCode ?? 0;
+      if (!isHttpStatus(status)) return fail(`not HTTP (status ${status})`, { kind: "not-http", got: `HTTP/${res.httpVersion} ${status} ${res.statusMessage ?? ""}` });
       const head = new Map<string, string>();
       for (let i = 0; i < res.rawHeaders.length; i += 2) {
         const name = res.rawHeaders[i].toLowerCase();
         const previous = head.get(name);
         head.set(name, previous === undefined ? res.rawHeaders[i + 1] : `${previous}, ${res.rawHeaders[i + 1]}`);
       }
-      handlers.onHead({ status: res.statusCode ?? 0, headers: head });
+      handlers.onHead({ status, headers: head });
       let ended = false;
       res.on("data", (buffer: Buffer) => {
         for (let at = 0; at < buffer.length && !finished; at += MAX_CHUNK) {
@@ -99,9 +123,9 @@ export class NodeHttpClient implements HttpClient {
         ended = true;
         if (finish()) handlers.onEnd();
       });
-      res.on("error", (error) => fail(error.message));
+      res.on("error", (error) => fail(error.message, { kind: "lost" }));
       res.on("close", () => {
-        if (!ended) fail("connection closed before the end of the body");
+        if (!ended) fail("connection closed before the end of the body", { kind: "lost" });
       });
     });
     req.end();

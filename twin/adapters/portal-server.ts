@@ -123,6 +123,13 @@ export class PortalServer {
       }
       this.send(req, res, head, response);
     });
+    // The sink gave up on a body that stopped coming (an upload's stall): its answer (408) now, then close.
+    sink.watch?.((response) => {
+      if (done) return;
+      done = true;
+      res.on("finish", () => req.socket.end());
+      this.send(req, res, head, response);
+    });
     req.on("aborted", () => abort("the client went away"));
     req.on("error", () => abort("connection error"));
     req.on("close", () => abort("the connection closed"));

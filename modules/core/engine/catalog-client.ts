@@ -4,7 +4,7 @@
 import type { Clock, HttpClient, HttpExchange, TimerId } from "../ports";
 import type { CatalogEntry, ServerSettings } from "../updater-api";
 import { CatalogError, CatalogParser, DEFAULT_CATALOG_LIMITS, type CatalogLimits, type JsonRowParser } from "./catalog-parser";
-import { hostPort, seconds, serverAnswered } from "../messages";
+import { connectFailed, hostPort, isHttpStatus, notHttp, seconds, serverAnswered } from "../messages";
 import { encodePath } from "./paths";
 
 export type RowsResult<T> = { entries: T[] } | { error: string };
@@ -81,6 +81,7 @@ export function fetchRows<T>(
       onHead(head) {
         if (finished) return;
         headSeen = true;
+        if (!isHttpStatus(head.status)) return finish({ error: notHttp(where) }, true);
         if (head.status !== 200) return finish({ error: serverAnswered(head.status) }, true);
         arm();
       },
@@ -101,8 +102,8 @@ export function fetchRows<T>(
           finish({ error: error instanceof CatalogError ? error.message : String(error) }, false);
         }
       },
-      onError() {
-        finish({ error: headSeen ? `Connection to ${where} lost while reading the catalog` : `Cannot connect to ${where}` }, false);
+      onError(_reason, failure) {
+        finish({ error: headSeen ? `Connection to ${where} lost while reading the catalog` : connectFailed(where, failure) }, false);
       },
     },
   );

@@ -8,9 +8,9 @@
 // the image has no signature), so the sink can judge the signature on the
 // image's head, before anything is erased; an x-Firmware-Signature header
 // with the image (our server's, and a check-in's only source) takes its place.
-import type { HttpClient, HttpExchange, HttpResponseHead } from "../ports";
+import type { HttpClient, HttpExchange, HttpFailure, HttpResponseHead } from "../ports";
 import type { Progress } from "../updater-api";
-import { hostPort, percent, seconds, serverAnswered } from "../messages";
+import { connectFailed, hostPort, isHttpStatus, notHttp, percent, seconds, serverAnswered } from "../messages";
 import { checkHead } from "./preflight";
 import type { SinkOptions } from "./image-sink";
 import { SessionBase, type SessionBaseDeps } from "./session-base";
@@ -116,10 +116,10 @@ export class UpdateSession extends SessionBase {
           this.exchange = undefined; // finished: nothing left to abort
           this.onEnd();
         },
-        onError: () => {
+        onError: (_reason, failure) => {
           if (!live()) return;
           this.exchange = undefined;
-          this.onError();
+          this.onError(failure);
         },
       },
     );
@@ -138,6 +138,7 @@ export class UpdateSession extends SessionBase {
 
   private onHead(head: HttpResponseHead): void {
     this.headSeen = true;
+    if (!isHttpStatus(head.status)) return this.fail(notHttp(this.where()));
     this.armStall();
     if (this.requestedFrom > 0 && head.status === 206) return this.acceptResume(head);
     if (this.sink.total === 0 && this.target.acceptNotModified && (head.status === 304 || head.status === 204)) return this.settle("current", undefined);
@@ -177,12 +178,12 @@ export class UpdateSession extends SessionBase {
 
   private onEnd(): void {
     if (this.complete()) return this.finishImage("download");
-    if (!this.headSeen) return this.onError();
+    if (!this.headSeen) return this.onError({ kind: "lost" });
     this.interrupted("short");
   }
 
-  private onError(): void {
-    if (this.sink.total === 0 && this.resumes === 0) return this.fail(`Cannot connect to ${this.where()}`);
+  private onError(failure: HttpFailure): void {
+    if (this.sink.total === 0 && this.resumes === 0) return this.fail(connectFailed(this.where(), failure));
     this.interrupted("drop");
   }
 

@@ -5,7 +5,7 @@
 // most MAX_SIGNATURE_FILE bytes are kept; a larger file is unreadable. 404
 // (or 410) means the image has no signature.
 import type { HttpClient, HttpExchange, HttpRequest } from "../ports";
-import { hostPort, serverAnswered } from "../messages";
+import { connectFailed, hostPort, isHttpStatus, notHttp, serverAnswered } from "../messages";
 import { MAX_SIGNATURE_FILE } from "../signature/sig-file";
 
 export type SignatureFetch =
@@ -41,6 +41,7 @@ export function fetchSignatureFile(http: HttpClient, request: HttpRequest, done:
     {
       onHead: (head) => {
         status = head.status;
+        if (!isHttpStatus(status)) return finish({ error: `Cannot fetch the image's signature: ${notHttp(where)}` });
         if (status === 404 || status === 410) return finish({ file: undefined });
         if (status !== 200) return finish({ error: `Cannot fetch the image's signature (${request.path}): ${serverAnswered(status)}` });
         const declared = head.headers.get("content-length");
@@ -53,7 +54,8 @@ export function fetchSignatureFile(http: HttpClient, request: HttpRequest, done:
         length += chunk.length;
       },
       onEnd: () => finish({ file: buffer.slice(0, length) }, false),
-      onError: () => finish({ error: `Cannot fetch the image's signature from ${where}: ${status === 0 ? "no connection" : "connection lost"}` }, false),
+      onError: (_reason, failure) =>
+        finish({ error: status === 0 ? `Cannot fetch the image's signature: ${connectFailed(where, failure)}` : `Cannot fetch the image's signature from ${where}: connection lost` }, false),
     },
   );
   if (stop) held.exchange.abort(); // answered early while request() was still running

@@ -18,6 +18,8 @@ export interface UploadOptions extends SinkOptions {
 }
 
 export class UploadSession extends SessionBase {
+  private stallListener: ((error: string) => void) | undefined;
+
   constructor(
     deps: SessionBaseDeps,
     private readonly options: UploadOptions,
@@ -58,8 +60,19 @@ export class UploadSession extends SessionBase {
     if (this.active()) this.fail(`The upload broke off at ${percent(this.sink.received, this.sink.total)} % (${why})`);
   }
 
+  /** The server adapter hears of a stall, so it can answer the silent client (408) and close. */
+  onStall(listener: (error: string) => void): void {
+    this.stallListener = listener;
+  }
+
   private armStall(): void {
-    this.arm(this.options.stallMs, () => this.fail(`The upload stalled at ${percent(this.sink.received, this.sink.total)} %: nothing arrived for ${seconds(this.options.stallMs)}`));
+    this.arm(this.options.stallMs, () => {
+      const error = `The upload stalled at ${percent(this.sink.received, this.sink.total)} %: nothing arrived for ${seconds(this.options.stallMs)}`;
+      this.fail(error);
+      const listener = this.stallListener;
+      this.stallListener = undefined;
+      listener?.(error);
+    });
   }
 
   protected override release(): void {

@@ -9,7 +9,9 @@
 //   202 {"ok":true} once the body is in: verify and commit follow, and
 //   /progress and /api/progress show the rest; 422 {"ok":false,"error"} when
 //   the body itself was refused on the way (wrong chip, an image the bootloader
-//   would not load: nothing was committed). curl --data-binary works.
+//   would not load: nothing was committed); 408 {"ok":false,"error"} as soon as
+//   the update fails because the client stopped sending (the stall time), and
+//   the server closes the connection. curl --data-binary works.
 //   x-Firmware-Signature: the image's .sig file, base64 on one line
 //   (base64 -w0 fw.bin.sig). A board with signing keys answers 422 at once
 //   when it is missing (before the body is read), refuses a wrong project, a
@@ -57,6 +59,7 @@ export function uploadSink(updater: Updater, head: PortalRequest): Routed {
         return p.phase === "failed" ? jsonResponse({ ok: false, error: p.error ?? "Update failed" }, 422) : jsonResponse({ ok: true }, 202);
       },
       abort: (reason) => upload.abort(reason),
+      watch: (answer) => upload.onStall((error) => answer(jsonResponse({ ok: false, error }, 408))),
     },
   };
 }

@@ -60,9 +60,30 @@ test("an empty catalog is ready with no entries (the portal says 'No available f
   assert.deepEqual(rig.updater.catalog(), { state: "ready", entries: [] });
 });
 
-test("a refused connection reads 'Cannot connect to host:port'", async () => {
+test("a refused connection reads 'Cannot connect to host:port: connection refused'", async () => {
   const rig = await catalogWith({ refuse: "ECONNREFUSED" });
-  assert.deepEqual(rig.updater.catalog(), { state: "error", error: "Cannot connect to 192.168.4.2:8000" });
+  assert.deepEqual(rig.updater.catalog(), { state: "error", error: "Cannot connect to 192.168.4.2:8000: connection refused" });
+});
+
+test("a failed connection is named by its cause: name not found, not HTTP (what came, cut and cleaned), closed without an answer", async () => {
+  for (const [failure, error] of [
+    [{ kind: "resolve" }, "Cannot connect to 192.168.4.2:8000: name not found"],
+    [{ kind: "not-http", got: "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n" }, "Server at 192.168.4.2:8000 did not answer HTTP (got 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3')"],
+    [{ kind: "not-http", got: "\r\n\x00\x01junk\u00e9" + "x".repeat(60) }, `Server at 192.168.4.2:8000 did not answer HTTP (got '??junk?${"x".repeat(33)}...')`],
+    [{ kind: "not-http" }, "Server at 192.168.4.2:8000 did not answer HTTP"],
+    [{ kind: "lost" }, "Server at 192.168.4.2:8000 closed the connection without answering"],
+    [{ kind: "other" }, "Cannot connect to 192.168.4.2:8000"],
+  ] as const) {
+    const rig = await catalogWith({ refuse: "x", failure });
+    assert.deepEqual(rig.updater.catalog(), { state: "error", error }, failure.kind);
+  }
+});
+
+test("a status line without a status code 100-599 (garbage that parsed as a head) reads 'did not answer HTTP', never 'Server answered NaN'", async () => {
+  for (const status of [NaN, 0, 99, 600, 2000, 200.5]) {
+    const rig = await catalogWith({ status, headers: [["Content-Length", "2"]], body: utf8Encode("[]") });
+    assert.deepEqual(rig.updater.catalog(), { state: "error", error: "Server at 192.168.4.2:8000 did not answer HTTP" }, String(status));
+  }
 });
 
 test("a status other than 200 reads 'Server answered <code> <reason>'", async () => {

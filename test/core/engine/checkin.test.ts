@@ -84,7 +84,7 @@ test("check-in refusals: 403, no server, a bad URL", async () => {
   rig = createRig({ route: [{ refuse: "ECONNREFUSED" }] });
   rig.updater.checkIn("http://192.168.4.2:8000/u");
   await rig.settle();
-  assert.equal(rig.updater.progress().error, "Cannot connect to 192.168.4.2:8000");
+  assert.equal(rig.updater.progress().error, "Cannot connect to 192.168.4.2:8000: connection refused");
   assert.equal(rig.updater.checkIn("https://x/"), "Only http:// update URLs are supported");
 });
 

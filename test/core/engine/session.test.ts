@@ -183,7 +183,14 @@ test("server errors, refused connections and silence read as plain messages", as
   let rig = firmwareRig(() => ({ status: 404, headers: [["Content-Length", "0"]] }));
   assertRefused(rig, "Server answered 404 Not Found", await startUpdate(rig));
   rig = firmwareRig(() => ({ refuse: "ECONNREFUSED" }));
-  assertRefused(rig, "Cannot connect to 192.168.4.2:8000", await startUpdate(rig));
+  assertRefused(rig, "Cannot connect to 192.168.4.2:8000: connection refused", await startUpdate(rig));
+  rig = firmwareRig(() => ({ refuse: "cannot resolve", failure: { kind: "resolve" } }));
+  assertRefused(rig, "Cannot connect to 192.168.4.2:8000: name not found", await startUpdate(rig));
+  rig = firmwareRig(() => ({ refuse: "not HTTP", failure: { kind: "not-http", got: "SSH-2.0-OpenSSH_9.2\r\n" } }));
+  assertRefused(rig, "Server at 192.168.4.2:8000 did not answer HTTP (got 'SSH-2.0-OpenSSH_9.2')", await startUpdate(rig));
+  rig = firmwareRig(() => ({ status: NaN, headers: [["x-MD5", MD5], ["Content-Length", String(SIZE)]], body: IMAGE }));
+  assertRefused(rig, "Server at 192.168.4.2:8000 did not answer HTTP", await startUpdate(rig));
+  assert.equal(rig.flash.writer.begins, 0, "nothing erased");
   rig = firmwareRig(() => ({ silent: true }));
   await startUpdate(rig);
   assert.equal(rig.updater.progress().phase, "connecting");

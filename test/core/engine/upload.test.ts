@@ -88,11 +88,15 @@ test("too large, empty, malformed MD5 and busy are refused before any byte is re
 test("a client that stops sending: the update fails after the stall time, the slot discarded", () => {
   const x = rig();
   const upload = started(x);
+  const stalls: string[] = [];
+  upload.onStall((error) => stalls.push(error));
   send(upload, IMAGE.subarray(0, 12_000));
   x.clock.advance(7999);
   assert.equal(x.updater.progress().phase, "downloading");
+  assert.deepEqual(stalls, []);
   x.clock.advance(1);
   const p = x.updater.progress();
+  assert.deepEqual(stalls, [p.error], "the server adapter hears of it once, with the error");
   assert.equal(p.phase, "failed");
   assert.match(p.error ?? "", /^The upload stalled at 30 %: nothing arrived for 8 s$/);
   assert.ok(x.flash.untouched());

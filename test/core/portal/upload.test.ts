@@ -53,6 +53,19 @@ test("refused from the head alone: no size 411, a form 415, busy 409, too large 
   assert.equal(web.portal.bodyRouter(request("GET", "/update/upload")), undefined);
 });
 
+test("a client that stops sending: once the updater gives up, the sink answers 408 with the error (the server sends it and closes)", () => {
+  const web = portalRig();
+  const sink = streamed(web.portal.bodyRouter(upload({ "content-length": "10000" })));
+  const answers: PortalResponse[] = [];
+  sink.watch?.((response) => answers.push(response));
+  sink.write(new Uint8Array(4096));
+  assert.deepEqual(answers, []);
+  web.updater.uploaded[0].stall?.("The upload stalled at 40 %: nothing arrived for 8 s");
+  assert.equal(answers.length, 1);
+  assert.equal(answers[0].status, 408);
+  assert.deepEqual(JSON.parse(answers[0].body), { ok: false, error: "The upload stalled at 40 %: nothing arrived for 8 s" });
+});
+
 test("the portal password guards the upload; the right credentials pass", () => {
   const web = portalRig();
   setPassword(web.store, "s3cret-pass");
