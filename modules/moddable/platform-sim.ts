@@ -17,7 +17,7 @@ import { TimerClock } from "./timer-clock";
 
 const flash = new SimFlash("ota-sim-", { version: String(config.appVersion ?? "0.0.0"), projectName: String(config.appName ?? "ota-device"), secureVersion: 0 });
 flash.boot(); // what the bootloader does at a reset: this launch is one
-const slots = new FileOtaWriter(flash, Number(config.simOtaCapacity ?? 0x1fe000));
+const slots = new FileOtaWriter(flash, Number(config.simOtaCapacity ?? 0x1d0000));
 
 const platform: Platform = {
   name: "sim",

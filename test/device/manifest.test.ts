@@ -210,9 +210,12 @@ test("esp32: rollback in the bootloader and the app, through the project's sdkco
   assert.equal(options.get("CONFIG_APP_PROJECT_VER"), JSON.stringify(manifest.config?.appVersion), "esp_app_desc_t.version = config.appVersion");
 });
 
-test("esp32: OTA table split in two slots, embedded:update, AP-capable wifi, native system module", () => {
-  const esp32 = manifest.platforms.esp32;
-  assert.deepEqual(esp32.defines?.ota, { autosplit: 1 });
+test("esp32: our partition table (no autosplit), a mod host, embedded:update, AP-capable wifi, native system module", () => {
+  const esp32 = manifest.platforms.esp32 as Section & { build?: Record<string, string> };
+  assert.equal(esp32.build?.PARTITIONS_FILE, "./sdkconfig/partitions.csv", "mcmanifest.js reads PARTITIONS_FILE before the target's table");
+  assert.ok(existsSync(join(root, "sdkconfig/partitions.csv")));
+  assert.equal(esp32.defines?.ota, undefined, "autosplit would carve a table of its own");
+  assert.equal(esp32.defines?.XS_MODS, 1, "MODDEF_XS_MODS: xsHost.c maps the xs partition");
   assert.ok(list(esp32.include).includes("$(MODULES)/io/update/manifest.json"));
   assert.ok(list(esp32.include).includes("$(MODULES)/network/wifi/manifest.json"), "legacy wifi is not in manifest_net on esp32");
   assert.equal(esp32.modules?.["modules/moddable/platform"], "./modules/moddable/platform-esp32");
@@ -244,6 +247,12 @@ test("lin: file-backed OTA slots (ECMA-419 files under /tmp) and loopback defaul
   assert.equal(lin.config?.files, "/tmp", "files.js roots ECMA-419 files at config.files");
   assert.equal(lin.config?.updateHost, "127.0.0.1");
   assert.equal(lin.config?.portalHost, `127.0.0.1:${String(lin.config?.portalPort)}`);
+  assert.equal(lin.config?.simOtaCapacity, 0x1d0000, "ota_1 of sdkconfig/partitions.csv");
+  assert.equal(lin.defines?.XS_MODS, 1, "a mod host in the simulator too");
+});
+
+test("both platforms host mods: the SDK's Modules module is included", () => {
+  assert.ok(list(manifest.include).includes("$(MODULES)/base/modules/manifest.json"));
 });
 
 test("config carries AP prefix and password, update server host/port/path and portal password", () => {
