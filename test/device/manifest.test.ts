@@ -83,6 +83,7 @@ const SDK_COMMON: Record<string, string | undefined> = {
   preference: "$(MODULES)/files/preference/manifest.json",
   crypt: "$(MODULES)/crypt/digest/manifest.json",
   net: "$(MODDABLE)/examples/manifest_net.json",
+  modules: "$(MODULES)/base/modules/manifest.json",
   // ECMA-419 sockets: modules/io/manifests/{esp32,lin}/manifest.json map them (lwip/, lin/)
   "embedded:io/socket/tcp": "$(MODDABLE)/modules/io/manifest.json",
   "embedded:io/socket/listener": "$(MODDABLE)/modules/io/manifest.json",
@@ -251,8 +252,18 @@ test("lin: file-backed OTA slots (ECMA-419 files under /tmp) and loopback defaul
   assert.equal(lin.defines?.XS_MODS, 1, "a mod host in the simulator too");
 });
 
-test("both platforms host mods: the SDK's Modules module is included", () => {
+test("both platforms host mods: Modules, xs-mods (native, both platforms), ota/host for mods; the mod partitions' adapters reach main", () => {
   assert.ok(list(manifest.include).includes("$(MODULES)/base/modules/manifest.json"));
+  assert.deepEqual(manifest.modules?.["xs-mods"], ["./modules/moddable/xs-mods", "./modules/types/xs-mods"]);
+  assert.ok(existsSync(join(root, "modules/moddable/xs-mods.c")), "native half of xs-mods");
+  assert.equal(manifest.modules?.["ota/host"], "./modules/moddable/mod-api");
+  assert.ok(!manifest.preload?.includes("ota/host"), "a preloaded module's bindings are frozen: the host could not connect");
+  const adapters: Record<string, string> = { esp32: "modules/moddable/flash-area-esp32.ts", lin: "modules/moddable/flash-area-file.ts" };
+  for (const platform of ["esp32", "lin"]) {
+    const reached = reachedFiles(platform);
+    assert.ok(reached.has(adapters[platform]), `${platform}: ${adapters[platform]}`);
+    assert.ok(reached.has("modules/moddable/mod-host.ts"), `${platform}: mod-host`);
+  }
 });
 
 test("config carries AP prefix and password, update server host/port/path and portal password", () => {
