@@ -49,3 +49,10 @@ export function log(text: string): void {
   if (host) host.log(String(text));
   else trace(`mod: ${String(text)}\n`);
 }
+
+// Compile-time only: these exports are exactly what modules/types/ota-host.d.ts
+// declares for mods (a mismatch fails the typecheck here).
+type Exports = { addCheck: typeof addCheck; status: typeof status; log: typeof log; connectHost: typeof connectHost };
+type Declared = Pick<typeof import("ota/host"), keyof Exports>;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _matchesTypings: Same<Exports, Declared> & Same<keyof typeof import("ota/host"), keyof Exports> = true;
