@@ -10,30 +10,11 @@
 //   node scripts/mcconfig.js -d -m -p lin -t build
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
+import { root, sdkEnv } from "./sdk-env.js";
 
-const root = join(import.meta.dirname, "..");
 const args = process.argv.slice(2);
-const sdk = process.env.MODDABLE;
-
-if (!sdk || !existsSync(sdk)) {
-  console.error(
-    `MODDABLE is ${sdk ? `"${sdk}", which does not exist` : "not set"}.\n` +
-      "Install the Moddable SDK (we build with 8.2.3) as its Getting Started guide says and export MODDABLE=/path/to/moddable.\n" +
-      "See README.md, 'Flash a board'.",
-  );
-  process.exit(2);
-}
-
-const host = process.platform === "darwin" ? "mac" : process.platform === "win32" ? "win" : "lin";
-const sdkBin = join(sdk, "build", "bin", host, "release");
-const localBin = join(root, "node_modules", ".bin");
-const PATH = [localBin, ...(process.env.PATH ?? "").split(delimiter), sdkBin].join(delimiter);
-
-if (!existsSync(join(localBin, process.platform === "win32" ? "tsc.cmd" : "tsc"))) {
-  console.error("node_modules/.bin/tsc is missing: run `npm install` first.");
-  process.exit(2);
-}
+const { sdk, localBin, PATH } = sdkEnv();
 
 // The versions we build with: Moddable SDK 8.2.3 on ESP-IDF v6.0 (the SDK's own esp32.md).
 const WANT_SDK = "8.2.3";

@@ -19,8 +19,8 @@ export class FileOtaWriter implements OtaWriter {
   #written = 0;
   #first = -1;
 
-  /** capacity defaults to ota_1 of the esp32 autosplit 4 MB table. */
-  constructor(flash: SimFlash, capacity = 0x1fe000) {
+  /** capacity defaults to ota_1 of the board's table (sdkconfig/partitions.csv). */
+  constructor(flash: SimFlash, capacity = 0x1d0000) {
     this.#flash = flash;
     this.capacity = capacity;
   }

@@ -3,7 +3,7 @@
 // platform-esp32 or platform-sim; main.ts imports only that specifier
 // (declared in modules/types/platform.d.ts).
 
-import type { BootControl, OtaWriter } from "../core/ports";
+import type { BootControl, ModFlash, ModHost, OtaWriter } from "../core/ports";
 import type { PortProbe } from "./port-probe";
 import type { PartitionReader } from "../core/image-measure";
 
@@ -23,6 +23,10 @@ export interface Platform {
   startCaptiveDns(address: () => string): Closeable | undefined;
   /** Where binding a taken port must be avoided rather than caught (lin): tells whether a TCP port is in use. */
   portProbe?: PortProbe;
+  /** The mod partitions ("xs", "xs_a", "xs_b"): partitions on a board, files in the simulator. Throws when the board's table has none. */
+  modFlash(): ModFlash;
+  /** Runs the mod XS mapped (Moddable's Modules). */
+  modHost(): ModHost;
   restart(): void;
   runningPartition(): string;
   chipId(): number;

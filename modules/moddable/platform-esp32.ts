@@ -6,6 +6,8 @@ import { openCaptiveDns } from "./captive-dns";
 import { udp } from "./network-io";
 import { FlashOtaWriter } from "./ota-writer-flash";
 import { Esp32BootControl } from "./boot-esp32";
+import { esp32ModFlash } from "./flash-area-esp32";
+import { ModdableModHost } from "./mod-host";
 import type { Platform } from "./platform-api";
 
 const platform: Platform = {
@@ -14,6 +16,8 @@ const platform: Platform = {
   bootControl: () => new Esp32BootControl(),
   runningPartitionReader: () => ({ size: slotSize(0), read: (offset, into) => slotRead(0, offset, into) }),
   startCaptiveDns: (address) => openCaptiveDns(udp, address, { port: 53, log: (line) => trace(line) }),
+  modFlash: esp32ModFlash,
+  modHost: () => new ModdableModHost(),
   restart,
   runningPartition: () => runningPartition() ?? "unknown",
   chipId,

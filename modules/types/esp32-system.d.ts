@@ -30,4 +30,14 @@ declare module "esp32-system" {
   export function slotSize(which: Slot): number;
   /** esp_partition_read into the whole of `buffer` from `offset`; throws on failure. */
   export function slotRead(which: Slot, offset: number, buffer: Uint8Array): void;
+  /** Mod partitions (type 0x40) by label: "xs" (subtype 1, the one XS maps), "xs_a", "xs_b". Each throws when there is no such partition or ESP-IDF fails. */
+  export function modPartitionSize(label: string): number;
+  /** The partition's erase_size (4096). */
+  export function modPartitionBlockSize(label: string): number;
+  /** esp_partition_erase_range: offset and length on erase_size boundaries. */
+  export function modPartitionErase(label: string, offset: number, length: number): void;
+  /** esp_partition_read into the whole of `buffer`. */
+  export function modPartitionRead(label: string, offset: number, buffer: Uint8Array): void;
+  /** esp_partition_write of the whole of `buffer`. */
+  export function modPartitionWrite(label: string, offset: number, buffer: Uint8Array): void;
 }

@@ -83,6 +83,7 @@ const SDK_COMMON: Record<string, string | undefined> = {
   preference: "$(MODULES)/files/preference/manifest.json",
   crypt: "$(MODULES)/crypt/digest/manifest.json",
   net: "$(MODDABLE)/examples/manifest_net.json",
+  modules: "$(MODULES)/base/modules/manifest.json",
   // ECMA-419 sockets: modules/io/manifests/{esp32,lin}/manifest.json map them (lwip/, lin/)
   "embedded:io/socket/tcp": "$(MODDABLE)/modules/io/manifest.json",
   "embedded:io/socket/listener": "$(MODDABLE)/modules/io/manifest.json",
@@ -210,9 +211,12 @@ test("esp32: rollback in the bootloader and the app, through the project's sdkco
   assert.equal(options.get("CONFIG_APP_PROJECT_VER"), JSON.stringify(manifest.config?.appVersion), "esp_app_desc_t.version = config.appVersion");
 });
 
-test("esp32: OTA table split in two slots, embedded:update, AP-capable wifi, native system module", () => {
-  const esp32 = manifest.platforms.esp32;
-  assert.deepEqual(esp32.defines?.ota, { autosplit: 1 });
+test("esp32: our partition table (no autosplit), a mod host, embedded:update, AP-capable wifi, native system module", () => {
+  const esp32 = manifest.platforms.esp32 as Section & { build?: Record<string, string> };
+  assert.equal(esp32.build?.PARTITIONS_FILE, "./sdkconfig/partitions.csv", "mcmanifest.js reads PARTITIONS_FILE before the target's table");
+  assert.ok(existsSync(join(root, "sdkconfig/partitions.csv")));
+  assert.equal(esp32.defines?.ota, undefined, "autosplit would carve a table of its own");
+  assert.equal(esp32.defines?.XS_MODS, 1, "MODDEF_XS_MODS: xsHost.c maps the xs partition");
   assert.ok(list(esp32.include).includes("$(MODULES)/io/update/manifest.json"));
   assert.ok(list(esp32.include).includes("$(MODULES)/network/wifi/manifest.json"), "legacy wifi is not in manifest_net on esp32");
   assert.equal(esp32.modules?.["modules/moddable/platform"], "./modules/moddable/platform-esp32");
@@ -244,6 +248,22 @@ test("lin: file-backed OTA slots (ECMA-419 files under /tmp) and loopback defaul
   assert.equal(lin.config?.files, "/tmp", "files.js roots ECMA-419 files at config.files");
   assert.equal(lin.config?.updateHost, "127.0.0.1");
   assert.equal(lin.config?.portalHost, `127.0.0.1:${String(lin.config?.portalPort)}`);
+  assert.equal(lin.config?.simOtaCapacity, 0x1d0000, "ota_1 of sdkconfig/partitions.csv");
+  assert.equal(lin.defines?.XS_MODS, 1, "a mod host in the simulator too");
+});
+
+test("both platforms host mods: Modules, xs-mods (native, both platforms), ota/host for mods; the mod partitions' adapters reach main", () => {
+  assert.ok(list(manifest.include).includes("$(MODULES)/base/modules/manifest.json"));
+  assert.deepEqual(manifest.modules?.["xs-mods"], ["./modules/moddable/xs-mods", "./modules/types/xs-mods"]);
+  assert.ok(existsSync(join(root, "modules/moddable/xs-mods.c")), "native half of xs-mods");
+  assert.equal(manifest.modules?.["ota/host"], "./modules/moddable/mod-api");
+  assert.ok(!manifest.preload?.includes("ota/host"), "a preloaded module's bindings are frozen: the host could not connect");
+  const adapters: Record<string, string> = { esp32: "modules/moddable/flash-area-esp32.ts", lin: "modules/moddable/flash-area-file.ts" };
+  for (const platform of ["esp32", "lin"]) {
+    const reached = reachedFiles(platform);
+    assert.ok(reached.has(adapters[platform]), `${platform}: ${adapters[platform]}`);
+    assert.ok(reached.has("modules/moddable/mod-host.ts"), `${platform}: mod-host`);
+  }
 });
 
 test("config carries AP prefix and password, update server host/port/path and portal password", () => {

@@ -99,3 +99,32 @@ test("build:esp32 with an ESP-IDF install runs mcconfig, warning when it is not 
     for (const d of [sdk, v60, v54]) rmSync(d, { recursive: true, force: true });
   }
 });
+
+const mcrunScript = join(root, "scripts", "mcrun.js");
+
+test("build:mod runs mcrun in mods/hello with -d -m -p lin -t build by default, our tsc first on PATH", { skip: process.platform !== "linux" && "the stand-in SDK is a shell script" }, () => {
+  const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts;
+  assert.equal(scripts["build:mod"], "node scripts/mcrun.js");
+  const sdk = fakeSdk();
+  try {
+    const bin = join(sdk, "build", "bin", "lin", "release");
+    writeFileSync(join(bin, "mcrun"), '#!/bin/sh\necho "tsc=$(command -v tsc)"\necho "args=$*"\necho "cwd=$(pwd)"\nexit 5\n');
+    chmodSync(join(bin, "mcrun"), 0o755);
+    const run = spawnSync(process.execPath, [mcrunScript], { env: { PATH: bare, MODDABLE: sdk }, encoding: "utf8" });
+    assert.equal(run.status, 5, run.stderr);
+    assert.match(run.stdout, new RegExp(`tsc=${join(root, "node_modules", ".bin", "tsc").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
+    assert.match(run.stdout, /args=-m -d -p lin -t build\n/);
+    assert.match(run.stdout, new RegExp(`cwd=${join(root, "mods", "hello")}\n`));
+    const esp32 = spawnSync(process.execPath, [mcrunScript, "-p", "esp32"], { env: { PATH: bare, MODDABLE: sdk }, encoding: "utf8" });
+    assert.match(esp32.stdout, /args=-m -d -p esp32 -t build\n/);
+  } finally {
+    rmSync(sdk, { recursive: true, force: true });
+  }
+});
+
+test("build:mod without MODDABLE says what to install, as build:sim does", () => {
+  const run = spawnSync(process.execPath, [mcrunScript], { env: { PATH: bare }, encoding: "utf8" });
+  assert.equal(run.status, 2);
+  assert.match(run.stderr, /MODDABLE is not set/);
+  assert.match(run.stderr, /Flash a board/);
+});

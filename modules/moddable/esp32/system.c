@@ -3,7 +3,8 @@
 	esp_restart, esp_ota_get_running_partition, the flash size the ROM
 	driver was configured with, esp_get_idf_version; CONFIG_IDF_FIRMWARE_CHIP_ID is the chip id an app
 	image header carries (0x0000 ESP32, 0x0009 ESP32-S3, ...); the OTA state
-	and rollback calls of esp_ota_ops.h; esp_app_get_description (esp_app_desc.h).
+	and rollback calls of esp_ota_ops.h; esp_app_get_description (esp_app_desc.h);
+	the mod partitions (esp_partition.h).
 */
 
 #include "xsmc.h"
@@ -20,6 +21,7 @@
 */
 #include "app_update/include/esp_ota_ops.h"
 #include "esp_app_desc.h"
+#include "esp_partition.h"
 #include "hal/efuse_hal.h"
 #include "esp_err.h"
 #include <string.h>
@@ -172,4 +174,77 @@ void xs_esp32_system_slot_read(xsMachine *the)
 void xs_esp32_system_chip_revision(xsMachine *the)
 {
 	xsmcSetInteger(xsResult, efuse_hal_chip_revision());
+}
+
+/*
+	The mod partitions of ../../../sdkconfig/partitions.csv, type 0x40: "xs"
+	(subtype 1) found as xs/platforms/esp/xsHost.c finds the one it maps,
+	esp_partition_find_first(0x40, 1, NULL); the slots "xs_a", "xs_b" by label.
+	The SDK's flash modules cannot open the slots: flash-esp32.c
+	(modules/io/flash/esp32) and flash.c (modules/files/flash/esp32) open
+	"xs" the same way but look any other label up as ESP_PARTITION_TYPE_DATA.
+	Offsets and lengths are checked by esp_partition_* (ESP_ERR_INVALID_SIZE,
+	erase ranges on erase_size boundaries).
+*/
+static const esp_partition_t *modPartition(xsMachine *the)
+{
+	const char *label = xsmcToString(xsArg(0));
+	const esp_partition_t *partition;
+	if (0 == strcmp(label, "xs"))
+		partition = esp_partition_find_first((esp_partition_type_t)0x40, (esp_partition_subtype_t)1, NULL);
+	else
+		partition = esp_partition_find_first((esp_partition_type_t)0x40, ESP_PARTITION_SUBTYPE_ANY, label);
+	if (!partition)
+		xsUnknownError("no mod partition %s", label);
+	return partition;
+}
+
+void xs_esp32_system_mod_partition_size(xsMachine *the)
+{
+	xsmcSetInteger(xsResult, modPartition(the)->size);
+}
+
+void xs_esp32_system_mod_partition_block_size(xsMachine *the)
+{
+	xsmcSetInteger(xsResult, modPartition(the)->erase_size);
+}
+
+void xs_esp32_system_mod_partition_erase(xsMachine *the)
+{
+	const esp_partition_t *partition = modPartition(the);
+	int offset = xsmcToInteger(xsArg(1));
+	int length = xsmcToInteger(xsArg(2));
+	if ((offset < 0) || (length < 0))
+		xsRangeError("negative offset or length");
+	esp_err_t err = esp_partition_erase_range(partition, offset, length);
+	if (ESP_OK != err)
+		xsUnknownError("esp_partition_erase_range: %s", esp_err_to_name(err));
+}
+
+void xs_esp32_system_mod_partition_read(xsMachine *the)
+{
+	const esp_partition_t *partition = modPartition(the);
+	int offset = xsmcToInteger(xsArg(1));
+	void *buffer;
+	xsUnsignedValue length;
+	if (offset < 0)
+		xsRangeError("negative offset");
+	xsmcGetBufferWritable(xsArg(2), &buffer, &length);
+	esp_err_t err = esp_partition_read(partition, offset, buffer, length);
+	if (ESP_OK != err)
+		xsUnknownError("esp_partition_read: %s", esp_err_to_name(err));
+}
+
+void xs_esp32_system_mod_partition_write(xsMachine *the)
+{
+	const esp_partition_t *partition = modPartition(the);
+	int offset = xsmcToInteger(xsArg(1));
+	void *buffer;
+	xsUnsignedValue length;
+	if (offset < 0)
+		xsRangeError("negative offset");
+	xsmcGetBufferReadable(xsArg(2), &buffer, &length);
+	esp_err_t err = esp_partition_write(partition, offset, buffer, length);
+	if (ESP_OK != err)
+		xsUnknownError("esp_partition_write: %s", esp_err_to_name(err));
 }

@@ -22,3 +22,10 @@ export function markInvalidAndReboot() @ "xs_esp32_system_mark_invalid";
 export function bootOther() @ "xs_esp32_system_boot_other";
 export function slotSize(which) @ "xs_esp32_system_slot_size";
 export function slotRead(which, offset, buffer) @ "xs_esp32_system_slot_read";
+
+// The mod partitions (type 0x40: "xs", "xs_a", "xs_b"), by label.
+export function modPartitionSize(label) @ "xs_esp32_system_mod_partition_size";
+export function modPartitionBlockSize(label) @ "xs_esp32_system_mod_partition_block_size";
+export function modPartitionErase(label, offset, length) @ "xs_esp32_system_mod_partition_erase";
+export function modPartitionRead(label, offset, buffer) @ "xs_esp32_system_mod_partition_read";
+export function modPartitionWrite(label, offset, buffer) @ "xs_esp32_system_mod_partition_write";
