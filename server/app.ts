@@ -50,7 +50,7 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
     root,
     images,
     files: new FileFinder(root, images),
-    folders: new FolderCache(root, (error) => logger.warn({ err: error.message }, "cannot watch catalog folders: listings are not cached")),
+    folders: new FolderCache(root, (error) => logger.warn({ err: error.message }, "cannot watch catalog folders: listings are not cached"), images),
     rules: o.rules,
     open: o.open ?? false,
     pool,
