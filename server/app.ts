@@ -24,6 +24,7 @@ import { refuse } from "./responses";
 import { FileFinder } from "./served-file";
 import { SignatureFiles } from "./signature-files";
 import { logUpdateReport } from "./update-report";
+import { logModReport } from "./mod-headers";
 import { updaterPlugin } from "./updater";
 
 /** "%" not starting an escape ("100%.bin" sent raw) as "%25", so the router can decode the URL; handlers read request.originalUrl. */
@@ -101,6 +102,7 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   // Boards' reports of their last update (check-ins, catalog requests): logged, never refused.
   app.addHook("onRequest", (request, _reply, done) => {
     logUpdateReport(request.headers, request.log);
+    logModReport(request.headers, request.log);
     done();
   });
 
