@@ -29,26 +29,28 @@ import { xsVersionFits } from "../modules/core/mods/archive";
 export const KIND_HEADER = "x-Ota-Kind";
 
 /**
- * The firmware is current (a 304 is due): the target's mod when the board
- * hosts mods of its XS version and does not run it yet; else undefined (the
- * 304 goes out), with the reason in the log.
+ * The firmware is current (a 304 is due): sends the target's mod when the
+ * board hosts mods of its XS version and does not run it yet, and says true;
+ * else false (the caller sends its 304), with the reason in the log.
+ * (A boolean, not the reply: a FastifyReply is thenable, an async function
+ * cannot hand it back.)
  */
-async function offerMod(context: ServerContext, request: FastifyRequest, reply: FastifyReply, device: DeviceRequest, target: Target, log: FastifyRequest["log"]): Promise<FastifyReply | undefined> {
-  if (device.mode !== "sketch" || target.mod === undefined) return undefined;
+async function offerMod(context: ServerContext, request: FastifyRequest, reply: FastifyReply, device: DeviceRequest, target: Target, log: FastifyRequest["log"]): Promise<boolean> {
+  if (device.mode !== "sketch" || target.mod === undefined) return false;
   const mod = readModHeaders(request.headers);
   if (mod.ignored.length > 0) log.info({ ignored: mod.ignored }, "updater: unreadable mod headers ignored");
-  if (!mod.host) return undefined; // a board that hosts no mods: today's answer
+  if (!mod.host) return false; // a board that hosts no mods: today's answer
   const opened = await context.files.open(target.mod, false);
   if (!opened.ok) {
     log.error({ rule: target.source, mod: target.mod, detail: opened.detail }, "updater: rule names an unavailable mod");
-    return undefined;
+    return false;
   }
   const file = opened.file;
   const check = file.entry.mod;
   const skip = (level: "info" | "error", fields: Record<string, unknown>, msg: string) => {
     void file.handle?.close().catch(() => undefined);
     log[level]({ rule: target.source, mod: target.mod, ...fields }, msg);
-    return undefined;
+    return false;
   };
   if (!check?.ok) return skip("error", { error: check?.error }, "updater: rule's mod is no valid mod archive");
   const facts = check.facts;
@@ -58,13 +60,14 @@ async function offerMod(context: ServerContext, request: FastifyRequest, reply: 
   if (mod.running === identity) return skip("info", { running: identity }, "updater: device runs its mod");
   log.info({ rule: target.source, mod: target.mod, size: file.version.size, md5: file.entry.digests.md5, to: identity, from: mod.running }, "updater: sending mod");
   const signature = await signatureHeader(context.signatures, file);
-  return sendFile(request, reply, file, {
+  sendFile(request, reply, file, {
     allowRange: false,
     pool: context.pool,
     accelRedirect: await context.accel?.redirectFor(file, request),
     signature,
     extraHeaders: [[KIND_HEADER, "mod"]],
   });
+  return true;
 }
 
 /** Why the device needs nothing: it already runs the target (by MD5, SHA-256 or version). */
@@ -106,8 +109,7 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
     }
     const image = device.mode === "filesystem" ? target.filesystem : target.firmware;
     if (image === undefined) {
-      const sent = await offerMod(context, request, reply, device, target, log);
-      if (sent) return sent;
+      if (await offerMod(context, request, reply, device, target, log)) return reply;
       log.info({ rule: target.source }, "updater: nothing assigned for this mode");
       reply.raw.statusMessage = "No update for this mode";
       return reply.code(304).send();
@@ -131,8 +133,7 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
     const same = alreadyRunning(device, file, facts, target);
     if (same) {
       await file.handle?.close();
-      const sent = await offerMod(context, request, reply, device, target, log);
-      if (sent) return sent;
+      if (await offerMod(context, request, reply, device, target, log)) return reply;
       log.info({ rule: target.source, image, by: same }, "updater: device is up to date");
       reply.raw.statusMessage = "Not Modified";
       return reply.code(304).send();

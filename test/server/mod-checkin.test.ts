@@ -102,6 +102,9 @@ describe("check-in offers a mod", () => {
     assert.ok(r.rawHeaders.some(([k, v]) => k === "x-Ota-Kind" && v === "mod"), "x-Ota-Kind spelled as documented");
     assert.equal(r.headers["x-firmware-signature"], Buffer.from(signImage(new Uint8Array(app), testKey(1))).toString("base64"), "the .sig beside it, as for an image");
     assert.equal(logged("updater: sending mod").length > 0, true);
+    // One answer per request: the handler ends with the mod, no 304 tried after it (Fastify logs that attempt).
+    assert.deepEqual(server.logs.filter((l) => /already sent/.test(String(l.msg))), []);
+    assert.equal(server.logs.filter((l) => (l.res as { statusCode?: number } | undefined)?.statusCode === 200 && l.msg === "request completed").length > 0, true);
   });
 
   test("a board already running that mod (name@version): 304; another version of it: the mod", async () => {
