@@ -7,7 +7,7 @@
 // sent to a server whose rules name a mod and to one whose rules do not.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseRules, RulesError } from "../../server/rules";
@@ -43,6 +43,9 @@ async function catalog(dir: string): Promise<void> {
   await writeFile(join(dir, "mods", "hello-2.0.0-xs16.xsa"), otherXs);
   await writeFile(join(dir, "mods", "bare.xsa"), bare);
   await writeFile(join(dir, "mods", "text.xsa"), "no archive\n");
+  // Both catalogs' files the same Last-Modified, so the two servers' answers can be compared whole.
+  const when = new Date("2026-11-22T10:55:15Z");
+  for (const f of ["esp32/app.bin", "esp8266/app.bin"]) await utimes(join(dir, f), when, when);
 }
 
 /** A response without what differs between two runs anyway (Date). */
