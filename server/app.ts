@@ -24,6 +24,7 @@ import { refuse } from "./responses";
 import { FileFinder } from "./served-file";
 import { SignatureFiles } from "./signature-files";
 import { logUpdateReport } from "./update-report";
+import { logModReport } from "./mod-headers";
 import { updaterPlugin } from "./updater";
 
 /** "%" not starting an escape ("100%.bin" sent raw) as "%25", so the router can decode the URL; handlers read request.originalUrl. */
@@ -50,7 +51,7 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
     root,
     images,
     files: new FileFinder(root, images),
-    folders: new FolderCache(root, (error) => logger.warn({ err: error.message }, "cannot watch catalog folders: listings are not cached")),
+    folders: new FolderCache(root, (error) => logger.warn({ err: error.message }, "cannot watch catalog folders: listings are not cached"), images),
     rules: o.rules,
     open: o.open ?? false,
     pool,
@@ -101,6 +102,7 @@ export async function buildServer(options: ServerOptions): Promise<OtaServer> {
   // Boards' reports of their last update (check-ins, catalog requests): logged, never refused.
   app.addHook("onRequest", (request, _reply, done) => {
     logUpdateReport(request.headers, request.log);
+    logModReport(request.headers, request.log);
     done();
   });
 

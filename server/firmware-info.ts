@@ -1,12 +1,25 @@
 // GET /api/firmware?path=P: everything we know about one image, kept out of
 // the compatibility catalog (the AutoConnect device parses each catalog entry
-// into a 256-byte buffer).
+// into a 256-byte buffer). A `.xsa` file (a Moddable mod) also gets
+// `kind: "mod"` and `mod`: what its XS archive says (mod-facts.ts), or null
+// and `error` when it is no valid mod.
 import type { FastifyPluginAsync } from "fastify";
 import { unknownChipProblem } from "../modules/core/esp-image-rules";
 import type { ServerContext } from "./context";
 import { refuse } from "./responses";
 import { firmwareQuerySchema, type FolderQuery } from "./schemas";
 import { signerOf } from "./signature-files";
+import { isModName, xsMajorMinor, type ModCheck } from "./mod-facts";
+import { xsVersionText } from "../modules/core/mods/archive";
+
+function modBody(check: ModCheck | undefined) {
+  if (!check?.ok) return { kind: "mod", mod: null, error: check?.error ?? "Not a mod" };
+  const f = check.facts;
+  return {
+    kind: "mod",
+    mod: { name: f.name, version: f.version, archiveName: f.archiveName, xs: xsMajorMinor(f), xsVersion: xsVersionText(f.xs), sign: f.sign, modules: f.modules, resources: f.resources, hasCheck: f.hasCheck },
+  };
+}
 
 export const firmwareInfoPlugin: FastifyPluginAsync<{ context: ServerContext }> = async (app, { context }) => {
   app.get<{ Querystring: FolderQuery }>("/api/firmware", { schema: { querystring: firmwareQuerySchema } }, async (request, reply) => {
@@ -47,6 +60,7 @@ export const firmwareInfoPlugin: FastifyPluginAsync<{ context: ServerContext }> 
       // a .sig beside it parses; the server knows no board's keys, so it does not judge the signature
       signed: signature?.signed === true,
       signer: signerOf(signature) ?? null,
+      ...(isModName(name) ? modBody(entry.mod) : {}),
     });
   });
 };

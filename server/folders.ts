@@ -20,6 +20,9 @@ import type { CatalogRoot, Refusal } from "./catalog-root";
 import { isHiddenName, throughDescriptor } from "./catalog-root";
 import { fileVersion } from "./file-version";
 import { classifyImage, HEAD_BYTES } from "./image-facts";
+import type { ImageStore } from "./image-store";
+import { isModName, MAX_MOD_FILE_BYTES } from "./mod-facts";
+import type { ArchiveFacts } from "../modules/core/mods/archive";
 import { isSignatureName, readSignature, signerOf, SIGNATURE_SUFFIX, type SignatureInfo } from "./signature-files";
 
 export interface CatalogEntry {
@@ -43,12 +46,27 @@ export interface ImageFacts {
   signer?: string;
 }
 
+/** What our /api/catalog says of a `.xsa` entry (a Moddable mod), read whole through the image store. */
+export interface ModEntryFacts {
+  size: number;
+  /** The archive's facts; absent when it is no valid mod (then `error` says why). */
+  facts?: ArchiveFacts;
+  md5?: string;
+  sha256?: string;
+  error?: string;
+  /** As ImageFacts: a .sig beside it parses, and its key's first 16 hex digits. */
+  signed?: boolean;
+  signer?: string;
+}
+
 export interface FolderView {
   /** Real path of the folder. */
   dir: string;
   entries: CatalogEntry[];
   /** Facts of each `bin` entry, by name. */
   facts: Map<string, ImageFacts>;
+  /** Facts of each `.xsa` file entry, by name. */
+  mods: Map<string, ModEntryFacts>;
   /** File version key (file-version.ts) of each `bin` entry as listed, by name: finds its digests in the image store. */
   versions: Map<string, string>;
   /** Encoded answers by kind, made on first use, with the stamp they were made for (see rendered()). */
@@ -103,6 +121,9 @@ interface Described {
   signature?: SignatureInfo;
   /** File version key of a `bin` entry. */
   version?: string;
+  mod?: ModEntryFacts;
+  /** What was read may change in a moment (a mod still being written): do not cache the listing. */
+  volatile?: boolean;
   /** A folder outside this one whose changes this entry depends on (symlink target). */
   watch?: string;
 }
@@ -167,20 +188,45 @@ async function signatureAt(path: string, root: CatalogRoot, checkDescriptor: boo
   }
 }
 
+/** A .xsa read whole (it is a few KB) through the image store, which keeps its digests, mod facts and bytes per file version. */
+async function modAt(path: string, root: CatalogRoot, checkDescriptor: boolean, images: ImageStore): Promise<{ mod: ModEntryFacts; volatile?: boolean } | undefined> {
+  const handle = await open(path, FILE_FLAGS).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    if (checkDescriptor && !root.holdsDescriptor(handle.fd)) return undefined;
+    const st = await handle.stat({ bigint: true });
+    if (!st.isFile()) return undefined;
+    const size = Number(st.size);
+    if (size > MAX_MOD_FILE_BYTES) return { mod: { size, error: `Mod file too large: ${size} bytes (at most ${MAX_MOD_FILE_BYTES})` } };
+    const loaded = await images.load(handle.fd, fileVersion(st));
+    if (!loaded.ok) return { mod: { size, error: "File is being written, retry" }, volatile: true };
+    const { entry } = loaded;
+    const check = entry.mod ?? { ok: false, error: "not read" };
+    const base = { size: entry.version.size, md5: entry.digests.md5, sha256: entry.digests.sha256 };
+    return { mod: check.ok ? { ...base, facts: check.facts } : { ...base, error: check.error } };
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
 function fileEntry(name: string, st: BigIntStats, magic: boolean): CatalogEntry {
   if (!magic) return { name, type: "file" };
   return { name, type: "bin", ...catalogDateTime(Number(st.mtimeNs / 1_000_000n)), size: Number(st.size) };
 }
 
-async function describe(root: CatalogRoot, base: string, entry: Dirent): Promise<Described | undefined> {
+async function describe(root: CatalogRoot, images: ImageStore | undefined, base: string, entry: Dirent): Promise<Described | undefined> {
   const name = entry.name;
   if (isHiddenName(name)) return undefined;
   const path = `${base}/${name}`;
   const st = await lstatBig(path);
   if (!st) return undefined; // vanished meanwhile
-  if (st.isSymbolicLink()) return describeLink(root, name, path);
+  if (st.isSymbolicLink()) return describeLink(root, images, name, path);
   if (st.isDirectory()) return { entry: { name, type: "directory" } };
   if (st.isFile() && isSignatureName(name)) return { entry: { name, type: "file" }, signature: await signatureAt(path, root, false) };
+  // A mod is a "file" row of /_catalog, as updateserver.py lists any file that is no .bin image.
+  if (st.isFile() && images && isModName(name)) return { entry: { name, type: "file" }, ...(await modAt(path, root, false, images)) };
   if (!st.isFile() || !hasBinExtension(name)) return { entry: { name, type: "file" } };
   const head = await imageHead(path, root, false);
   if (!head) return undefined;
@@ -188,13 +234,14 @@ async function describe(root: CatalogRoot, base: string, entry: Dirent): Promise
 }
 
 /** A symlink is listed only when its target is inside the catalog and not hidden; its facts come through the target's own descriptor. */
-async function describeLink(root: CatalogRoot, name: string, path: string): Promise<Described | undefined> {
+async function describeLink(root: CatalogRoot, images: ImageStore | undefined, name: string, path: string): Promise<Described | undefined> {
   const real = await realpathOf(path);
   if (!real || root.contains(real)) return undefined; // dangling, outside or hidden
   const st = await statBig(real);
   if (!st) return undefined;
   if (st.isDirectory()) return { entry: { name, type: "directory" } };
   if (st.isFile() && isSignatureName(name)) return { entry: { name, type: "file" }, signature: await signatureAt(real, root, true), watch: dirname(real) };
+  if (st.isFile() && images && isModName(name)) return { entry: { name, type: "file" }, ...(await modAt(real, root, true, images)), watch: dirname(real) };
   if (!st.isFile() || !hasBinExtension(name)) return { entry: { name, type: "file" }, watch: dirname(real) };
   const head = await imageHead(real, root, true);
   if (!head) return undefined;
@@ -211,6 +258,8 @@ export class FolderCache {
   constructor(
     private readonly root: CatalogRoot,
     private readonly onWatchError: (error: Error) => void = () => undefined,
+    /** Reads `.xsa` files for their mod facts (without it, listings carry none). */
+    private readonly images?: ImageStore,
   ) {}
 
   /** The listing of a client's folder path ("" or absent = the root); refusals name no path. */
@@ -278,8 +327,8 @@ export class FolderCache {
       const dirents = (await readdir(base, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const described: (Described | undefined)[] = [];
       for (let i = 0; i < dirents.length; i += BATCH)
-        described.push(...(await Promise.all(dirents.slice(i, i + BATCH).map((d) => describe(this.root, base, d)))));
-      const view: FolderView = { dir: resolved.path, entries: [], facts: new Map(), versions: new Map(), rendered: new Map() };
+        described.push(...(await Promise.all(dirents.slice(i, i + BATCH).map((d) => describe(this.root, this.images, base, d)))));
+      const view: FolderView = { dir: resolved.path, entries: [], facts: new Map(), mods: new Map(), versions: new Map(), rendered: new Map() };
       const extra = new Set<string>();
       const signatures = new Map<string, SignatureInfo>();
       for (const d of described) {
@@ -288,6 +337,8 @@ export class FolderCache {
         if (d.facts) view.facts.set(d.entry.name, d.facts);
         if (d.signature) signatures.set(d.entry.name, d.signature);
         if (d.version) view.versions.set(d.entry.name, d.version);
+        if (d.mod) view.mods.set(d.entry.name, d.mod);
+        if (d.volatile) changed = true;
         if (d.watch && relative(d.watch, resolved.path) !== "") extra.add(d.watch);
       }
       // Each image says whether a .sig beside it parses, and which key made it (the facts are copied: cached heads are shared).
@@ -295,6 +346,12 @@ export class FolderCache {
         const signature = signatures.get(`${name}${SIGNATURE_SUFFIX}`);
         const signer = signerOf(signature);
         view.facts.set(name, { ...facts, signed: signature?.signed === true, ...(signer ? { signer } : {}) });
+      }
+      // Mods the same way: the .sig beside a .xsa, as beside an image.
+      for (const [name, mod] of view.mods) {
+        const signature = signatures.get(`${name}${SIGNATURE_SUFFIX}`);
+        const signer = signerOf(signature);
+        view.mods.set(name, { ...mod, signed: signature?.signed === true, ...(signer ? { signer } : {}) });
       }
       if (extra.size > MAX_EXTRA_WATCHES) changed = true;
       else

@@ -16,6 +16,7 @@ import { read } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fstatVersion, type FileVersion } from "./file-version";
 import { classifyImage, HEAD_BYTES, type ImageFacts } from "./image-facts";
+import { ModReader, type ModCheck } from "./mod-facts";
 
 export interface FileDigests {
   md5: string; // lowercase hex
@@ -27,6 +28,8 @@ export interface ImageEntry {
   digests: FileDigests;
   /** What the first bytes say (chip, app descriptor). */
   facts: ImageFacts;
+  /** The file read as a Moddable mod (mod-facts.ts): its facts, or why it is none. Consulted for .xsa names only. */
+  mod?: ModCheck;
   /** The whole file, when it fits in memory; otherwise it is streamed (file-sender.ts). */
   bytes?: Buffer;
 }
@@ -141,6 +144,7 @@ export class ImageStore {
   private async readOnce(fd: number, version: FileVersion): Promise<ImageEntry | undefined> {
     const keep = version.size <= Math.min(this.options.maxFileBytes, this.options.maxBytes);
     const hasher = new Hasher();
+    const mod = new ModReader(); // gives up at the first bytes of anything that is no XS archive
     const buffer = Buffer.allocUnsafeSlow(keep ? version.size : Math.min(READ_CHUNK, version.size));
     const head = Buffer.alloc(Math.min(HEAD_BYTES, version.size));
     let position = 0;
@@ -151,11 +155,12 @@ export class ImageStore {
       if (n === 0) return undefined; // truncated under us
       const chunk = buffer.subarray(offset, offset + n);
       hasher.update(chunk); // at most 1 MB per turn of the event loop
+      mod.write(chunk);
       if (position < head.length) chunk.copy(head, position, 0, Math.min(n, head.length - position));
       position += n;
     }
     if ((await fstatVersion(fd)).key !== version.key) return undefined;
-    return { version, digests: hasher.digests(), facts: classifyImage(head), ...(keep ? { bytes: buffer } : {}) };
+    return { version, digests: hasher.digests(), facts: classifyImage(head), mod: mod.end(), ...(keep ? { bytes: buffer } : {}) };
   }
 
   private remember(entry: ImageEntry): void {

@@ -13,6 +13,10 @@
 // channel: with the fleet registry on, a rollout to that channel can offer them
 // another image (server/fleet/rollouts.ts).
 //
+// `mod` (a catalog-relative .xsa) is the Moddable mod the boards a target
+// matches should run, offered on a check-in when their firmware is current and
+// they host mods of the same XS version (docs/mods.md).
+//
 // A target names catalog-relative files; `chip` pins the chip (esp8266, esp32,
 // esp32-s3, ...) so a wrong image is refused; `version` states the firmware's
 // version when the image has no esp_app_desc_t (ESP8266 builds).
@@ -21,6 +25,7 @@ import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { normalizeMac, parseChip, type DeviceRequest, type Family } from "./device-headers";
 import { isHiddenName } from "./catalog-root";
+import { isModName } from "./mod-facts";
 
 export interface ChipRequirement {
   family: Family;
@@ -38,6 +43,8 @@ export interface Target {
   version?: string;
   /** Rollout channel of the boards this target matches (absent: "stable"). */
   channel?: string;
+  /** Catalog-relative .xsa: the mod these boards should run (docs/mods.md). */
+  mod?: string;
 }
 
 export interface Rules {
@@ -84,11 +91,15 @@ export function parseChipRequirement(value: unknown, where: string): ChipRequire
 function target(value: unknown, where: string, source: string): Target {
   if (typeof value === "string") return { source, firmware: filePath(value, where) };
   if (!isObject(value)) throw new RulesError(`${where}: expected a file path or an object`);
-  const known = new Set(["firmware", "filesystem", "chip", "version", "channel", "members", "group"]);
+  const known = new Set(["firmware", "filesystem", "mod", "chip", "version", "channel", "members", "group"]);
   for (const k of Object.keys(value)) if (!known.has(k)) throw new RulesError(`${where}: unknown key "${k}"`);
   const t: Target = { source };
   if (value.firmware !== undefined) t.firmware = filePath(value.firmware, `${where}.firmware`);
   if (value.filesystem !== undefined) t.filesystem = filePath(value.filesystem, `${where}.filesystem`);
+  if (value.mod !== undefined) {
+    t.mod = filePath(value.mod, `${where}.mod`);
+    if (!isModName(t.mod)) throw new RulesError(`${where}.mod: expected a mod archive (.xsa), e.g. mods/app-1.0.0.xsa`);
+  }
   if (value.chip !== undefined) t.chip = parseChipRequirement(value.chip, `${where}.chip`);
   if (value.version !== undefined) {
     if (typeof value.version !== "string" && typeof value.version !== "number") throw new RulesError(`${where}.version: expected a string`);
@@ -99,7 +110,7 @@ function target(value: unknown, where: string, source: string): Target {
       throw new RulesError(`${where}.channel: letters, digits, . _ - (up to 32), e.g. stable or beta`);
     t.channel = value.channel;
   }
-  if (!t.firmware && !t.filesystem) throw new RulesError(`${where}: names no firmware or filesystem image`);
+  if (!t.firmware && !t.filesystem && !t.mod) throw new RulesError(`${where}: names no firmware, filesystem image or mod`);
   return t;
 }
 

@@ -23,9 +23,9 @@ export const folderQuerySchema = { type: "object", properties: { path: PATH } } 
 /** /api/firmware: the path is checked in the handler, so a missing one gets its own reason. */
 export const firmwareQuerySchema = folderQuerySchema;
 
-/** The headers HTTPUpdate clients send (any case: Node lower-cases names) and the update report (update-report.ts). */
+/** The headers HTTPUpdate clients send (any case: Node lower-cases names), the update report (update-report.ts) and a mod host's (mod-headers.ts). */
 export const deviceHeadersSchema = {
   type: "object",
   properties: { "user-agent": { type: "string", maxLength: 512 } },
-  patternProperties: { "^x-esp(8266|32)-": { type: "string", maxLength: 256 } },
+  patternProperties: { "^x-esp(8266|32)-": { type: "string", maxLength: 256 }, "^x-ota-mod": { type: "string", maxLength: 256 } },
 } as const;

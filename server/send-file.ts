@@ -19,6 +19,8 @@ export interface SendOptions {
   accelRedirect?: string;
   /** x-Firmware-Signature: the .sig beside the image, base64 (signature-files.ts). */
   signature?: string;
+  /** More response headers, name and value (x-Ota-Kind for a mod). */
+  extraHeaders?: ReadonlyArray<readonly [string, string]>;
 }
 
 function single(request: FastifyRequest, name: string): string | undefined {
@@ -58,6 +60,7 @@ export function sendFile(request: FastifyRequest, reply: FastifyReply, file: Ser
   if (options.allowRange && !accel) headers.push("Accept-Ranges", "bytes"); // nginx adds its own
   if (status === 206) headers.push("Content-Range", `bytes ${start}-${end}/${size}`);
   if (options.signature !== undefined) headers.push(SIGNATURE_HEADER, options.signature);
+  for (const [name, value] of options.extraHeaders ?? []) headers.push(name, value);
   if (accel) headers.push("X-Accel-Redirect", options.accelRedirect!);
 
   reply.hijack(); // the body is ours to write (Fastify would copy or pipe it)

@@ -6,6 +6,9 @@
 // and no body, as that function expects (it treats 304 as "Wrong HTTP Code").
 // Only HTTPUpdate clients are answered, with or without --open: the rules
 // need the device's identity (--open only opens plain downloads).
+// A board whose firmware is current and that hosts mods (x-Ota-Mod-Host) may
+// instead get its target's mod (docs/mods.md): 200, x-Ota-Kind: mod, the .xsa.
+// A board without that header gets exactly the answers above.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ServerContext } from "./context";
 import { isHttpUpdateRequest, parseDeviceHeaders, type DeviceRequest } from "./device-headers";
@@ -18,6 +21,54 @@ import { selectTarget } from "./rules";
 import { deviceHeadersSchema } from "./schemas";
 import { sendFile } from "./send-file";
 import type { ServedFile } from "./served-file";
+import { readModHeaders, hostText } from "./mod-headers";
+import { modIdentity, xsMajorMinor } from "./mod-facts";
+import { xsVersionFits } from "../modules/core/mods/archive";
+
+/** The response header that tells a mod from a firmware image in a check-in's 200. */
+export const KIND_HEADER = "x-Ota-Kind";
+
+/**
+ * The firmware is current (a 304 is due): sends the target's mod when the
+ * board hosts mods of its XS version and does not run it yet, and says true;
+ * else false (the caller sends its 304), with the reason in the log.
+ * (A boolean, not the reply: a FastifyReply is thenable, an async function
+ * cannot hand it back.)
+ */
+async function offerMod(context: ServerContext, request: FastifyRequest, reply: FastifyReply, device: DeviceRequest, target: Target, log: FastifyRequest["log"]): Promise<boolean> {
+  if (device.mode !== "sketch" || target.mod === undefined) return false;
+  const mod = readModHeaders(request.headers);
+  if (mod.ignored.length > 0) log.info({ ignored: mod.ignored }, "updater: unreadable mod headers ignored");
+  if (!mod.host) return false; // a board that hosts no mods: today's answer
+  const opened = await context.files.open(target.mod, false);
+  if (!opened.ok) {
+    log.error({ rule: target.source, mod: target.mod, detail: opened.detail }, "updater: rule names an unavailable mod");
+    return false;
+  }
+  const file = opened.file;
+  const check = file.entry.mod;
+  const skip = (level: "info" | "error", fields: Record<string, unknown>, msg: string) => {
+    void file.handle?.close().catch(() => undefined);
+    log[level]({ rule: target.source, mod: target.mod, ...fields }, msg);
+    return false;
+  };
+  if (!check?.ok) return skip("error", { error: check?.error }, "updater: rule's mod is no valid mod archive");
+  const facts = check.facts;
+  if (!xsVersionFits(facts.xs, { ...mod.host, patch: 0 })) // major and minor, as fxMapArchive compares them
+    return skip("info", { modXs: xsMajorMinor(facts), hostXs: hostText(mod.host) }, "updater: mod not offered: built for another XS version than the board's");
+  const identity = modIdentity(facts);
+  if (mod.running === identity) return skip("info", { running: identity }, "updater: device runs its mod");
+  log.info({ rule: target.source, mod: target.mod, size: file.version.size, md5: file.entry.digests.md5, to: identity, from: mod.running }, "updater: sending mod");
+  const signature = await signatureHeader(context.signatures, file);
+  sendFile(request, reply, file, {
+    allowRange: false,
+    pool: context.pool,
+    accelRedirect: await context.accel?.redirectFor(file, request),
+    signature,
+    extraHeaders: [[KIND_HEADER, "mod"]],
+  });
+  return true;
+}
 
 /** Why the device needs nothing: it already runs the target (by MD5, SHA-256 or version). */
 export function alreadyRunning(device: DeviceRequest, file: ServedFile, facts: ImageFacts, target: Target): string | undefined {
@@ -58,6 +109,7 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
     }
     const image = device.mode === "filesystem" ? target.filesystem : target.firmware;
     if (image === undefined) {
+      if (await offerMod(context, request, reply, device, target, log)) return reply;
       log.info({ rule: target.source }, "updater: nothing assigned for this mode");
       reply.raw.statusMessage = "No update for this mode";
       return reply.code(304).send();
@@ -81,6 +133,7 @@ export const updaterPlugin: FastifyPluginAsync<{ context: ServerContext }> = asy
     const same = alreadyRunning(device, file, facts, target);
     if (same) {
       await file.handle?.close();
+      if (await offerMod(context, request, reply, device, target, log)) return reply;
       log.info({ rule: target.source, image, by: same }, "updater: device is up to date");
       reply.raw.statusMessage = "Not Modified";
       return reply.code(304).send();

@@ -26,10 +26,10 @@ export function fleetErrors(error: Error & { statusCode?: number; validation?: u
   return reply.code(500).type("application/json").send({ error: "Internal Server Error" });
 }
 
-/** Creates a rollout after reading the image's facts from the catalog. */
+/** Creates a rollout after reading the image's facts from the catalog; a .xsa makes it a mod rollout (docs/mods.md). */
 export async function createRollout(fleet: Fleet, spec: RolloutSpec) {
   const image = await catalogImage(fleet.root, spec.image);
-  return fleet.rollouts.create({ ...spec, image: image.path }, image.version ?? undefined);
+  return fleet.rollouts.create({ ...spec, image: image.path }, image.version ?? undefined, image.family === "mod" ? "mod" : "firmware");
 }
 
 const idParams = { type: "object", required: ["id"], properties: { id: { type: "integer", minimum: 1 } } } as const;

@@ -161,7 +161,7 @@ function rolloutCard(r: RolloutView, now: number): string {
   }
   if (r.state === "halted") actions.push(post("resume", "Resume", "secondary"));
   return `<article class="rollout ${esc(r.state)}" id="rollout-${r.id}" data-state="${esc(r.state)}">
-<h3>Rollout ${r.id} ${badge(r.state, r.state)} <span>${esc(r.image)}${r.version ? ` (${esc(r.version)})` : ""} → ${esc(r.channel)}</span></h3>
+<h3>${r.kind === "mod" ? "Mod rollout" : "Rollout"} ${r.id} ${badge(r.state, r.state)} <span>${esc(r.image)}${r.version ? ` (${esc(r.version)})` : ""} → ${esc(r.channel)}</span></h3>
 <div class="muted">Stage ${r.stage} of ${r.stages.length} · halts above ${Math.round(r.threshold * 1000) / 10} % failed (after ${r.minOutcomes} outcomes) · ${
     r.advanceEveryMs ? `advances every ${Math.round(r.advanceEveryMs / 1000)} s${r.nextAdvanceAt ? `, next ${esc(new Date(r.nextAdvanceAt).toLocaleTimeString("en-GB"))}` : ""}` : "advanced by hand"
   } · created ${time(r.createdAt, now)}</div>
@@ -178,7 +178,7 @@ function deviceRow(d: DeviceView, now: number): string {
   return `<tr class="${d.lastResult === "rolled-back" || d.lastResult === "failed" ? esc(d.lastResult) : ""}" data-mac="${esc(d.mac)}">
 <td data-label="Device"><a href="/dashboard/devices/${esc(d.mac)}">${esc(d.mac)}</a></td>
 <td data-label="Channel" class="hide-narrow">${esc(d.channel)}</td>
-<td data-label="Version" class="version">${esc(d.version ?? "")}</td>
+<td data-label="Version" class="version">${esc(d.version ?? "")}${d.runningMod ? `<div class="mod muted">mod ${esc(d.runningMod)}</div>` : ""}</td>
 <td data-label="Chip" class="hide-narrow">${esc(d.chip ?? d.family)}</td>
 <td data-label="Last seen">${time(d.lastSeen, now)}</td>
 <td data-label="Last result" class="result">${result}</td>
@@ -252,6 +252,12 @@ export function devicePage(device: DeviceView, history: { checkins: CheckinView[
     ["First seen", device.firstSeen], ["Check-ins", device.checkins],
     ["Last result", device.lastResult ? `${device.lastResult} ${device.lastResultVersion ?? ""}` : ""],
   ];
+  // A board that hosts mods (x-Ota-Mod-Host on its last check-in): its running mod, XS and last mod result.
+  if (device.modHost !== null)
+    facts.push(
+      ["Mod", device.runningMod || "none"], ["Mod host XS", device.modHost],
+      ["Last mod result", device.lastModResult ? `${device.lastModResult} ${device.lastModResultVersion ?? ""}` : ""],
+    );
   return page(
     `${device.mac} · ota-server`,
     `<p><a href="/dashboard">← Fleet</a></p>
@@ -261,8 +267,8 @@ export function devicePage(device: DeviceView, history: { checkins: CheckinView[
 ${history.checkins
   .map(
     (c) => `<tr class="${c.updateResult === "rolled-back" ? "rolled-back" : ""}"><td data-label="When">${time(c.at, now)}</td><td data-label="Answer">${c.status} ${esc(c.reason ?? "")}</td>
-<td data-label="Image">${esc(c.image ?? "")}</td><td data-label="Why">${esc(c.source ?? "")}</td><td data-label="Running">${esc(c.version ?? "")}</td>
-<td data-label="Reported">${c.updateResult ? `${badge(c.updateResult, c.updateResult)} ${esc(c.updateVersion ?? "")}` : ""}</td></tr>`,
+<td data-label="Image">${esc((c.answer === "mod" ? c.modImage : c.image) ?? "")}</td><td data-label="Why">${esc(c.source ?? "")}</td><td data-label="Running">${esc(c.version ?? "")}${c.runningMod ? ` · mod ${esc(c.runningMod)}` : ""}</td>
+<td data-label="Reported">${c.updateResult ? `${badge(c.updateResult, c.updateResult)} ${esc(c.updateVersion ?? "")}` : ""}${c.modResult ? ` ${badge(c.modResult, `mod ${c.modResult}`)} ${esc(c.modResultVersion ?? "")}` : ""}</td></tr>`,
   )
   .join("")}</tbody></table></section>
 <section id="downloads"><h2>Downloads</h2><table class="cards"><thead><tr><th>When</th><th>Image</th><th>Status</th><th>Bytes sent</th><th>Completed</th></tr></thead><tbody>

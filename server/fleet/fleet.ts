@@ -17,6 +17,8 @@ import { parseUpdateReport, type UpdateReport } from "./outcome";
 import { Registry, type CheckinRecord } from "./registry";
 import { Rollouts, type Choice } from "./rollouts";
 import { isSignatureName } from "../signature-files";
+import { hostText, readModHeaders, type ModHeaders } from "../mod-headers";
+import { KIND_HEADER } from "../updater";
 
 export const DEFAULT_CHANNEL = "stable";
 
@@ -39,6 +41,10 @@ interface Decision {
   image?: string;
   source?: string;
   choice?: Choice;
+  /** What a mod host said (x-Ota-Mod-*), and the mod its target names (rule's or a mod rollout's). */
+  mod?: ModHeaders;
+  modImage?: string;
+  modChoice?: Choice;
 }
 
 export function deviceMac(device: DeviceRequest): string | undefined {
@@ -116,7 +122,8 @@ export class Fleet {
     const mac = deviceMac(device);
     if (!mac) return ruled;
     const report = parseUpdateReport(request.headers, device.family);
-    const decision: Decision = { device, mac, report, image: device.mode === "sketch" ? ruled?.firmware : ruled?.filesystem, source: ruled?.source };
+    const mod = readModHeaders(request.headers);
+    const decision: Decision = { device, mac, report, image: device.mode === "sketch" ? ruled?.firmware : ruled?.filesystem, source: ruled?.source, mod, modImage: ruled?.mod };
     this.decisions.set(request, decision);
     const channel = ruled?.channel ?? DEFAULT_CHANNEL;
     const bucket = bucketOf(mac);
@@ -127,6 +134,7 @@ export class Fleet {
             mac, family: device.family, channel, bucket, apMac: device.apMac, baseMac: device.baseMac, chip: chipOf(device),
             flashSize: device.chipSize, freeSpace: device.freeSpace, sketchSize: device.sketchSize, version: device.version,
             sketchMd5: device.sketchMd5, sdkVersion: device.sdkVersion, report,
+            runningMod: mod.host ? mod.running : undefined, modHost: mod.host ? hostText(mod.host) : undefined, modReport: mod.report,
           },
           this.now(),
         ),
@@ -135,15 +143,32 @@ export class Fleet {
         const halted = await this.track(this.rollouts.recordReport(mac, report));
         if (halted !== undefined) request.log.warn({ rollout: halted }, "fleet: rollout halted by its failure threshold");
       }
+      if (mod.report) {
+        const halted = await this.track(this.rollouts.recordReport(mac, mod.report, "mod"));
+        if (halted !== undefined) request.log.warn({ rollout: halted }, "fleet: mod rollout halted by its failure threshold");
+      }
       if (device.mode !== "sketch") return ruled;
       if (device.version !== undefined) await this.track(this.rollouts.noteRunningVersion(mac, device.version));
+      let target = ruled;
       const choice = await this.track(this.rollouts.choose(channel, mac, bucket));
-      if (!choice) return ruled;
-      decision.choice = choice;
-      decision.image = choice.image;
-      decision.source = choice.source;
-      const { version: _ruleVersion, ...rest } = ruled ?? { source: choice.source };
-      return { ...rest, source: choice.source, firmware: choice.image };
+      if (choice) {
+        decision.choice = choice;
+        decision.image = choice.image;
+        decision.source = choice.source;
+        const { version: _ruleVersion, ...rest } = ruled ?? { source: choice.source };
+        target = { ...rest, source: choice.source, firmware: choice.image };
+      }
+      // Mod rollouts only for boards that host mods: no query for the others.
+      if (mod.host) {
+        if (mod.running) await this.track(this.rollouts.noteRunningVersion(mac, mod.running, "mod"));
+        const modChoice = await this.track(this.rollouts.choose(channel, mac, bucket, "mod"));
+        if (modChoice) {
+          decision.modChoice = modChoice;
+          decision.modImage = modChoice.image;
+          target = { ...(target ?? { source: modChoice.source }), mod: modChoice.image };
+        }
+      }
+      return target;
     } catch (error) {
       request.log.error({ err: (error as Error).message }, "fleet: registry unavailable, answering by the rules");
       return ruled;
@@ -175,6 +200,9 @@ export class Fleet {
     const now = this.now();
     const remote = request.ip;
     const choice = decision?.choice;
+    const modChoice = decision?.modChoice;
+    // The advanced updater's 200 is a mod when it says so (x-Ota-Kind: mod): then it was the decision's mod.
+    const sentMod = onUpdater && status === 200 && header(reply, KIND_HEADER) === "mod";
     let completed = false;
     if (isDownload) {
       const length = Number(header(reply, "content-length") ?? NaN);
@@ -190,18 +218,19 @@ export class Fleet {
         at: startedAt,
         finishedAt: now,
         mac,
-        path: onUpdater ? (decision?.image ?? urlPath(request.url)) : urlPath(request.url),
+        path: onUpdater ? ((sentMod ? decision?.modImage : decision?.image) ?? urlPath(request.url)) : urlPath(request.url),
         status,
         length: Number.isFinite(length) ? length : undefined,
         rangeStart: range ? Number(range[1]) : undefined,
         bytesSent,
         completed,
-        rolloutId: choice?.kind === "rollout" ? choice.rolloutId : undefined,
+        rolloutId: (sentMod ? modChoice : choice)?.kind === "rollout" ? (sentMod ? modChoice : choice)!.rolloutId : undefined,
         remote,
       });
     }
     if (!onUpdater) return;
-    const answer: CheckinRecord["answer"] = status === 304 ? "current" : status === 200 ? "update" : "refused";
+    const answer: CheckinRecord["answer"] = status === 304 ? "current" : sentMod ? "mod" : status === 200 ? "update" : "refused";
+    const mod = decision?.mod ?? (device ? readModHeaders(request.headers) : undefined);
     await this.registry.recordCheckin({
       at: startedAt,
       mac,
@@ -226,10 +255,19 @@ export class Fleet {
       stage: choice?.stage,
       remote,
       durationMs: Math.round((performance.now() - startedMs) * 100) / 100,
+      runningMod: mod?.host ? mod.running : undefined,
+      modHost: mod?.host ? hostText(mod.host) : undefined,
+      modReport: mod?.report,
+      modImage: sentMod ? decision?.modImage : undefined,
     });
     if (choice?.kind === "rollout" && mac) {
-      if (status === 200) await this.rollouts.recordOffer(choice.rolloutId!, mac, choice.stage!, completed);
-      else if (status === 304) await this.rollouts.recordRunning(choice.rolloutId!, mac, choice.stage!);
+      // A mod goes out only to a board whose firmware is current.
+      if (status === 200 && !sentMod) await this.rollouts.recordOffer(choice.rolloutId!, mac, choice.stage!, completed);
+      else if (status === 304 || sentMod) await this.rollouts.recordRunning(choice.rolloutId!, mac, choice.stage!);
+    }
+    if (modChoice?.kind === "rollout" && mac) {
+      if (sentMod) await this.rollouts.recordOffer(modChoice.rolloutId!, mac, modChoice.stage!, completed);
+      else if (status === 304 && modChoice.version !== undefined && mod?.running === modChoice.version) await this.rollouts.recordRunning(modChoice.rolloutId!, mac, modChoice.stage!);
     }
   }
 

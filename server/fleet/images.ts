@@ -6,18 +6,20 @@
 // listing never sees half a file.
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { link, mkdir, open, readdir, realpath, rename, unlink } from "node:fs/promises";
+import { link, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { isInside, type CatalogRoot } from "../catalog-root";
 import { classifyImage, HEAD_BYTES, type ImageFacts } from "../image-facts";
 import type { Db } from "./db";
 import { FleetError } from "./rollouts";
+import { isModName, MAX_MOD_FILE_BYTES, modIdentity, ModReader } from "../mod-facts";
 
 export interface ImageInfo {
   path: string;
   size: number;
-  family: ImageFacts["family"];
+  /** "mod": a Moddable mod (.xsa); then `version` is its name@version (as x-Ota-Mod says it) and `project` its name. */
+  family: ImageFacts["family"] | "mod";
   chip: string | null;
   version: string | null;
   project: string | null;
@@ -50,6 +52,8 @@ export async function catalogImage(root: CatalogRoot, path: string): Promise<Ima
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new FleetError(400, `image: ${path} is not a file`);
+    const relativePath = resolved.relative.split(sep).join("/");
+    if (isModName(relativePath)) return await catalogMod(handle, relativePath, st.size);
     const head = Buffer.alloc(Math.min(HEAD_BYTES, st.size));
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     const facts = classifyImage(head.subarray(0, bytesRead));
@@ -60,7 +64,24 @@ export async function catalogImage(root: CatalogRoot, path: string): Promise<Ima
   }
 }
 
-/** `.bin` files of the catalog (up to `depth` folders down, at most `max`), for the dashboard's choices. */
+/** A .xsa, read whole (mods are a few KB) through the core's archive check. */
+async function catalogMod(handle: FileHandle, path: string, size: number): Promise<ImageInfo> {
+  if (size > MAX_MOD_FILE_BYTES) throw new FleetError(400, `image: ${path} is too large for a mod (${size} bytes)`);
+  const bytes = Buffer.alloc(size);
+  let at = 0;
+  while (at < size) {
+    const { bytesRead } = await handle.read(bytes, at, size - at, at);
+    if (bytesRead === 0) break;
+    at += bytesRead;
+  }
+  const reader = new ModReader();
+  reader.write(bytes.subarray(0, at));
+  const check = reader.end();
+  if (!check.ok) throw new FleetError(400, `image: ${path} is no valid mod: ${check.error}`);
+  return { path, size: at, family: "mod", chip: null, version: modIdentity(check.facts), project: check.facts.name };
+}
+
+/** `.bin` (and `.xsa`: mods) files of the catalog (up to `depth` folders down, at most `max`), for the dashboard's choices. */
 export async function catalogBins(root: CatalogRoot, depth = 3, max = 500): Promise<string[]> {
   const found: string[] = [];
   const walk = async (dir: string, level: number): Promise<void> => {
@@ -69,7 +90,7 @@ export async function catalogBins(root: CatalogRoot, depth = 3, max = 500): Prom
       if (found.length >= max || e.name.startsWith(".")) continue;
       const p = join(dir, e.name);
       if (e.isDirectory() && level < depth) await walk(p, level + 1);
-      else if (e.isFile() && e.name.toLowerCase().endsWith(".bin")) found.push(relative(root.path, p).split(sep).join("/"));
+      else if (e.isFile() && (e.name.toLowerCase().endsWith(".bin") || isModName(e.name))) found.push(relative(root.path, p).split(sep).join("/"));
     }
   };
   await walk(root.path, 0);

@@ -157,6 +157,29 @@ CREATE TABLE rollout_events (
 CREATE INDEX rollout_events_rollout ON rollout_events (rollout_id, at);
 `,
   },
+  {
+    version: 2,
+    name: "mods: a board's running mod, mod host and mod results; mod offers in check-ins; mod rollouts and channel mod baselines",
+    sql: `
+ALTER TABLE devices ADD COLUMN running_mod TEXT;
+ALTER TABLE devices ADD COLUMN mod_host TEXT;
+ALTER TABLE devices ADD COLUMN last_mod_result TEXT;
+ALTER TABLE devices ADD COLUMN last_mod_result_version TEXT;
+ALTER TABLE devices ADD COLUMN last_mod_result_at BIGINT;
+
+ALTER TABLE checkins ADD COLUMN running_mod TEXT;
+ALTER TABLE checkins ADD COLUMN mod_host TEXT;
+ALTER TABLE checkins ADD COLUMN mod_result TEXT;
+ALTER TABLE checkins ADD COLUMN mod_result_version TEXT;
+ALTER TABLE checkins ADD COLUMN mod_image TEXT;
+
+ALTER TABLE rollouts ADD COLUMN kind TEXT NOT NULL DEFAULT 'firmware';
+CREATE INDEX rollouts_channel_kind ON rollouts (channel, kind, state);
+
+ALTER TABLE channels ADD COLUMN baseline_mod TEXT;
+ALTER TABLE channels ADD COLUMN baseline_mod_rollout_id BIGINT;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -2,6 +2,7 @@
 // MAC), every advanced-updater check-in and every firmware download.
 import type { Db, Param } from "./db";
 import type { UpdateReport } from "./outcome";
+import type { ModReport } from "../mod-headers";
 
 const iso = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(Number(ms)).toISOString());
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
@@ -18,6 +19,11 @@ export interface BoardFacts {
   version?: string;
   sketchMd5?: string;
   report?: UpdateReport;
+  /** x-Ota-Mod: the running mod's name@version, "" for none (docs/mods.md). */
+  runningMod?: string;
+  /** x-Ota-Mod-Host: the XS major.minor it runs mods with. */
+  modHost?: string;
+  modReport?: ModReport;
 }
 
 /** What one check-in says about the board, for its registry row. */
@@ -37,9 +43,11 @@ export interface CheckinRecord extends BoardFacts {
   mode?: string;
   status: number;
   reason?: string;
-  /** current (304), update (200), refused (anything else). */
-  answer: "current" | "update" | "refused";
+  /** current (304), update (200 with firmware), mod (200 with a mod), refused (anything else). */
+  answer: "current" | "update" | "mod" | "refused";
   image?: string;
+  /** The mod sent (answer "mod"). */
+  modImage?: string;
   source?: string;
   rolloutId?: number;
   stage?: number;
@@ -83,6 +91,11 @@ export interface DeviceView {
   lastResult: string | null;
   lastResultVersion: string | null;
   lastResultAt: string | null;
+  runningMod: string | null;
+  modHost: string | null;
+  lastModResult: string | null;
+  lastModResultVersion: string | null;
+  lastModResultAt: string | null;
 }
 
 export interface CheckinView {
@@ -103,6 +116,11 @@ export interface CheckinView {
   updateVersion: string | null;
   remote: string | null;
   durationMs: number | null;
+  runningMod: string | null;
+  modHost: string | null;
+  modResult: string | null;
+  modResultVersion: string | null;
+  modImage: string | null;
 }
 
 export interface DownloadView {
@@ -143,6 +161,11 @@ function deviceView(r: DbRow): DeviceView {
     lastResult: str(r.last_result),
     lastResultVersion: str(r.last_result_version),
     lastResultAt: iso(r.last_result_at as number),
+    runningMod: str(r.running_mod),
+    modHost: str(r.mod_host),
+    lastModResult: str(r.last_mod_result),
+    lastModResultVersion: str(r.last_mod_result_version),
+    lastModResultAt: iso(r.last_mod_result_at as number),
   };
 }
 
@@ -154,14 +177,18 @@ export class Registry {
   /** Creates or refreshes the board's row with what this check-in says (answer not known yet). */
   async touch(d: DeviceSeen, now: number): Promise<void> {
     const r = d.report;
+    const m = d.modReport;
     const params: Param[] = [
       d.mac, d.family, d.bucket, d.channel, v(d.apMac), v(d.baseMac), v(d.chip), v(d.flashSize), v(d.freeSpace), v(d.sketchSize),
       v(d.version), v(d.sketchMd5), v(d.sdkVersion), now, now, r?.result ?? null, r?.version ?? null, r ? now : null,
+      v(d.runningMod), v(d.modHost), m?.result ?? null, m?.version ?? null, m ? now : null,
     ];
+    // A board that hosts mods says so on every check-in: one without x-Ota-Mod-Host has none (running_mod and mod_host NULL).
     await this.db.run(
       `INSERT INTO devices (mac, family, bucket, channel, ap_mac, base_mac, chip, flash_size, free_space, sketch_size,
-         version, sketch_md5, sdk_version, first_seen, last_seen, last_result, last_result_version, last_result_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         version, sketch_md5, sdk_version, first_seen, last_seen, last_result, last_result_version, last_result_at,
+         running_mod, mod_host, last_mod_result, last_mod_result_version, last_mod_result_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (mac) DO UPDATE SET
          family = excluded.family, channel = excluded.channel, ap_mac = excluded.ap_mac, base_mac = excluded.base_mac,
          chip = COALESCE(excluded.chip, devices.chip), flash_size = excluded.flash_size, free_space = excluded.free_space,
@@ -173,7 +200,15 @@ export class Registry {
             AND excluded.last_result_version IS NOT DISTINCT FROM devices.last_result_version THEN devices.last_result_at
            ELSE excluded.last_result_at END,
          last_result_version = CASE WHEN excluded.last_result IS NULL THEN devices.last_result_version ELSE excluded.last_result_version END,
-         last_result = COALESCE(excluded.last_result, devices.last_result)`,
+         last_result = COALESCE(excluded.last_result, devices.last_result),
+         running_mod = excluded.running_mod, mod_host = excluded.mod_host,
+         last_mod_result_at = CASE
+           WHEN excluded.last_mod_result IS NULL THEN devices.last_mod_result_at
+           WHEN excluded.last_mod_result IS NOT DISTINCT FROM devices.last_mod_result
+            AND excluded.last_mod_result_version IS NOT DISTINCT FROM devices.last_mod_result_version THEN devices.last_mod_result_at
+           ELSE excluded.last_mod_result_at END,
+         last_mod_result_version = CASE WHEN excluded.last_mod_result IS NULL THEN devices.last_mod_result_version ELSE excluded.last_mod_result_version END,
+         last_mod_result = COALESCE(excluded.last_mod_result, devices.last_mod_result)`,
       params,
     );
   }
@@ -181,19 +216,21 @@ export class Registry {
   async recordCheckin(c: CheckinRecord): Promise<void> {
     await this.db.run(
       `INSERT INTO checkins (at, mac, family, sta_mac, ap_mac, base_mac, chip, flash_size, free_space, sketch_size, version,
-         sketch_md5, mode, update_result, update_version, status, reason, answer, image, source, rollout_id, stage, remote, duration_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         sketch_md5, mode, update_result, update_version, status, reason, answer, image, source, rollout_id, stage, remote, duration_ms,
+         running_mod, mod_host, mod_result, mod_result_version, mod_image)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         c.at, v(c.mac), v(c.family), v(c.staMac), v(c.apMac), v(c.baseMac), v(c.chip), v(c.flashSize), v(c.freeSpace), v(c.sketchSize),
         v(c.version), v(c.sketchMd5), v(c.mode), c.report?.result ?? null, c.report?.version ?? null, c.status, v(c.reason), c.answer,
         v(c.image), v(c.source), v(c.rolloutId), v(c.stage), v(c.remote), v(c.durationMs),
+        v(c.runningMod), v(c.modHost), c.modReport?.result ?? null, c.modReport?.version ?? null, v(c.modImage),
       ],
     );
     if (c.mac === undefined) return;
     await this.db.run("UPDATE devices SET checkins = checkins + 1, last_status = ?, last_answer = ?, last_image = ? WHERE mac = ?", [
       c.status,
       v(c.reason),
-      c.answer === "refused" ? null : v(c.image),
+      c.answer === "refused" ? null : v(c.answer === "mod" ? c.modImage : c.image), // what was last sent, or is current
       c.mac,
     ]);
   }
@@ -244,6 +281,11 @@ export class Registry {
         updateVersion: str(r.update_version),
         remote: str(r.remote),
         durationMs: num(r.duration_ms),
+        runningMod: str(r.running_mod),
+        modHost: str(r.mod_host),
+        modResult: str(r.mod_result),
+        modResultVersion: str(r.mod_result_version),
+        modImage: str(r.mod_image),
       })),
       downloads: downloads.map((r) => ({
         at: iso(r.at as number)!,

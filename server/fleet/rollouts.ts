@@ -9,6 +9,9 @@
 //      completed rollout) and the last rollout image this board ran well, so
 //      a board is never sent back to an older image by a halt;
 //   3. otherwise what the rules say.
+// A rollout is of firmware or of a mod (its image a .xsa, docs/mods.md); a
+// channel has at most one of each under way, and each kind has its own
+// baseline, choice and outcomes (a mod's reports come as x-Ota-Mod-Result).
 // A stage halts the rollout by itself when, among its boards' reported
 // outcomes (at least `minOutcomes`), the share failed or rolled back passes
 // `threshold`.
@@ -18,6 +21,7 @@ import { isFailure, type UpdateReport } from "./outcome";
 import { validChannel } from "../rules";
 
 export type RolloutState = "active" | "halted" | "completed" | "superseded";
+export type RolloutKind = "firmware" | "mod";
 
 export class FleetError extends Error {
   override name = "FleetError";
@@ -67,6 +71,7 @@ export interface RolloutEvent {
 
 export interface RolloutView {
   id: number;
+  kind: RolloutKind;
   channel: string;
   image: string;
   version: string | null;
@@ -91,10 +96,13 @@ export interface Choice {
   rolloutId?: number;
   /** 0-based stage of the board in the rollout (kind "rollout"). */
   stage?: number;
+  /** The rollout's version (a mod rollout's: name@version, as x-Ota-Mod says it). */
+  version?: string;
 }
 
 interface RolloutRow {
   id: number;
+  kind: RolloutKind;
   channel: string;
   image: string;
   version: string | null;
@@ -150,8 +158,8 @@ export class Rollouts {
     return q.run("INSERT INTO rollout_events (rollout_id, at, kind, stage, detail) VALUES (?, ?, ?, ?, ?)", [id, at, kind, stage, detail]);
   }
 
-  /** `version` comes from the image (its app descriptor), read by the caller. */
-  async create(spec: RolloutSpec, version: string | undefined): Promise<RolloutView> {
+  /** `version` comes from the image (its app descriptor; a mod's name@version), read by the caller. */
+  async create(spec: RolloutSpec, version: string | undefined, kind: RolloutKind = "firmware"): Promise<RolloutView> {
     if (!validChannel(spec.channel)) throw new FleetError(400, "channel: letters, digits, . _ - (up to 32)");
     const stages = checkStages(spec.stages ?? DEFAULT_STAGES);
     const threshold = spec.threshold ?? DEFAULT_THRESHOLD;
@@ -162,14 +170,17 @@ export class Rollouts {
     if (every !== null && (!Number.isInteger(every) || every < 100)) throw new FleetError(400, "advanceEveryMs: whole milliseconds, at least 100, or null");
     const now = this.now();
     const id = await this.db.transaction(async (tx) => {
-      const open = await tx.all<{ id: number; state: RolloutState }>("SELECT id, state FROM rollouts WHERE channel = ? AND state IN ('active', 'halted')", [spec.channel]);
+      const open = await tx.all<{ id: number; state: RolloutState }>(
+        "SELECT id, state FROM rollouts WHERE channel = ? AND kind = ? AND state IN ('active', 'halted')",
+        [spec.channel, kind],
+      );
       const active = open.find((r) => r.state === "active");
-      if (active) throw new FleetError(409, `channel ${spec.channel} already has rollout ${active.id} under way: halt or complete it first`);
+      if (active) throw new FleetError(409, `channel ${spec.channel} already has ${kind === "mod" ? "mod " : ""}rollout ${active.id} under way: halt or complete it first`);
       const inserted = await tx.get<{ id: number }>(
-        `INSERT INTO rollouts (channel, image, version, stages, stage, state, threshold, min_outcomes, advance_every_ms,
+        `INSERT INTO rollouts (kind, channel, image, version, stages, stage, state, threshold, min_outcomes, advance_every_ms,
            created_at, stage_started_at, counted_since, updated_at)
-         VALUES (?, ?, ?, ?, 0, 'active', ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-        [spec.channel, spec.image, version ?? null, JSON.stringify(stages), threshold, minOutcomes, every, now, now, now, now],
+         VALUES (?, ?, ?, ?, ?, 0, 'active', ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [kind, spec.channel, spec.image, version ?? null, JSON.stringify(stages), threshold, minOutcomes, every, now, now, now, now],
       );
       const newId = Number(inserted!.id);
       for (const old of open) {
@@ -195,9 +206,10 @@ export class Rollouts {
         return;
       }
       await tx.run("UPDATE rollouts SET state = 'completed', updated_at = ? WHERE id = ?", [now, id]);
+      const [image, rollout] = r.kind === "mod" ? ["baseline_mod", "baseline_mod_rollout_id"] : ["baseline_image", "baseline_rollout_id"];
       await tx.run(
-        `INSERT INTO channels (name, baseline_image, baseline_rollout_id, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET baseline_image = excluded.baseline_image, baseline_rollout_id = excluded.baseline_rollout_id, updated_at = excluded.updated_at`,
+        `INSERT INTO channels (name, ${image}, ${rollout}, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET ${image} = excluded.${image}, ${rollout} = excluded.${rollout}, updated_at = excluded.updated_at`,
         [r.channel, r.image, id, now],
       );
       await this.event(tx, id, "completed", r.stage + 1, `${r.image} is now the baseline of ${r.channel} (${by})`, now);
@@ -227,7 +239,7 @@ export class Rollouts {
     await this.db.transaction(async (tx) => {
       const r = await this.row(tx, id);
       if (r.state !== "halted") throw new FleetError(409, `rollout ${id} is ${r.state}, not halted`);
-      const other = await tx.get<{ id: number }>("SELECT id FROM rollouts WHERE channel = ? AND state = 'active'", [r.channel]);
+      const other = await tx.get<{ id: number }>("SELECT id FROM rollouts WHERE channel = ? AND kind = ? AND state = 'active'", [r.channel, r.kind]);
       if (other) throw new FleetError(409, `channel ${r.channel} has rollout ${other.id} under way`);
       await tx.run("UPDATE rollouts SET state = 'active', halted_reason = NULL, counted_since = ?, stage_started_at = ?, updated_at = ? WHERE id = ?", [now, now, now, id]);
       await this.event(tx, id, "resumed", r.stage + 1, "outcomes counted again from here", now);
@@ -256,35 +268,36 @@ export class Rollouts {
     return advanced;
   }
 
-  /** What the board should be offered instead of its rule's image, if anything. */
-  async choose(channel: string, mac: string, bucket: number): Promise<Choice | undefined> {
+  /** What the board should be offered instead of its rule's image (or, kind "mod", its rule's mod), if anything. */
+  async choose(channel: string, mac: string, bucket: number, kind: RolloutKind = "firmware"): Promise<Choice | undefined> {
     const rolledBack = new Set(
       (
         await this.db.all<{ image: string }>(
-          "SELECT r.image FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id WHERE d.mac = ? AND d.outcome = 'rolled-back'",
-          [mac],
+          "SELECT r.image FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id WHERE d.mac = ? AND d.outcome = 'rolled-back' AND r.kind = ?",
+          [mac, kind],
         )
       ).map((r) => r.image),
     );
-    const active = await this.db.get<RolloutRow>("SELECT * FROM rollouts WHERE channel = ? AND state = 'active' ORDER BY id DESC LIMIT 1", [channel]);
+    const active = await this.db.get<RolloutRow>("SELECT * FROM rollouts WHERE channel = ? AND kind = ? AND state = 'active' ORDER BY id DESC LIMIT 1", [channel, kind]);
     if (active && !rolledBack.has(active.image)) {
       const r = normalize(active);
       const stages = JSON.parse(r.stages) as number[];
       const stage = firstStage(bucket, stages.slice(0, r.stage + 1));
-      if (stage >= 0) return { kind: "rollout", image: r.image, rolloutId: r.id, stage, source: `rollout ${r.id} stage ${stage + 1}` };
+      if (stage >= 0) return { kind: "rollout", image: r.image, rolloutId: r.id, stage, source: `rollout ${r.id} stage ${stage + 1}`, ...(r.version ? { version: r.version } : {}) };
     }
+    const [column, rolloutColumn] = kind === "mod" ? ["baseline_mod", "baseline_mod_rollout_id"] : ["baseline_image", "baseline_rollout_id"];
     const baseline = await this.db.get<{ image: string; id: number }>(
-      "SELECT baseline_image AS image, baseline_rollout_id AS id FROM channels WHERE name = ? AND baseline_image IS NOT NULL",
+      `SELECT ${column} AS image, ${rolloutColumn} AS id FROM channels WHERE name = ? AND ${column} IS NOT NULL`,
       [channel],
     );
     const kept = await this.db.get<{ image: string; id: number }>(
       `SELECT r.image AS image, r.id AS id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
-       WHERE d.mac = ? AND d.outcome = 'valid' AND r.channel = ? ORDER BY r.id DESC LIMIT 1`,
-      [mac, channel],
+       WHERE d.mac = ? AND d.outcome = 'valid' AND r.channel = ? AND r.kind = ? ORDER BY r.id DESC LIMIT 1`,
+      [mac, channel, kind],
     );
     const candidates: Choice[] = [];
     if (baseline && !rolledBack.has(baseline.image))
-      candidates.push({ kind: "baseline", image: baseline.image, rolloutId: Number(baseline.id), source: `channel ${channel} baseline (rollout ${baseline.id})` });
+      candidates.push({ kind: "baseline", image: baseline.image, rolloutId: Number(baseline.id), source: `channel ${channel} ${kind === "mod" ? "mod " : ""}baseline (rollout ${baseline.id})` });
     if (kept && !rolledBack.has(kept.image)) candidates.push({ kind: "kept", image: kept.image, rolloutId: Number(kept.id), source: `kept from rollout ${kept.id}` });
     candidates.sort((a, b) => b.rolloutId! - a.rolloutId!);
     return candidates[0];
@@ -316,34 +329,38 @@ export class Rollouts {
    * Before choosing: a board offered a rollout image that now reports the
    * rollout's version (without a result header, as stock HTTPUpdate boards) runs it.
    */
-  async noteRunningVersion(mac: string, version: string): Promise<void> {
+  async noteRunningVersion(mac: string, version: string, kind: RolloutKind = "firmware"): Promise<void> {
     await this.db.run(
       `UPDATE rollout_devices SET outcome = 'valid', outcome_at = ?
-       WHERE mac = ? AND outcome IS NULL AND rollout_id IN (SELECT id FROM rollouts WHERE version = ?)`,
-      [this.now(), mac, version],
+       WHERE mac = ? AND outcome IS NULL AND rollout_id IN (SELECT id FROM rollouts WHERE version = ? AND kind = ?)`,
+      [this.now(), mac, version, kind],
     );
   }
 
   /** The rollout row a report is about: the last that offered the reported version (any, without a version). */
-  private reportRow(q: Queryable, mac: string, report: UpdateReport) {
+  private reportRow(q: Queryable, mac: string, report: UpdateReport, kind: RolloutKind) {
     type Row = { rollout_id: number; stage: number; outcome: string | null };
     return report.version
       ? q.get<Row>(
           `SELECT d.rollout_id, d.stage, d.outcome FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
-           WHERE d.mac = ? AND r.version = ? ORDER BY d.offered_at DESC LIMIT 1`,
-          [mac, report.version],
+           WHERE d.mac = ? AND r.version = ? AND r.kind = ? ORDER BY d.offered_at DESC LIMIT 1`,
+          [mac, report.version, kind],
         )
-      : q.get<Row>("SELECT rollout_id, stage, outcome FROM rollout_devices WHERE mac = ? ORDER BY offered_at DESC LIMIT 1", [mac]);
+      : q.get<Row>(
+          `SELECT d.rollout_id, d.stage, d.outcome FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+           WHERE d.mac = ? AND r.kind = ? ORDER BY d.offered_at DESC LIMIT 1`,
+          [mac, kind],
+        );
   }
 
   /** The board's report of its previous update; may halt the rollout it belongs to. Returns the rollout halted, if any. */
-  async recordReport(mac: string, report: UpdateReport): Promise<number | undefined> {
+  async recordReport(mac: string, report: UpdateReport, kind: RolloutKind = "firmware"): Promise<number | undefined> {
     const now = this.now();
     // Boards repeat their report on every check-in: most change nothing and need no transaction.
-    const known = await this.reportRow(this.db, mac, report);
+    const known = await this.reportRow(this.db, mac, report, kind);
     if (!known || known.outcome === report.result) return undefined;
     return this.db.transaction(async (tx) => {
-      const row = await this.reportRow(tx, mac, report);
+      const row = await this.reportRow(tx, mac, report, kind);
       if (!row || row.outcome === report.result) return undefined;
       const rolloutId = Number(row.rollout_id);
       await tx.run("UPDATE rollout_devices SET outcome = ?, outcome_at = ? WHERE rollout_id = ? AND mac = ?", [report.result, now, rolloutId, mac]);
@@ -404,6 +421,7 @@ export class Rollouts {
       const haltedStage = r.state === "halted" ? Number(events.find((e) => e.kind === "halted")?.stage ?? r.stage + 1) - 1 : -1;
       views.push({
         id: r.id,
+        kind: r.kind ?? "firmware",
         channel: r.channel,
         image: r.image,
         version: r.version,

@@ -67,17 +67,17 @@ describe("chip list of a catalog folder", () => {
     const catalog = JSON.parse((await get(server, "/_catalog?op=list&path=.")).body) as { name: string; type: string }[];
     assert.deepEqual(rows.map((e) => e.name), catalog.filter((e) => e.type === "bin").map((e) => e.name));
     assert.deepEqual(rows, [
-      { name: "c3.bin", chip: "ESP32-C3", chipId: 5, projectName: PROJECT, signed: false },
-      { name: "demo-1.1.0.bin", chip: "ESP32", chipId: 0, version: "1.1.0", projectName: PROJECT, signed: false },
-      { name: "demo-s3-2.0.0.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: "thermostat", signed: false },
-      { name: "esp8266.bin", signed: false },
-      { name: "fw_v1.bin", signed: false },
+      { name: "c3.bin", kind: "firmware", chip: "ESP32-C3", chipId: 5, projectName: PROJECT, signed: false },
+      { name: "demo-1.1.0.bin", kind: "firmware", chip: "ESP32", chipId: 0, version: "1.1.0", projectName: PROJECT, signed: false },
+      { name: "demo-s3-2.0.0.bin", kind: "firmware", chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: "thermostat", signed: false },
+      { name: "esp8266.bin", kind: "firmware", signed: false },
+      { name: "fw_v1.bin", kind: "firmware", signed: false },
     ]);
   });
 
   test("compact rows in the documented key order, each under 200 bytes", async () => {
     const { body } = await api(server, ".");
-    assert.ok(body.includes('{"name":"demo-s3-2.0.0.bin","chip":"ESP32-S3","chipId":9,"version":"2.0.0","projectName":"thermostat","signed":false}'), body);
+    assert.ok(body.includes('{"name":"demo-s3-2.0.0.bin","kind":"firmware","chip":"ESP32-S3","chipId":9,"version":"2.0.0","projectName":"thermostat","signed":false}'), body);
     assert.ok(!body.includes(": "), "no spacing");
     for (const row of body.match(/\{[^}]*\}/g) ?? []) assert.ok(Buffer.byteLength(row) < MAX_ROW_BYTES, row);
   });
@@ -85,15 +85,15 @@ describe("chip list of a catalog folder", () => {
   test("path defaults to the catalog root and lists sub-folders", async () => {
     assert.equal((await api(server)).body, (await api(server, ".")).body);
     assert.equal((await api(server, "")).body, (await api(server, ".")).body);
-    assert.deepEqual(JSON.parse((await api(server, "s3")).body), [{ name: "thermo.bin", chip: "ESP32-S3", chipId: 9, version: "2.1.0-rc1", projectName: PROJECT, signed: false }]);
+    assert.deepEqual(JSON.parse((await api(server, "s3")).body), [{ name: "thermo.bin", kind: "firmware", chip: "ESP32-S3", chipId: 9, version: "2.1.0-rc1", projectName: PROJECT, signed: false }]);
   });
 
   test("an image replaced in place is read again (the cache is per file version)", async () => {
     const path = join(server.dir, "s3", "swap.bin");
     await writeFile(path, buildImage({ chip: "ESP32-S3", version: "1.0.0", size: 9000 }));
-    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32-S3", chipId: 9, version: "1.0.0", projectName: PROJECT, signed: false });
+    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", kind: "firmware", chip: "ESP32-S3", chipId: 9, version: "1.0.0", projectName: PROJECT, signed: false });
     await writeFile(path, buildImage({ chip: "ESP32", version: "1.0.1", size: 9000 }));
-    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", chip: "ESP32", chipId: 0, version: "1.0.1", projectName: PROJECT, signed: false });
+    assert.deepEqual((JSON.parse((await api(server, "s3")).body) as Row[]).find((e) => e.name === "swap.bin"), { name: "swap.bin", kind: "firmware", chip: "ESP32", chipId: 0, version: "1.0.1", projectName: PROJECT, signed: false });
   });
 
   test("a missing folder or a file is a JSON 404 that does not name the path", async () => {
@@ -127,8 +127,8 @@ describe("chip list rows stay small", () => {
   test("a row too long for a device drops its version, then is left out", async () => {
     const rows = JSON.parse((await api(server, ".")).body) as Row[];
     assert.deepEqual(rows, [
-      { name: medium, chip: "ESP32-S3", chipId: 9, signed: false },
-      { name: "ok.bin", chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: PROJECT, signed: false },
+      { name: medium, chip: "ESP32-S3", chipId: 9, signed: false }, // no room for kind: absent means firmware
+      { name: "ok.bin", kind: "firmware", chip: "ESP32-S3", chipId: 9, version: "2.0.0", projectName: PROJECT, signed: false },
     ]);
     assert.equal(rowText({ name: long }), undefined);
     assert.equal(rowText({ name: "a.bin", chipId: 9 }), '{"name":"a.bin","chipId":9}');
@@ -191,7 +191,7 @@ describe("chip list MD5s: only of images the server has already hashed", () => {
     const sent = await download("one.bin");
     assert.equal(sent, md5(one));
     const rows = await rowsOf();
-    assert.deepEqual(rows[0], { name: "one.bin", chip: "ESP32", chipId: 0, version: "1.1.0", projectName: PROJECT, signed: false, md5: md5(one) });
+    assert.deepEqual(rows[0], { name: "one.bin", kind: "firmware", chip: "ESP32", chipId: 0, version: "1.1.0", projectName: PROJECT, signed: false, md5: md5(one) });
     assert.equal(rows[1].md5, undefined);
     assert.match((await api(server, ".")).body, /"md5":"[0-9a-f]{32}"\}/, "md5 is the row's last key");
   });
@@ -242,8 +242,8 @@ describe("chip list containment", () => {
   test("a symlink to an image inside is listed; one that leaves the root is not, nor read", async () => {
     assert.deepEqual(JSON.parse((await api(server, ".")).body), []);
     assert.deepEqual(JSON.parse((await api(server, "inner")).body), [
-      { name: "alias.bin", chip: "ESP32", chipId: 0, version: "1.0.0", projectName: PROJECT, signed: false },
-      { name: "ok.bin", chip: "ESP32", chipId: 0, version: "1.0.0", projectName: PROJECT, signed: false },
+      { name: "alias.bin", kind: "firmware", chip: "ESP32", chipId: 0, version: "1.0.0", projectName: PROJECT, signed: false },
+      { name: "ok.bin", kind: "firmware", chip: "ESP32", chipId: 0, version: "1.0.0", projectName: PROJECT, signed: false },
     ]);
     const all = (await api(server, ".")).body + (await api(server, "inner")).body;
     assert.ok(!all.includes("6.6.6") && !all.includes(base));

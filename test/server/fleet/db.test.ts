@@ -32,7 +32,8 @@ for (const backend of BACKENDS) {
           : await db.all<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
       assert.deepEqual(names.map((n) => n.name), TABLES);
       const versions = await db.all<{ version: number }>("SELECT version FROM schema_migrations");
-      assert.deepEqual(versions.map((v) => Number(v.version)), [SCHEMA_VERSION]);
+      assert.deepEqual(versions.map((v) => Number(v.version)).sort(), MIGRATIONS.map((m) => m.version));
+      assert.equal(SCHEMA_VERSION, MIGRATIONS[MIGRATIONS.length - 1].version);
     });
 
     test("servers opening the same database together apply each migration once", async () => {
@@ -43,6 +44,26 @@ for (const backend of BACKENDS) {
         assert.deepEqual(applied.flat().sort(), MIGRATIONS.map((m) => m.version));
       } finally {
         for (const d of dbs) await d.close();
+        await other.drop();
+      }
+    });
+
+    test("migration 2 (mods) on a version-1 database: rows kept, old rollouts are firmware rollouts", async () => {
+      const other = await backend.fresh();
+      const old = await openDb(other.url);
+      try {
+        assert.deepEqual(await migrate(old, MIGRATIONS.slice(0, 1)), [1]);
+        await old.run("INSERT INTO devices (mac, family, bucket, channel, version, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)", ["AA:BB:CC:DD:EE:01", "esp32", 3, "stable", "1.0.0", 1, 2]);
+        await old.run(
+          `INSERT INTO rollouts (channel, image, version, stages, stage, state, threshold, min_outcomes, created_at, stage_started_at, counted_since, updated_at)
+           VALUES ('stable', 'fw.bin', '1.0.0', '[100]', 0, 'active', 0.2, 3, 1, 1, 1, 1)`,
+        );
+        assert.deepEqual(await migrate(old), [2]);
+        const device = await old.get<Record<string, unknown>>("SELECT version, running_mod, mod_host FROM devices");
+        assert.deepEqual({ ...device }, { version: "1.0.0", running_mod: null, mod_host: null });
+        assert.equal((await old.get<{ kind: string }>("SELECT kind FROM rollouts"))?.kind, "firmware");
+      } finally {
+        await old.close();
         await other.drop();
       }
     });
