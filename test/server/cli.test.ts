@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,6 +16,11 @@ import { esp32Headers, parseResponse, rawRequest, requestText, tempDir } from ".
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = ["--import", "tsx", join(ROOT, "server", "cli.ts")];
+// The default registry lives under $XDG_STATE_HOME: a test's own, never the user's
+// (a database another checkout migrated ahead would stop these servers).
+const STATE = mkdtempSync(join(tmpdir(), "ota-cli-state-"));
+process.env.XDG_STATE_HOME = STATE;
+after(() => rmSync(STATE, { recursive: true, force: true }));
 
 interface Started {
   child: ChildProcess;
