@@ -21,9 +21,9 @@
 // the bytes' SHA-256 and size and the archive's own name and version are the
 // claim's.
 import type { SignatureVerifier } from "../ports";
-import { isHex, toHex, utf8Decode, utf8Encode } from "../bytes";
-import { MAX_SIGNATURE_FILE, SignatureFileError } from "../signature/sig-file";
-import { P256_SIGNATURE_SIZE, signatureInRange } from "../signature/p256";
+import { isHex, utf8Encode } from "../bytes";
+import { SignatureFileError, decimal, fromHex, readSignatureLines, signatureLines } from "../signature/sig-file";
+import { signatureInRange } from "../signature/p256";
 import { NOT_SIGNED_BY_OWNER, noUsableKey, unknownKey, unreadableSignature, type Refusal, type SignatureInput, type SignaturePolicy } from "../signature/policy";
 import type { TrustedKey } from "../signature/keys";
 
@@ -84,37 +84,16 @@ export function modStatementBytes(claim: ModClaim): Uint8Array {
 
 const FIELDS = ["sha256", "size", "name", "version", "xs", "host", "key", "signature"] as const;
 
-function fromHex(text: string): Uint8Array {
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.substr(i * 2, 2), 16);
-  return out;
-}
-
 /** Parses a mod's .sig (bytes or text); throws SignatureFileError with the reason, as a firmware .sig does. */
 export function parseModSignatureFile(input: Uint8Array | string): ModSignatureFile {
-  if (input.length > MAX_SIGNATURE_FILE) throw new SignatureFileError(`signature file is larger than ${MAX_SIGNATURE_FILE} bytes`);
-  const text = typeof input === "string" ? input : utf8Decode(input);
-  const lines = text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
-  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  if (lines[0] !== MOD_STATEMENT_MAGIC) {
-    throw new SignatureFileError(lines[0]?.startsWith("moddable-ota ") ? `a "${lines[0]}", not a mod signature` : "not a moddable-ota mod signature file");
-  }
-  if (lines.length !== FIELDS.length + 1) throw new SignatureFileError(`expected ${FIELDS.length + 1} lines, found ${lines.length}`);
-  const values: Record<string, string> = {};
-  FIELDS.forEach((field, i) => {
-    const line = lines[i + 1];
-    if (!line.startsWith(`${field}:`)) throw new SignatureFileError(`line ${i + 2} should be "${field}: ..."`);
-    values[field] = line.slice(field.length + 1).replace(/^ /, "");
-  });
-  if (!isHex(values.sha256, 64)) throw new SignatureFileError("sha256 is not 64 hex digits");
-  if (!isHex(values.key, 64)) throw new SignatureFileError("key is not 64 hex digits");
-  if (!isHex(values.signature, P256_SIGNATURE_SIZE * 2)) throw new SignatureFileError(`signature is not ${P256_SIGNATURE_SIZE * 2} hex digits`);
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(values.size) || !Number.isSafeInteger(Number(values.size))) throw new SignatureFileError("size is not a number");
+  const values = readSignatureLines(input, MOD_STATEMENT_MAGIC, FIELDS, (first) =>
+    first?.startsWith("moddable-ota ") ? `a "${first}", not a mod signature` : "not a moddable-ota mod signature file",
+  );
   const xs = /^([0-9]{1,3})\.([0-9]{1,3})$/.exec(values.xs);
   if (!xs) throw new SignatureFileError("xs is not <major>.<minor>");
   const claim: ModClaim = {
     sha256: values.sha256.toLowerCase(),
-    size: Number(values.size),
+    size: decimal(values.size, "size", Number.MAX_SAFE_INTEGER),
     name: values.name,
     version: values.version,
     xs: { major: Number(xs[1]), minor: Number(xs[2]) },
@@ -127,9 +106,8 @@ export function parseModSignatureFile(input: Uint8Array | string): ModSignatureF
 
 /** Writes a mod's .sig: the statement, then the key id and the signature. */
 export function formatModSignatureFile(file: ModSignatureFile): string {
-  if (!isHex(file.keyId, 64)) throw new Error("key id must be 64 hex digits");
-  if (file.signature.length !== P256_SIGNATURE_SIZE) throw new Error(`signature must be ${P256_SIGNATURE_SIZE} bytes`);
-  return `${modStatementText(file.claim)}key: ${file.keyId.toLowerCase()}\nsignature: ${toHex(file.signature)}\n`;
+  const tail = signatureLines(file.keyId, file.signature);
+  return modStatementText(file.claim) + tail;
 }
 
 /** The board a mod must fit: its firmware's XS and app name. */

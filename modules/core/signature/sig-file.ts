@@ -24,7 +24,8 @@ export class SignatureFileError extends Error {
   override name = "SignatureFileError";
 }
 
-function fromHex(text: string): Uint8Array {
+/** Lowercase or uppercase hex to bytes (the length was checked with isHex). */
+export function fromHex(text: string): Uint8Array {
   const out = new Uint8Array(text.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(text.substr(i * 2, 2), 16);
   return out;
@@ -32,29 +33,48 @@ function fromHex(text: string): Uint8Array {
 
 const FIELDS = ["sha256", "size", "chip", "project", "version", "secure_version", "key", "signature"] as const;
 
-function decimal(text: string, field: string, max: number): number {
+/** A decimal field of a .sig, at most `max`. */
+export function decimal(text: string, field: string, max: number): number {
   if (!/^(0|[1-9][0-9]{0,15})$/.test(text) || Number(text) > max) throw new SignatureFileError(`${field} is not a number`);
   return Number(text);
 }
 
-/** Parses a .sig file (bytes as read, or text); throws SignatureFileError with the reason. */
-export function parseSignatureFile(input: Uint8Array | string): SignatureFile {
+/**
+ * The lines every .sig shares (firmware and mod): bounded size, `magic` first,
+ * then exactly `fields` as "field: value", with sha256, key and signature in hex.
+ * `wrongMagic` words a first line that is not `magic`. Throws SignatureFileError.
+ */
+export function readSignatureLines<F extends string>(input: Uint8Array | string, magic: string, fields: readonly F[], wrongMagic: (first: string | undefined) => string): Record<F, string> {
   if (input.length > MAX_SIGNATURE_FILE) throw new SignatureFileError(`signature file is larger than ${MAX_SIGNATURE_FILE} bytes`);
   const text = typeof input === "string" ? input : utf8Decode(input);
   const lines = text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  if (lines[0] !== STATEMENT_MAGIC) throw new SignatureFileError("not a moddable-ota signature file");
-  if (lines.length !== FIELDS.length + 1) throw new SignatureFileError(`expected ${FIELDS.length + 1} lines, found ${lines.length}`);
-  const values: Record<string, string> = {};
-  FIELDS.forEach((field, i) => {
+  if (lines[0] !== magic) throw new SignatureFileError(wrongMagic(lines[0]));
+  if (lines.length !== fields.length + 1) throw new SignatureFileError(`expected ${fields.length + 1} lines, found ${lines.length}`);
+  const values = {} as Record<F, string>;
+  fields.forEach((field, i) => {
     const line = lines[i + 1];
     const prefix = `${field}:`;
     if (!line.startsWith(prefix)) throw new SignatureFileError(`line ${i + 2} should be "${field}: ..."`);
     values[field] = line.slice(prefix.length).replace(/^ /, "");
   });
-  if (!isHex(values.sha256, 64)) throw new SignatureFileError("sha256 is not 64 hex digits");
-  if (!isHex(values.key, 64)) throw new SignatureFileError("key is not 64 hex digits");
-  if (!isHex(values.signature, P256_SIGNATURE_SIZE * 2)) throw new SignatureFileError(`signature is not ${P256_SIGNATURE_SIZE * 2} hex digits`);
+  const hex = values as Record<string, string>;
+  if (!isHex(hex.sha256, 64)) throw new SignatureFileError("sha256 is not 64 hex digits");
+  if (!isHex(hex.key, 64)) throw new SignatureFileError("key is not 64 hex digits");
+  if (!isHex(hex.signature, P256_SIGNATURE_SIZE * 2)) throw new SignatureFileError(`signature is not ${P256_SIGNATURE_SIZE * 2} hex digits`);
+  return values;
+}
+
+/** The two lines after a statement: the key id and the signature. */
+export function signatureLines(keyId: string, signature: Uint8Array): string {
+  if (!isHex(keyId, 64)) throw new Error("key id must be 64 hex digits");
+  if (signature.length !== P256_SIGNATURE_SIZE) throw new Error(`signature must be ${P256_SIGNATURE_SIZE} bytes`);
+  return `key: ${keyId.toLowerCase()}\nsignature: ${toHex(signature)}\n`;
+}
+
+/** Parses a .sig file (bytes as read, or text); throws SignatureFileError with the reason. */
+export function parseSignatureFile(input: Uint8Array | string): SignatureFile {
+  const values = readSignatureLines(input, STATEMENT_MAGIC, FIELDS, () => "not a moddable-ota signature file");
   const claim: Claim = {
     sha256: values.sha256.toLowerCase(),
     size: decimal(values.size, "size", Number.MAX_SAFE_INTEGER),
@@ -70,7 +90,6 @@ export function parseSignatureFile(input: Uint8Array | string): SignatureFile {
 
 /** Writes a .sig file: the statement, then the key id and the signature. */
 export function formatSignatureFile(file: SignatureFile): string {
-  if (!isHex(file.keyId, 64)) throw new Error("key id must be 64 hex digits");
-  if (file.signature.length !== P256_SIGNATURE_SIZE) throw new Error(`signature must be ${P256_SIGNATURE_SIZE} bytes`);
-  return `${statementText(file.claim)}key: ${file.keyId.toLowerCase()}\nsignature: ${toHex(file.signature)}\n`;
+  const tail = signatureLines(file.keyId, file.signature);
+  return statementText(file.claim) + tail;
 }
