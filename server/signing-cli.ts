@@ -1,6 +1,6 @@
 // The signing verbs of ota-server (server/cli.ts hands them argv):
 //   ota-server keys new [--out DIR] [--name NAME]   owner key pair (private key mode 0600)
-//   ota-server sign --key K FILE...                  writes FILE.sig beside each image
+//   ota-server sign --key K [--host H] FILE...       writes FILE.sig beside each image or mod (.xsa: --host names the firmware it is for)
 //   ota-server verify --pub P [--pub P2] FILE        exit 0 when good, 1 with one line why
 // The private key is never printed or logged; only its public half and fingerprint.
 import { mkdir, stat } from "node:fs/promises";
@@ -8,7 +8,8 @@ import { join, resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { chipName } from "../modules/core/image";
 import { unknownChipProblem } from "../modules/core/esp-image-rules";
-import { configLine, loadPrivateKey, loadPublicKeys, newKeyPair, signImageFile, SigningError, verifyImageFile, writeNewFile } from "./signing";
+import { configLine, loadPrivateKey, loadPublicKeys, newKeyPair, signImageFile, signModFile, SigningError, verifyImageFile, verifyModFile, writeNewFile } from "./signing";
+import { isModName } from "./mod-facts";
 
 export const SIGNING_VERBS = ["keys", "sign", "verify"] as const;
 
@@ -35,14 +36,22 @@ async function keysNew(opts: { out: string; name: string }): Promise<void> {
   );
 }
 
-async function signFiles(files: string[], opts: { key: string }): Promise<void> {
+const failedTo = (what: string, file: string) => (error: unknown): never => {
+  throw error instanceof SigningError ? error : new SigningError(`cannot ${what} ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+};
+
+async function signFiles(files: string[], opts: { key: string; host?: string }): Promise<void> {
+  if (files.some(isModName) && !opts.host) throw new SigningError("signing a mod (.xsa) needs --host: the project name of the firmware it is for (shown on the board's home page)");
   const mode = (await stat(opts.key).catch(() => undefined))?.mode;
   if (mode !== undefined && (mode & 0o077) !== 0) console.error(`ota-server: warning: ${opts.key} is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 ${opts.key}`);
   const key = await loadPrivateKey(opts.key);
   for (const file of files) {
-    const { sigPath, claim } = await signImageFile(file, key).catch((error: unknown) => {
-      throw error instanceof SigningError ? error : new SigningError(`cannot sign ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    });
+    if (isModName(file)) {
+      const { sigPath, claim } = await signModFile(file, key, opts.host as string).catch(failedTo("sign", file));
+      console.log(`${sigPath}: mod ${claim.name} ${claim.version} for ${claim.host}, XS ${claim.xs.major}.${claim.xs.minor}, ${claim.size} bytes, key ${key.publicKey.fingerprint}`);
+      continue;
+    }
+    const { sigPath, claim } = await signImageFile(file, key).catch(failedTo("sign", file));
     console.log(`${sigPath}: ${claim.projectName} ${claim.version}, secure_version ${claim.secureVersion}, ${chipName(claim.chipId)}, ${claim.size} bytes, key ${key.publicKey.fingerprint}`);
   }
 }
@@ -51,9 +60,17 @@ async function signFiles(files: string[], opts: { key: string }): Promise<void> 
 async function verifyFile(file: string, opts: { pub?: string[]; sig?: string }): Promise<number> {
   if (!opts.pub?.length) throw new SigningError("verify needs the owner's public key: --pub owner.pub");
   const keys = await loadPublicKeys(opts.pub);
-  const verdict = await verifyImageFile(file, keys, opts.sig).catch((error: unknown) => {
-    throw error instanceof SigningError ? error : new SigningError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  });
+  if (isModName(file)) {
+    const mod = await verifyModFile(file, keys, opts.sig).catch(failedTo("read", file));
+    if (!mod.ok) {
+      console.error(`${file}: ${mod.message}`);
+      return 1;
+    }
+    const m = mod.claim;
+    console.log(`${file}: good signature by key ${mod.key.fingerprint} (mod ${m.name} ${m.version} for ${m.host}, XS ${m.xs.major}.${m.xs.minor})`);
+    return 0;
+  }
+  const verdict = await verifyImageFile(file, keys, opts.sig).catch(failedTo("read", file));
   if (!verdict.ok) {
     console.error(`${file}: ${verdict.message}`);
     return 1;
@@ -84,9 +101,10 @@ function program(setExit: (code: number) => void): Command {
     .action(keysNew);
   root
     .command("sign")
-    .description("sign firmware images: writes FILE.sig beside each FILE")
+    .description("sign firmware images and mods (.xsa): writes FILE.sig beside each FILE")
     .requiredOption("--key <file>", "private key (PEM: PKCS#8 or SEC1 EC, P-256)")
-    .argument("<file...>", "images to sign")
+    .option("--host <name>", "for mods: the project name of the firmware they are for")
+    .argument("<file...>", "images and mods to sign")
     .exitOverride()
     .action(signFiles);
   root
@@ -94,7 +112,7 @@ function program(setExit: (code: number) => void): Command {
     .description("check FILE against FILE.sig: exit 0 when signed by one of the keys, 1 otherwise")
     .option("--pub <file>", "public key (PEM or its one-line config form); repeat for several (required)", collect)
     .option("--sig <file>", "signature file (default FILE.sig)")
-    .argument("<file>", "image to check")
+    .argument("<file>", "image or mod (.xsa) to check")
     .exitOverride()
     .action(async (file: string, opts: { pub?: string[]; sig?: string }) => setExit(await verifyFile(file, opts)));
   return root;

@@ -13,6 +13,12 @@ import { spkiFromPoint } from "../modules/core/signature/p256";
 import { verifySignature, type Authenticity } from "../modules/core/signature/policy";
 import { IMAGE_FACTS_BYTES, readImageFacts, statementBytes, claimProblem, type Claim, type ImageFacts } from "../modules/core/signature/statement";
 import { unknownChipProblem } from "../modules/core/esp-image-rules";
+import { formatModSignatureFile, modClaimProblem, modSignedBytesRefusal, modStatementBytes, parseModSignatureFile, type ModClaim } from "../modules/core/mods/mod-statement";
+import { SignatureFileError } from "../modules/core/signature/sig-file";
+import { signatureInRange } from "../modules/core/signature/p256";
+import { NOT_SIGNED_BY_OWNER, unknownKey, unreadableSignature } from "../modules/core/signature/policy";
+import type { ArchiveFacts } from "../modules/core/mods/archive";
+import { ModReader } from "./mod-facts";
 
 /** ECDSA P-256 / SHA-256 over node:crypto, r || s signatures (IEEE P1363). */
 export const nodeVerifier: SignatureVerifier = {
@@ -142,23 +148,99 @@ export async function signImageFile(path: string, key: { key: KeyObject; publicK
   const signature = new Uint8Array(sign("sha256", statement, { key: key.key, dsaEncoding: "ieee-p1363" }));
   if (!nodeVerifier.verifyP256(statement, signature, key.publicKey.point)) throw new SigningError("the signature made does not verify (broken key?)");
   const sigPath = `${path}.sig`;
-  const temporary = `${sigPath}.${process.pid}.tmp`;
-  await writeFile(temporary, formatSignatureFile({ claim, keyId: key.publicKey.id, signature }));
-  await rename(temporary, sigPath);
+  await writeSigFile(sigPath, formatSignatureFile({ claim, keyId: key.publicKey.id, signature }));
   return { sigPath, claim };
 }
 
 /** Checks `path` against its signature file (default `path`.sig) and the given keys. */
-export async function verifyImageFile(path: string, keys: readonly TrustedKey[], sigPath = `${path}.sig`): Promise<Authenticity> {
-  let sig: Buffer | undefined;
+/** Writes `text` as `sigPath` through a temporary file, so a reader never sees half a .sig. */
+async function writeSigFile(sigPath: string, text: string): Promise<void> {
+  const temporary = `${sigPath}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, sigPath);
+}
+
+/** Reads the .sig beside a file: undefined when there is none; refuses one too large to be a signature. */
+async function readSigFile(sigPath: string): Promise<Uint8Array | undefined> {
   try {
     if ((await stat(sigPath)).size > MAX_SIGNATURE_FILE) throw new SigningError(`${sigPath} is larger than ${MAX_SIGNATURE_FILE} bytes: not a signature file`);
-    sig = await readFile(sigPath);
+    return new Uint8Array(await readFile(sigPath));
   } catch (error) {
     if (error instanceof SigningError) throw error;
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new SigningError(`cannot read ${sigPath} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    return undefined;
   }
+}
+
+export interface ModDigest {
+  sha256: string;
+  size: number;
+  /** The archive's facts, or why it is not a mod. */
+  mod: { ok: true; facts: ArchiveFacts } | { ok: false; error: string };
+}
+
+/** Streams a .xsa once: SHA-256, size, and the core's archive check (layout, SIGN, name and version). */
+export async function digestMod(path: string): Promise<ModDigest> {
+  const hash = createHash("sha256");
+  const reader = new ModReader();
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 4096 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    reader.write(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest("hex"), size, mod: reader.end() };
+}
+
+/** Signs a mod for the firmware `host` (its project name): writes FILE.sig (docs/signing.md, mods). */
+export async function signModFile(path: string, key: { key: KeyObject; publicKey: TrustedKey }, host: string): Promise<{ sigPath: string; claim: ModClaim }> {
+  const mod = await digestMod(path);
+  if (!mod.mod.ok) throw new SigningError(`${path}: cannot sign: ${mod.mod.error}`);
+  const facts = mod.mod.facts;
+  if (!facts.version) throw new SigningError(`${path}: cannot sign: the mod has no ota-mod.json naming its version`);
+  const claim: ModClaim = { sha256: mod.sha256, size: mod.size, name: facts.name, version: facts.version, xs: { major: facts.xs.major, minor: facts.xs.minor }, host };
+  const problem = modClaimProblem(claim);
+  if (problem) throw new SigningError(`${path}: cannot sign: ${problem}`);
+  const statement = modStatementBytes(claim);
+  const signature = new Uint8Array(sign("sha256", statement, { key: key.key, dsaEncoding: "ieee-p1363" }));
+  if (!nodeVerifier.verifyP256(statement, signature, key.publicKey.point)) throw new SigningError("the signature made does not verify (broken key?)");
+  const sigPath = `${path}.sig`;
+  await writeSigFile(sigPath, formatModSignatureFile({ claim, keyId: key.publicKey.id, signature }));
+  return { sigPath, claim };
+}
+
+export type ModAuthenticity = { ok: true; key: TrustedKey; claim: ModClaim } | { ok: false; message: string };
+
+/** Checks a .xsa against its .sig: one of `keys` signed this very archive (bytes, name, version, XS). */
+export async function verifyModFile(path: string, keys: readonly TrustedKey[], sigPath = `${path}.sig`): Promise<ModAuthenticity> {
+  const sig = await readSigFile(sigPath);
+  if (sig === undefined) return { ok: false, message: `${NOT_SIGNED_BY_OWNER}: the mod has no signature` };
+  let file;
+  try {
+    file = parseModSignatureFile(sig);
+  } catch (error) {
+    if (error instanceof SignatureFileError) return { ok: false, message: unreadableSignature(error.message) };
+    throw error;
+  }
+  const key = keys.find((k) => k.id === file.keyId);
+  if (!key) return { ok: false, message: unknownKey(file.keyId, keys) };
+  if (!signatureInRange(file.signature) || !nodeVerifier.verifyP256(modStatementBytes(file.claim), file.signature, key.point)) {
+    return { ok: false, message: `${NOT_SIGNED_BY_OWNER}: the signature does not verify with key ${key.fingerprint}` };
+  }
+  const mod = await digestMod(path);
+  if (!mod.mod.ok) return { ok: false, message: mod.mod.error };
+  const facts = mod.mod.facts;
+  const refusal = modSignedBytesRefusal(file.claim, { sha256: mod.sha256, size: mod.size, name: facts.name, version: facts.version });
+  if (refusal) return { ok: false, message: refusal.message };
+  if (file.claim.xs.major !== facts.xs.major || file.claim.xs.minor !== facts.xs.minor) {
+    return { ok: false, message: `${NOT_SIGNED_BY_OWNER}: the signature is for XS ${file.claim.xs.major}.${file.claim.xs.minor}, the archive is for XS ${facts.xs.major}.${facts.xs.minor}` };
+  }
+  return { ok: true, key, claim: file.claim };
+}
+
+export async function verifyImageFile(path: string, keys: readonly TrustedKey[], sigPath = `${path}.sig`): Promise<Authenticity> {
+  const sig = await readSigFile(sigPath);
   const image = await digestImage(path);
-  return verifySignature(sig === undefined ? undefined : new Uint8Array(sig), image, keys, nodeVerifier);
+  return verifySignature(sig, image, keys, nodeVerifier);
 }
 
