@@ -60,7 +60,8 @@ const STATE_TEXT: Record<NonNullable<ModStatus["mod"]>["state"], string> = {
 
 /** Whether a mod action may be offered now (the manager checks again when it is pressed). */
 function idle(context: PortalContext, status: ModStatus): boolean {
-  return status.mod !== null && status.mod.state !== "pending" && status.mod.state !== "restarting" && !isActivePhase(context.deps.updater.progress().phase);
+  const phase = context.deps.updater.progress().phase;
+  return status.mod !== null && status.mod.state !== "pending" && status.mod.state !== "restarting" && !isActivePhase(phase) && phase !== "done";
 }
 
 /** The home page's app mod section (nothing on a board without mods). */
@@ -80,7 +81,7 @@ export function modSection(context: PortalContext): string {
       `<dl><dt>Mod</dt><dd id=mod-name>${esc(mod.name)} <span class=meta>${esc(mod.version)}</span></dd>` +
       `<dt>State</dt><dd id=mod-state>${esc(STATE_TEXT[mod.state] ?? mod.state)}</dd></dl>` +
       checking +
-      (text !== undefined ? `<p id=mod-status>${esc(text)}</p>` : "");
+      `<p id=mod-status>${esc(text ?? "")}</p>`;
   } else body = `<p id=mod-none class=meta>No app mod is installed.</p>`;
   const last = lastModUpdateText(status);
   const outcome = status.lastModUpdate;
@@ -101,7 +102,9 @@ type Outcome = { status: number; error: string } | { what: string; answer: Recor
 function act(context: PortalContext, action: "remove" | "rollback"): Outcome {
   const mods = context.deps.mods;
   if (!mods) return { status: 404, error: "This board's firmware does not take app mods" };
-  if (isActivePhase(context.deps.updater.progress().phase)) return { status: 409, error: "An update is running; cancel it first" };
+  const phase = context.deps.updater.progress().phase;
+  if (isActivePhase(phase)) return { status: 409, error: "An update is running; cancel it first" };
+  if (phase === "done") return { status: 409, error: "An update is installed; the board is restarting" };
   if (action === "remove") {
     const mod = mods.status().mod;
     const error = mods.remove();

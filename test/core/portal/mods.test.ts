@@ -11,6 +11,7 @@ import { createPortal } from "../../../modules/core/portal/portal";
 import { basicHeader, setPassword } from "../../../modules/core/portal/basic-auth";
 import { utf8Length } from "../../../modules/core/portal/form";
 import { MAX_MOD_STATUS_TEXT } from "../../../modules/core/mods/mod-boot";
+import { UPLOAD_SCRIPT } from "../../../modules/core/portal/page-upload";
 import { ModStore } from "../../../modules/core/mods/mod-store";
 import { demoMod } from "../../../tools/xs-archive";
 import { ModRig } from "../../fakes/mod-rig";
@@ -67,6 +68,7 @@ test("home page: the running mod, its status line (escaped, bounded), what happe
   assert.match(page, /<p id=mod-last class=error>app 2\.0\.0 failed its start-up check and was rolled back; running app 1\.0\.0<\/p>/);
   assert.match(page, /<p id=mod-reason class=meta>app sensor: sensor not found<\/p>/);
   assert.doesNotMatch(page, /id=mod-rollback/, "the failed mod is not offered");
+  assert.match(portalRig({ mods: board().mods }).get("/").body, /<p id=mod-status><\/p>/, "an empty line until the mod sets one");
   assert.match(page, /<form method=post action="\/mod\/remove"><button class=alt id=mod-remove>Remove the app mod<\/button><\/form>/);
   // after a good update the previous mod is offered
   const good = portalRig({ mods: board("ok").mods }).get("/").body;
@@ -132,6 +134,9 @@ test("POST /mod/remove and /api/mod/remove: the mod is removed and the board res
   const busy = portalRig({ mods: board().mods });
   busy.updater.state = { ...busy.updater.state, phase: "downloading" };
   assert.deepEqual(JSON.parse(busy.post("/api/mod/remove", {}).body), { ok: false, error: "An update is running; cancel it first" });
+  busy.updater.state = { ...busy.updater.state, phase: "done" };
+  assert.deepEqual(JSON.parse(busy.post("/api/mod/remove", {}).body), { ok: false, error: "An update is installed; the board is restarting" });
+  assert.doesNotMatch(busy.get("/").body, /id=mod-remove/);
 });
 
 test("the mod actions are guarded like Go back: the portal password (401), same-origin posts (403)", () => {
@@ -242,6 +247,8 @@ test("UPDATE page: app mods in their own part of the list (#mods, .mod-row) with
   assert.match(mods, /<li class="mod-row off"><label><input type=radio name=fw value="sensor-app-2\.xsa" disabled>.*<span class=why>Mod built for XS 16\.7; this board&#39;s firmware has XS 17\.7/);
   assert.ok(list.indexOf("firmware-2.bin") < list.indexOf("id=mods"), "firmware first");
   assert.match(page, /<label for=upload-file>Firmware \(\.bin\) or app mod \(\.xsa\)<\/label><input type=file id=upload-file name=file accept="\.bin,\.xsa,application\/octet-stream" required>/);
+  // the script sends a .xsa to /update/mod, anything else to /update/upload
+  assert.ok(UPLOAD_SCRIPT.includes("fetch(/\\.xsa$/i.test(f.name)?'/update/mod':'/update/upload',"));
   // a catalog with mods only
   web.updater.catalogState = { state: "ready", entries: [mod(1)] };
   assert.match(web.get("/update?cached=1").body, /<form id=update-form method=post action="\/update"><div id=mods>.*required>.*<button id=update-btn>UPDATE<\/button>/);
