@@ -136,7 +136,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
         }
         const sized = (e: CatalogEntry) => {
           const problem = entryProblem(e, e.kind === "mod" && mods ? mods.capacity : capacity);
-          return problem ? { ...e, disabled: problem } : e;
+          return problem ? { ...e, disabled: e.disabled === undefined ? problem : `${problem}; ${e.disabled}` } : e;
         };
         const entries = result.entries.map(sized);
         // Still "loading" until our server's chip/version list is in or has failed.
