@@ -9,14 +9,23 @@ export interface ServerSettings {
   path: string;
 }
 
-/** One offerable firmware from the catalog (`type: "bin"` rows only). */
+/** What an update installs: a firmware image (an OTA slot) or an app mod (an XS archive in a mod slot). */
+export type UpdateKind = "firmware" | "mod";
+
+/**
+ * One offerable update from the catalog: a firmware (`type: "bin"` rows) or,
+ * on a board that hosts mods, an app mod (`type: "file"` rows named `*.xsa`,
+ * or our server's `/api/catalog` rows with `kind: "mod"`).
+ */
 export interface CatalogEntry {
   name: string;
+  /** "mod" for an app mod; absent (or "firmware") for a firmware image. */
+  kind?: UpdateKind;
   /** Display annotations from the server, e.g. "11/22/26" and "10:55:15". */
   date: string;
   time: string;
   size: number;
-  /** App version from the image, when the server tells it (our server's /api/catalog). */
+  /** App version from the image (or the mod's ota-mod.json), when the server tells it (our server's /api/catalog). */
   version?: string;
   /** esp_app_desc_t project_name, when our server tells it. */
   projectName?: string;
@@ -57,6 +66,8 @@ export interface Progress {
   resumes: number;
   /** User-facing error text when phase is "failed". */
   error?: string;
+  /** "mod" while (or after) an app mod is installed; absent for firmware. */
+  kind?: "mod";
 }
 
 /** An image the portal receives as a request body (POST /update/upload). */
@@ -69,6 +80,8 @@ export interface UploadRequest {
   name: string;
   /** x-Firmware-Signature: the image's .sig file, base64 (checked at the commit when the board takes only signed images). */
   signature?: string;
+  /** "mod": an app mod (POST /update/mod); default a firmware image (POST /update/upload). */
+  kind?: UpdateKind;
 }
 
 /** Where the server adapter puts the body: pieces of at most 4096 bytes, then end() or abort(). */
@@ -89,17 +102,18 @@ export interface Updater {
   /** Starts fetching the catalog (replacing any earlier result). */
   loadCatalog(): void;
   catalog(): CatalogState;
-  /** Starts an update session for a catalog entry; returns an error text if one cannot start. */
+  /** Starts an update session for a catalog entry (a firmware or an app mod, by the entry's kind); returns an error text if one cannot start. */
   start(name: string): string | undefined;
   /** Advanced-updater check-in against a URL (http://host:port/path). */
   checkIn(url: string): string | undefined;
-  /** Starts an update from an uploaded body, or says why not (409 busy, 413 too large, 400 malformed). */
+  /** Starts an update from an uploaded body, or says why not (409 busy, 413 too large, 400 malformed, 404 a mod on a board without mods). */
   upload(request: UploadRequest): UploadStart;
   progress(): Progress;
   cancel(): void;
 }
 
 import type { LastUpdate } from "./boot/journal";
+import type { ModManager, ModStatus } from "./mods/mod-boot";
 import type { BootStatus } from "./boot/policy";
 import type { SignatureCheck, SignaturePolicy } from "./signature/policy";
 import type { Clock, DeviceInfo, DigestFactory, HttpClient, KeyValueStore, OtaWriter, PortalRequest, PortalResponse, SystemControl, WifiControl } from "./ports";
@@ -153,6 +167,12 @@ export interface UpdaterDeps {
   signatures?: SignatureCheck;
   /** The device log (trace on the board): one line per finished update, with its error. */
   log?: (line: string) => void;
+  /**
+   * The board hosts app mods: catalog `.xsa` rows and `kind: "mod"` rows are
+   * offered, POST /update/mod takes uploads, check-ins say which mod runs and
+   * may answer one. Without it nothing about updates changes.
+   */
+  mods?: ModManager;
 }
 
 /** What the portal reads of the boot policy (modules/core/boot/policy.ts) and asks of it. */
@@ -160,6 +180,17 @@ export interface BootView {
   status(): BootStatus;
   /** Restarts into the other slot's image; an error text when it cannot. */
   goBack(): string | undefined;
+}
+
+/** What the portal reads of the mods (ModManager, modules/core/mods/mod-boot.ts) and asks of them. */
+export interface ModView {
+  status(): ModStatus;
+  /** The running mod's own status line (the host API's status(text)), bounded; undefined when it set none. */
+  statusText(): string | undefined;
+  /** Switches back to the previous mod and restarts shortly; an error text when it cannot. */
+  goBack(): string | undefined;
+  /** Removes the running mod and restarts shortly; an error text when it cannot. */
+  remove(): string | undefined;
 }
 
 /** What createPortal (modules/core/portal/portal.ts) needs; it returns a request handler. */
@@ -177,6 +208,8 @@ export interface PortalDeps {
   bootId?: string;
   /** The board's signature policy: the pages show "Signed updates only" and the keys' fingerprints when it requires signatures. */
   signing?: SignaturePolicy;
+  /** The board hosts app mods (the same ModManager the updater has): the pages show the running mod and offer Remove and Go back. */
+  mods?: ModView;
 }
 
 export type PortalHandler = (request: PortalRequest) => PortalResponse;

@@ -261,3 +261,28 @@ test("the UPDATE page at 375 px: nothing wider than the phone, the file input an
   }
   await context.close();
 });
+
+test("an app mod (.xsa) is sent to POST /update/mod with the same headers; a .bin still to /update/upload", async () => {
+  const { context, page } = await phone();
+  const paths: string[] = [];
+  let sentMd5 = "";
+  await page.route(/\/update\/(mod|upload)$/, async (route) => {
+    const r = route.request();
+    paths.push(new URL(r.url()).pathname);
+    sentMd5 = (await r.allHeaders())["x-md5"] ?? "";
+    await route.fulfill(json(409, { ok: false, error: "An update is already running" }));
+  });
+  await openUpdate(page);
+  const mod = Buffer.from(bytes(5000, 3));
+  await page.setInputFiles("input[name=file]", { name: "hello-1.1.0.xsa", mimeType: "application/octet-stream", buffer: mod });
+  await page.click("#upload-btn");
+  await page.locator("#error").filter({ hasText: "An update is already running" }).waitFor();
+  assert.deepEqual(paths, ["/update/mod"]);
+  assert.equal(sentMd5, md5(mod));
+  await page.setInputFiles("input[name=file]", { name: "fw.bin", mimeType: "application/octet-stream", buffer: Buffer.from(bytes(5000, 4)) });
+  await page.click("#upload-btn");
+  await page.waitForFunction(() => !(document.getElementById("upload-btn") as HTMLButtonElement).disabled);
+  await page.locator("#error").filter({ hasText: "An update is already running" }).waitFor();
+  assert.deepEqual(paths, ["/update/mod", "/update/upload"]);
+  await context.close();
+});

@@ -14,6 +14,7 @@ import { buildImage } from "./image";
 import { MemoryStore } from "./store";
 import { nobleVerifier } from "./signature";
 import { signaturePolicy, type SignaturePolicy } from "../../modules/core/signature/policy";
+import type { ModRig } from "./mod-rig";
 
 export interface RigOptions {
   route: Route | ScriptedResponse[];
@@ -31,6 +32,8 @@ export interface RigOptions {
   signingKeys?: string[];
   /** The updater's device log. */
   log?: (line: string) => void;
+  /** A board that hosts mods: the updater gets this rig's (booted) ModManager, and shares its store, clock and system. */
+  mods?: ModRig;
 }
 
 export interface Rig {
@@ -52,11 +55,11 @@ export interface Rig {
 export const TEST_SERVER: ServerSettings = { host: "192.168.4.2", port: 8000, path: "." };
 
 export function createRig(o: RigOptions): Rig {
-  const clock = new FakeClock();
+  const clock = o.mods?.clock ?? new FakeClock();
   const http = new ScriptedHttp(o.route);
   const flash = new FakeFlash({ slotSize: o.slotSize ?? 1024 * 1024, runningImage: buildImage({ size: 8192, seed: 99, version: "1.0.0" }), fail: o.fail, ...o.flash });
-  const store = o.store ?? new MemoryStore();
-  const system = new FakeSystem();
+  const store = o.store ?? o.mods?.store ?? new MemoryStore();
+  const system = o.mods?.system ?? new FakeSystem();
   const boot = new BootPolicy({ boot: flash.boot, store, clock, system }, { keepSecureVersion: (o.signingKeys?.length ?? 0) > 0, ...o.boot });
   boot.start();
   const device = fakeDevice(o.device);
@@ -75,6 +78,7 @@ export function createRig(o: RigOptions): Rig {
     options: o.options,
     signatures: { policy: signing, verifier: nobleVerifier },
     log: o.log,
+    mods: o.mods?.mods,
   });
   return { updater, http, clock, flash, store, system, device, boot, signing, settle: () => http.settle() };
 }

@@ -16,6 +16,8 @@ export interface CatalogFetchOptions {
   limits?: CatalogLimits;
   /** Extra request headers (the board's last update outcome). */
   headers?: ReadonlyArray<readonly [string, string]>;
+  /** The board hosts app mods: `.xsa` file rows are kept as mods. */
+  mods?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export function fetchCatalog(
   options: CatalogFetchOptions,
   done: (result: CatalogResult) => void,
 ): { cancel(): void } {
-  return fetchRows(deps, server, catalogPath(server.path), new CatalogParser(options.limits ?? DEFAULT_CATALOG_LIMITS), options.timeoutMs, done, options.headers);
+  return fetchRows(deps, server, catalogPath(server.path), new CatalogParser(options.limits ?? DEFAULT_CATALOG_LIMITS, { mods: options.mods }), options.timeoutMs, done, options.headers);
 }
 
 /**

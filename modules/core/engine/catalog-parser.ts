@@ -141,18 +141,31 @@ export class JsonRowParser<T> {
   }
 }
 
-/** AutoConnect's catalog: keeps the `bin` rows. */
+export interface CatalogParserOptions {
+  /** The board hosts app mods: `file` rows named `*.xsa` are kept too, as mods. */
+  mods?: boolean;
+}
+
+/** AutoConnect's catalog: keeps the `bin` rows (and, on a board with mods, the `.xsa` files). */
 export class CatalogParser extends JsonRowParser<CatalogEntry> {
-  constructor(limits: CatalogLimits = DEFAULT_CATALOG_LIMITS) {
-    super(toEntry, limits);
+  constructor(limits: CatalogLimits = DEFAULT_CATALOG_LIMITS, options: CatalogParserOptions = {}) {
+    super((row) => toEntry(row, options.mods === true), limits);
   }
 }
 
-/** A `bin` row with a usable name and size; anything else (files, folders, broken rows) is skipped. */
-function toEntry(row: Record<string, unknown>): CatalogEntry | undefined {
-  if (row.type !== "bin") return undefined;
-  const { name, size, date, time } = row;
+/** An app mod's file name (AutoConnect lists it as a plain `file`). */
+export function isModName(name: string): boolean {
+  return /\.xsa$/i.test(name);
+}
+
+/** A `bin` row (or a mod's `.xsa` file row) with a usable name and size; anything else (files, folders, broken rows) is skipped. */
+function toEntry(row: Record<string, unknown>, mods: boolean): CatalogEntry | undefined {
+  const { name, size, date, time, type } = row;
   if (typeof name !== "string" || name.length === 0 || name.length > 255) return undefined;
+  const mod = mods && type === "file" && isModName(name);
+  if (type !== "bin" && !mod) return undefined;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return undefined;
-  return { name, date: typeof date === "string" ? date : "", time: typeof time === "string" ? time : "", size };
+  const entry: CatalogEntry = { name, date: typeof date === "string" ? date : "", time: typeof time === "string" ? time : "", size };
+  if (mod) entry.kind = "mod";
+  return entry;
 }

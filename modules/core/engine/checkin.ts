@@ -3,6 +3,8 @@
 // 200 with an image, which runs through the ordinary update session.
 import type { DeviceInfo } from "../ports";
 import type { LastUpdate } from "../boot/journal";
+import type { ModOutcome } from "../mods/mod-store";
+import { modLabel } from "../mods/mod-store";
 
 export interface UpdateUrl {
   host: string;
@@ -49,5 +51,31 @@ export function checkInHeaders(device: DeviceInfo, freeSpace: number, last?: Las
   headers.push(["x-ESP32-chip-size", String(device.flashSize)], ["x-ESP32-sdk-version", device.sdkVersion], ["x-ESP32-mode", "sketch"]);
   if (device.appVersion) headers.push(["x-ESP32-version", device.appVersion]);
   headers.push(...updateResultHeaders(last));
+  return headers;
+}
+
+/** What a board that hosts mods tells update servers about them (ModManager has it). */
+export interface ModFacts {
+  readonly xs: { major: number; minor: number };
+  /** "name@version" of the installed mod. */
+  installed(): string | undefined;
+  lastModUpdate(): ModOutcome | undefined;
+}
+
+/**
+ * A mod host's headers, on check-ins and catalog requests: `x-Ota-Mod-Host`
+ * (the firmware's XS major.minor: mods must be built for it), `x-Ota-Mod`
+ * (the installed mod's name@version, empty when none) and, after a mod
+ * update, `x-Ota-Mod-Result` (valid, rolled-back, failed) and
+ * `x-Ota-Mod-Result-Version` (that mod's name@version). None without mods.
+ */
+export function modHeaders(mods: ModFacts | undefined): Array<readonly [string, string]> {
+  if (!mods) return [];
+  const headers: Array<readonly [string, string]> = [
+    ["x-Ota-Mod-Host", `${mods.xs.major}.${mods.xs.minor}`],
+    ["x-Ota-Mod", mods.installed() ?? ""],
+  ];
+  const last = mods.lastModUpdate();
+  if (last && last.result !== "removed") headers.push(["x-Ota-Mod-Result", last.result], ["x-Ota-Mod-Result-Version", modLabel(last)]);
   return headers;
 }

@@ -23,6 +23,7 @@ import { checkImageHeader } from "./preflight";
 import { checkSignatureAtHead, signedBytesRefusal, type SignatureCheck, type SignatureInput } from "../signature/policy";
 import { readImageFacts, type Claim, type ImageFacts } from "../signature/statement";
 import { signatureFromHeader } from "../signature/header";
+import type { UpdateSink } from "../mods/mod-sink";
 
 /** Bytes read before anything is erased: the image header and the app descriptor after it. */
 export const HEAD_BYTES = APP_DESC_OFFSET + APP_DESC_SIZE;
@@ -53,7 +54,8 @@ export interface Announced {
   sha256?: string;
 }
 
-export class ImageSink {
+export class ImageSink implements UpdateSink {
+  readonly kind = "firmware";
   /** Bytes taken so far (the head copy included). */
   received = 0;
   total = 0;
@@ -79,6 +81,11 @@ export class ImageSink {
     private readonly options: SinkOptions,
   ) {
     this.layout = new ImageCheck({ chipId: options.chipId, chipRevision: options.chipRevision, bootloader: true });
+  }
+
+  /** Bytes the update slot holds. */
+  get capacity(): number {
+    return this.deps.ota.capacity;
   }
 
   /** Pre-flight passed and the slot is being written. */

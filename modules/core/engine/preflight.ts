@@ -4,7 +4,8 @@
 import type { HttpResponseHead } from "../ports";
 import { isHex } from "../bytes";
 import { IMAGE_HEADER_SIZE, ImageFormatError, chipName, parseImageHeader } from "../image";
-import { formatSize, tooLarge, wrongChip } from "../messages";
+import { formatSize, modTooLarge, tooLarge, wrongChip } from "../messages";
+import type { UpdateKind } from "../updater-api";
 import { flashSizeProblem } from "../flash-size";
 
 export interface HeadLimits {
@@ -12,6 +13,8 @@ export interface HeadLimits {
   capacity: number;
   /** Refuse a response without x-MD5. */
   requireMd5: boolean;
+  /** An app mod's capacity is a mod slot's, and said so. Default firmware. */
+  kind?: UpdateKind;
 }
 
 export interface AcceptedHead {
@@ -21,7 +24,7 @@ export interface AcceptedHead {
   sha256?: string;
 }
 
-/** Checks a 200 response head for a firmware download. */
+/** Checks a 200 response head for a firmware (or app mod) download. */
 export function checkHead(head: HttpResponseHead, limits: HeadLimits): AcceptedHead | { error: string } {
   const length = head.headers.get("content-length");
   const encoding = head.headers.get("transfer-encoding");
@@ -31,7 +34,7 @@ export function checkHead(head: HttpResponseHead, limits: HeadLimits): AcceptedH
   const size = Number(length.trim());
   if (size === 0) return { error: "Server sent an empty image (Content-Length 0)" };
   if (size < IMAGE_HEADER_SIZE) return { error: `Image is ${formatSize(size)}, too small to be firmware` };
-  if (size > limits.capacity) return { error: tooLarge(size, limits.capacity) };
+  if (size > limits.capacity) return { error: limits.kind === "mod" ? modTooLarge(size, limits.capacity) : tooLarge(size, limits.capacity) };
   const md5 = head.headers.get("x-md5")?.trim();
   if (md5 === undefined) {
     if (limits.requireMd5) return { error: "Server sent no MD5 checksum (x-MD5 header)" };

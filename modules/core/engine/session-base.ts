@@ -1,22 +1,26 @@
 // What every update session shares, whatever brings the bytes (a download,
-// a phone's upload): the phase and its Progress, the image sink, the rate
-// meter, the stall timer, and one way to end: the slot discarded unless
-// committed, the outcome recorded for the boot policy, the updater told.
+// a phone's upload) and whatever they are (a firmware image through an
+// ImageSink, an app mod through a ModSink: the `UpdateSink` shape): the phase
+// and its Progress, the sink, the rate meter, the stall timer, and one way to
+// end: the slot discarded unless committed, the outcome recorded (the boot
+// policy's journal for firmware, the mod state for a mod), the updater told.
 import type { Clock, TimerId } from "../ports";
 import type { Progress, UpdatePhase, UpdateRecorder } from "../updater-api";
-import { ImageSink, type SinkDeps, type SinkOptions } from "./image-sink";
+import type { SinkDeps } from "./image-sink";
+import type { UpdateSink } from "../mods/mod-sink";
 import { RateMeter } from "./progress";
 
 export interface SessionBaseDeps extends SinkDeps {
   clock: Clock;
   boot: UpdateRecorder;
+  /** Where a failed mod install is recorded (ModManager.failed). */
+  mods?: { failed(name: string, version: string, reason: string): void };
 }
 
 export abstract class SessionBase {
   protected phase: UpdatePhase = "idle";
   protected error: string | undefined;
   protected resumes = 0;
-  protected readonly sink: ImageSink;
   protected readonly meter = new RateMeter();
   /** An image was offered (a 200, an upload): from here a failure is a failed update, not an unreachable server. */
   protected offered = false;
@@ -24,19 +28,23 @@ export abstract class SessionBase {
 
   constructor(
     protected readonly deps: SessionBaseDeps,
-    sinkOptions: SinkOptions,
+    /** Where the bytes go; a check-in may choose another once the answer's head is in (before any byte). */
+    protected sink: UpdateSink,
     /** Progress.target. */
     protected readonly name: string,
     /** The version a catalog gives, recorded for a failure before the image's own descriptor is read. */
     private readonly knownVersion: string | undefined,
     private readonly onFinish: (progress: Progress) => void,
-  ) {
-    this.sink = new ImageSink(deps, sinkOptions);
-  }
+  ) {}
 
   /** Started and not yet finished. */
   active(): boolean {
     return this.phase !== "idle" && this.phase !== "done" && this.phase !== "failed" && this.phase !== "cancelled" && this.phase !== "current";
+  }
+
+  /** What this session installs (known from the start, or once a check-in's answer says). */
+  kind(): UpdateSink["kind"] {
+    return this.sink.kind;
   }
 
   cancel(): void {
@@ -53,6 +61,10 @@ export abstract class SessionBase {
       resumes: this.resumes,
     };
     if (this.error !== undefined) p.error = this.error;
+    if (this.sink.kind === "mod") {
+      p.kind = "mod";
+      if (!/\bapp mod\b/.test(p.target)) p.target = `${p.target} (app mod)`;
+    }
     return p;
   }
 
@@ -108,7 +120,17 @@ export abstract class SessionBase {
     this.sink.discard();
     this.phase = phase;
     this.error = error;
-    if (phase === "failed" && this.offered && error !== undefined) this.deps.boot.failed(this.sink.version ?? this.knownVersion ?? this.name, error);
+    if (phase === "failed" && this.offered && error !== undefined) this.record(error);
     this.onFinish(this.progress());
+  }
+
+  /** A failed update, where the next boot and the next check-in look for it. */
+  private record(error: string): void {
+    if (this.sink.kind === "mod") {
+      const id = this.sink.identity;
+      this.deps.mods?.failed(id?.name ?? this.name, id?.version ?? this.knownVersion ?? "", error);
+      return;
+    }
+    this.deps.boot.failed(this.sink.version ?? this.knownVersion ?? this.name, error);
   }
 }

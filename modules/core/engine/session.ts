@@ -8,11 +8,15 @@
 // the image has no signature), so the sink can judge the signature on the
 // image's head, before anything is erased; an x-Firmware-Signature header
 // with the image (our server's, and a check-in's only source) takes its place.
+// The bytes go to an UpdateSink: an ImageSink (firmware), a ModSink (an app
+// mod from the catalog), or for a check-in on a board with mods the sink
+// `choose` gives once the answer's head is in (engine/sniff-sink.ts).
 import type { HttpClient, HttpExchange, HttpFailure, HttpResponseHead } from "../ports";
 import type { Progress } from "../updater-api";
 import { connectFailed, hostPort, isHttpStatus, notHttp, percent, seconds, serverAnswered } from "../messages";
 import { checkHead } from "./preflight";
-import type { SinkOptions } from "./image-sink";
+import { ImageSink, type SinkOptions } from "./image-sink";
+import type { UpdateSink } from "../mods/mod-sink";
 import { SessionBase, type SessionBaseDeps } from "./session-base";
 import { SIGNATURE_HEADER_KEY } from "../signature/header";
 import { fetchSignatureFile } from "./signature-fetch";
@@ -64,8 +68,11 @@ export class UpdateSession extends SessionBase {
     private readonly target: SessionTarget,
     private readonly options: SessionOptions,
     onFinish: (progress: Progress) => void = () => {},
+    sink: UpdateSink = new ImageSink(deps, options),
+    /** A check-in's answer picks its sink from its head (before any byte): a sink, or why none takes it. */
+    private readonly choose?: (head: HttpResponseHead) => UpdateSink | { error: string },
   ) {
-    super(deps, options, target.name, target.version, onFinish);
+    super(deps, sink, target.name, target.version, onFinish);
   }
 
   start(): void {
@@ -144,8 +151,16 @@ export class UpdateSession extends SessionBase {
     if (this.sink.total === 0 && this.target.acceptNotModified && (head.status === 304 || head.status === 204)) return this.settle("current", undefined);
     if (head.status !== 200) return this.fail(serverAnswered(head.status));
     this.offered = true;
+    if (this.choose) {
+      const chosen = this.choose(head);
+      if ("error" in chosen) return this.fail(chosen.error);
+      if (chosen !== this.sink) {
+        this.sink.discard();
+        this.sink = chosen;
+      }
+    }
     // A full body, first or in answer to a Range request: start over from byte 0.
-    const accepted = checkHead(head, { capacity: this.deps.ota.capacity, requireMd5: this.options.requireMd5 });
+    const accepted = checkHead(head, { capacity: this.sink.capacity, requireMd5: this.options.requireMd5, kind: this.sink.kind });
     if ("error" in accepted) return this.fail(accepted.error);
     this.sink.begin(accepted);
     const signature = head.headers.get(SIGNATURE_HEADER_KEY);

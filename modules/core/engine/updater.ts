@@ -1,12 +1,21 @@
 // The Updater facade: settings, catalog, update sessions, advanced-updater
 // check-ins and the restart after a committed update. The portal, main.ts and
-// the host twin drive updates only through this.
-import type { CatalogEntry, CatalogState, Progress, Updater, UpdaterDeps } from "../updater-api";
-import type { TimerId } from "../ports";
+// the host twin drive updates only through this. With `deps.mods` (a board
+// that hosts app mods) the same paths install mods: catalog `.xsa` entries,
+// POST /update/mod uploads and check-in answers that are mods go through the
+// ModManager's sink, a committed mod restarts with mods.stagedRestart(), and
+// firmware and mod installs wait for each other's start-up verdict.
+import type { CatalogEntry, CatalogState, Progress, UpdateKind, Updater, UpdaterDeps } from "../updater-api";
+import type { HttpResponseHead, TimerId } from "../ports";
+import type { UpdateSink } from "../mods/mod-sink";
 import { fetchCatalog } from "./catalog-client";
 import { applyFacts, fetchCatalogFacts } from "./catalog-facts";
-import { checkInHeaders, parseUpdateUrl, updateResultHeaders } from "./checkin";
-import { formatSize } from "../messages";
+import { checkInHeaders, modHeaders, parseUpdateUrl, updateResultHeaders } from "./checkin";
+import { formatSize, modTooLarge } from "../messages";
+import { ImageSink } from "./image-sink";
+import { SniffSink, kindOfHeader } from "./sniff-sink";
+import { isModName } from "./catalog-parser";
+import { NO_MOD_HOST } from "./catalog-facts";
 import { firmwarePath } from "./paths";
 import { IDLE_PROGRESS } from "./progress";
 import { UpdateSession, type SessionTarget } from "./session";
@@ -14,15 +23,21 @@ import { UploadSession } from "./upload";
 import { tooLarge } from "../messages";
 import { loadSettings, saveSettings } from "./settings";
 import { missingSignature } from "../signature/policy";
+import { missingModSignature } from "../mods/mod-statement";
 import { SIGNATURE_HEADER } from "../signature/header";
 
 export const DEFAULTS = { httpTimeoutMs: 8000, stallMs: 8000, maxResumes: 3, requireMd5: true, restartDelayMs: 3000, resumeDelayMs: 1000 } as const;
 
-/** Why a catalog row cannot be installed here, known without fetching the image. */
+/** Why a catalog row cannot be installed here, known without fetching the image (`capacity`: the update slot's, or a mod slot's for a mod). */
 export function entryProblem(entry: CatalogEntry, capacity: number): string | undefined {
   if (entry.size === 0) return "Empty file";
-  if (entry.size > capacity) return `Too large: ${formatSize(entry.size)}, the update partition holds ${formatSize(capacity)}`;
+  if (entry.size > capacity) return entry.kind === "mod" ? `Too large: ${modTooLarge(entry.size, capacity)}` : `Too large: ${formatSize(entry.size)}, the update partition holds ${formatSize(capacity)}`;
   return undefined;
+}
+
+/** What a catalog entry installs: its kind, else a mod by its `.xsa` name. */
+export function entryKind(entry: Pick<CatalogEntry, "name" | "kind">): UpdateKind {
+  return entry.kind ?? (isModName(entry.name) ? "mod" : "firmware");
 }
 
 export function createUpdater(deps: UpdaterDeps): Updater {
@@ -46,26 +61,42 @@ export function createUpdater(deps: UpdaterDeps): Updater {
 
   const running = () => session?.active() === true;
 
+  const mods = deps.mods;
+  const imageSink = () => new ImageSink(deps, sessionOptions);
+
   const onFinish = (progress: Progress) => {
     // The device log gets every outcome: a refusal is otherwise only on /progress.
     deps.log?.(`update ${progress.target}: ${progress.phase}${progress.error ? ` (${progress.error})` : ""}`);
     if (progress.phase !== "done") return;
     restartPending = true;
     if (checkInTimer) deps.clock.clearTimeout(checkInTimer);
-    deps.clock.setTimeout(() => deps.system.restart(), options.restartDelayMs ?? DEFAULTS.restartDelayMs);
+    // A committed mod is switched into `xs` right before the restart (no mod code runs between).
+    const restart = progress.kind === "mod" && mods ? () => mods.stagedRestart() : () => deps.system.restart();
+    deps.clock.setTimeout(restart, options.restartDelayMs ?? DEFAULTS.restartDelayMs);
   };
 
-  /** Why no session may start now, or undefined. */
+  /** Why no session may start now, or undefined: firmware and mod installs wait for either's start-up verdict. */
   const busy = (): string | undefined => {
     if (restartPending) return "An update is installed; the board is restarting";
     if (running()) return "An update is already running";
-    return deps.boot.blocked();
+    return deps.boot.blocked() ?? mods?.blocked();
   };
 
-  const begin = (target: SessionTarget): string | undefined => {
+  /** The board's check-in headers, and a mod host's. */
+  const deviceHeaders = () => [...checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()), ...modHeaders(mods)];
+
+  /** A check-in's answer: firmware or a mod, by its x-Ota-Kind and its first bytes. */
+  const chooseSink = (head: HttpResponseHead): UpdateSink | { error: string } => {
+    if (!mods) return imageSink();
+    const expected = kindOfHeader(head.headers.get("x-ota-kind"));
+    if (typeof expected === "object") return expected;
+    return new SniffSink(imageSink(), mods.createSink(), expected);
+  };
+
+  const begin = (target: SessionTarget, sink?: UpdateSink, choose?: typeof chooseSink): string | undefined => {
     const refused = busy();
     if (refused) return refused;
-    const download = new UpdateSession(deps, target, sessionOptions, onFinish);
+    const download = new UpdateSession(deps, target, sessionOptions, onFinish, sink ?? imageSink(), choose);
     session = download;
     download.start();
     return undefined;
@@ -96,21 +127,28 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       catalogRequest?.cancel();
       catalog = { state: "loading" };
       const capacity = deps.ota.capacity;
-      const outcome = updateResultHeaders(deps.boot.lastUpdate());
-      catalogRequest = fetchCatalog(deps, settings, { timeoutMs: stallMs, headers: outcome }, (result) => {
+      const outcome = [...updateResultHeaders(deps.boot.lastUpdate()), ...modHeaders(mods)];
+      catalogRequest = fetchCatalog(deps, settings, { timeoutMs: stallMs, headers: outcome, mods: mods !== undefined }, (result) => {
         catalogRequest = undefined;
         if ("error" in result) {
           catalog = { state: "error", error: result.error };
           return;
         }
-        const entries = result.entries.map((e) => {
-          const problem = entryProblem(e, capacity);
-          return problem ? { ...e, disabled: problem } : e;
-        });
+        const sized = (e: CatalogEntry) => {
+          const problem = entryProblem(e, e.kind === "mod" && mods ? mods.capacity : capacity);
+          return problem ? { ...e, disabled: e.disabled === undefined ? problem : `${problem}; ${e.disabled}` } : e;
+        };
+        const entries = result.entries.map(sized);
         // Still "loading" until our server's chip/version list is in or has failed.
         catalogRequest = fetchCatalogFacts(deps, settings, stallMs, (facts) => {
           catalogRequest = undefined;
-          catalog = { state: "ready", entries: facts ? applyFacts(entries, facts, deps.device.chipId, deps.signatures?.policy) : entries };
+          if (!facts) {
+            catalog = { state: "ready", entries };
+            return;
+          }
+          // A row our server says is a mod is sized against a mod slot (AutoConnect's listing could not say).
+          const withFacts = applyFacts(entries, facts, deps.device.chipId, deps.signatures?.policy, mods?.xs);
+          catalog = { state: "ready", entries: withFacts.map((e, i) => (e.kind === "mod" && entries[i].kind !== "mod" && !entries[i].disabled ? sized(e) : e)) };
         }, outcome);
       });
     },
@@ -122,32 +160,43 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       const entry = catalog.entries.find((e) => e.name === name);
       if (!entry) return `${name} is not in the firmware list`;
       if (entry.disabled) return entry.disabled;
-      return begin({
+      const mod = entryKind(entry) === "mod";
+      if (mod && !mods) return NO_MOD_HOST;
+      const target = {
         name,
         host: settings.host,
         port: settings.port,
         path: firmwarePath(settings.path, name),
-        headers: checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()),
+        headers: deviceHeaders(),
         version: entry.version,
         signaturePath: `${firmwarePath(settings.path, name)}.sig`,
-      });
+      };
+      // The sink is made only once the session may start: a ModSink reads the mod state.
+      const refused = busy();
+      if (refused) return refused;
+      return begin(target, mod && mods ? mods.createSink() : undefined);
     },
 
     checkIn(url) {
       const parsed = parseUpdateUrl(url);
       if ("error" in parsed) return parsed.error;
-      return begin({ name: url.trim(), ...parsed, headers: checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()), acceptNotModified: true });
+      return begin({ name: url.trim(), ...parsed, headers: deviceHeaders(), acceptNotModified: true }, undefined, mods ? chooseSink : undefined);
     },
 
     upload(request) {
+      const mod = request.kind === "mod";
+      if (mod && !mods) return { ok: false, status: 404, error: NO_MOD_HOST };
       const refused = busy();
       if (refused) return { ok: false, status: 409, error: refused };
       if (!Number.isSafeInteger(request.size) || request.size <= 0) return { ok: false, status: 400, error: "An upload needs its size (Content-Length) and some bytes" };
-      if (request.size > deps.ota.capacity) return { ok: false, status: 413, error: tooLarge(request.size, deps.ota.capacity) };
+      if (mod && mods) {
+        if (request.size > mods.capacity) return { ok: false, status: 413, error: modTooLarge(request.size, mods.capacity) };
+      } else if (request.size > deps.ota.capacity) return { ok: false, status: 413, error: tooLarge(request.size, deps.ota.capacity) };
       if (request.md5 !== undefined && !/^[0-9a-f]{32}$/.test(request.md5)) return { ok: false, status: 400, error: "x-MD5 needs 32 hex digits" };
       // An upload has nowhere else to take its signature from: refused before its body is read or anything erased.
-      if (deps.signatures?.policy.required && !request.signature?.trim()) return { ok: false, status: 422, error: `${missingSignature()} (send its .sig file, base64, in ${SIGNATURE_HEADER})` };
-      const upload = new UploadSession(deps, sessionOptions, { size: request.size, md5: request.md5 }, request.name, onFinish, request.signature);
+      if (deps.signatures?.policy.required && !request.signature?.trim()) return { ok: false, status: 422, error: `${mod ? missingModSignature() : missingSignature()} (send its .sig file, base64, in ${SIGNATURE_HEADER})` };
+      const sink = mod && mods ? mods.createSink() : imageSink();
+      const upload = new UploadSession(deps, sessionOptions, { size: request.size, md5: request.md5 }, request.name, onFinish, request.signature, sink);
       session = upload;
       return { ok: true, upload };
     },

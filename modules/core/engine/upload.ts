@@ -6,10 +6,12 @@
 // one that goes away fails it at once; either way the slot is discarded and
 // the boot selection is untouched. A board that takes only signed images
 // judges the x-Firmware-Signature header sent with the body on the image's
-// head, before anything is erased, and its bytes at the commit.
+// head, before anything is erased, and its bytes at the commit. An app mod
+// (POST /update/mod) is the same session over a ModSink.
 import type { Progress } from "../updater-api";
 import { percent, seconds } from "../messages";
-import type { Announced, SinkOptions } from "./image-sink";
+import { ImageSink, type Announced, type SinkOptions } from "./image-sink";
+import type { UpdateSink } from "../mods/mod-sink";
 import { SessionBase, type SessionBaseDeps } from "./session-base";
 
 export interface UploadOptions extends SinkOptions {
@@ -28,8 +30,9 @@ export class UploadSession extends SessionBase {
     onFinish: (progress: Progress) => void = () => {},
     /** The x-Firmware-Signature header sent with the body, if any. */
     signature?: string,
+    sink: UpdateSink = new ImageSink(deps, options),
   ) {
-    super(deps, options, name, undefined, onFinish);
+    super(deps, sink, name, undefined, onFinish);
     this.offered = true;
     this.sink.begin(announced);
     if (signature !== undefined) this.sink.takeSignatureHeader(signature);

@@ -11,6 +11,8 @@
 //   mods.blocked();                   // why no mod install may start now
 //   mods.installed(); mods.running(); // "name@version" for check-in headers
 //   mods.lastModUpdate(); mods.failed(name, version, reason);
+//   mods.setStatusText(text);         // the host API's status(text): the running mod's line on the home page
+//   mods.statusText(); mods.xs; mods.capacity;  // for the portal, check-ins and the catalog
 //
 // At boot (start): with a pending switch, `xs` is judged against its slot:
 // an XS_E header (the firmware's XS refused the mod) or a pending mod that
@@ -73,6 +75,9 @@ export interface ModStatus {
   remainingMs?: number;
 }
 
+/** Longest status line a mod may set (the home page shows it on one line). */
+export const MAX_MOD_STATUS_TEXT = 120;
+
 const XS_STATUS: Readonly<Record<number, string>> = { 1: "not enough memory", 3: "fatal check", 6: "no more keys" };
 /** xsffi.h XS_FATAL_CHECK_EXIT: what fxMapArchive writes for a layout or version it refuses. */
 const XS_FATAL_CHECK_EXIT = 3;
@@ -89,6 +94,7 @@ export class ModManager {
   private deadline = 0;
   private timer: TimerId | undefined;
   private started = false;
+  private text: string | undefined;
 
   constructor(
     private readonly deps: ModManagerDeps,
@@ -208,6 +214,37 @@ export class ModManager {
     if (!record) return "No app mod is installed";
     this.later(() => remove(this.deps.flash, this.records, { name: record.name, version: record.version, result: "removed" }), `removing ${modLabel(record)}`);
     return undefined;
+  }
+
+  /** The host's XS version: a mod must have been built for its major.minor. */
+  get xs(): { major: number; minor: number; patch: number } {
+    return this.deps.host.xs;
+  }
+
+  /** Bytes a mod may have: the smallest of `xs` and the two slots. */
+  get capacity(): number {
+    const { active, slots } = this.deps.flash;
+    return Math.min(active.size, slots[0].size, slots[1].size);
+  }
+
+  /**
+   * The running mod's status line (the host API's status(text)): control
+   * characters dropped, at most MAX_MOD_STATUS_TEXT characters; "" clears it.
+   * The portal escapes it.
+   */
+  setStatusText(text: string): void {
+    let line = "";
+    for (const c of String(text)) {
+      if (line.length + c.length > MAX_MOD_STATUS_TEXT) break;
+      const code = c.charCodeAt(0);
+      line += code < 0x20 || code === 0x7f ? " " : c;
+    }
+    line = line.trim();
+    this.text = line === "" ? undefined : line;
+  }
+
+  statusText(): string | undefined {
+    return this.text;
   }
 
   /** "name@version" of the mod in `xs` (running or not this boot). */

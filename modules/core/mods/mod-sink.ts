@@ -14,6 +14,7 @@
 // only at the restart (ModManager.stagedRestart). RAM: the 64-byte head and
 // ArchiveCheck's bounded buffers; never the mod.
 import type { Digest, DigestFactory, FlashArea, KeyValueStore, ModFlash, ModHost } from "../ports";
+import type { UpdateKind } from "../updater-api";
 import { toHex } from "../bytes";
 import { modTooLarge, modWrongXs } from "../messages";
 import type { SignatureCheck, SignatureInput } from "../signature/policy";
@@ -35,9 +36,15 @@ export interface ModAnnounced {
  * both have it. push() and commit() answer a refusal's text or undefined.
  */
 export interface UpdateSink {
-  received: number;
-  total: number;
-  version: string | undefined;
+  /** What it installs: the session records a failure and restarts by it. */
+  readonly kind: UpdateKind;
+  readonly received: number;
+  readonly total: number;
+  readonly version: string | undefined;
+  /** For a mod, once known: its name and version (ota-mod.json, or the signed claim). */
+  readonly identity?: { name: string; version: string };
+  /** Bytes the destination holds (the OTA slot, a mod slot). */
+  readonly capacity: number;
   readonly writing: boolean;
   readonly signaturesRequired: boolean;
   begin(announced: ModAnnounced): void;
@@ -68,10 +75,13 @@ export function freeSlot(state: ModState): SlotIndex {
 }
 
 export class ModSink implements UpdateSink {
+  readonly kind = "mod";
   received = 0;
   total = 0;
   /** "name version" once known (the signed claim at the head, else the archive at the commit). */
   version: string | undefined;
+  /** The same, as two fields. */
+  identity: { name: string; version: string } | undefined;
   /** After a commit: what was staged, and where. */
   committed: { slot: SlotIndex; record: ModRecord; facts: ArchiveFacts } | undefined;
   private readonly records: ModStore;
@@ -117,6 +127,7 @@ export class ModSink implements UpdateSink {
     this.received = 0;
     this.total = announced.size;
     this.version = undefined;
+    this.identity = undefined;
     this.committed = undefined;
     this.md5Expected = announced.md5;
     this.sha256Expected = announced.sha256;
@@ -163,6 +174,7 @@ export class ModSink implements UpdateSink {
       return reason(e);
     }
     this.version = `${facts.name} ${facts.version}`.trim();
+    this.identity = { name: facts.name, version: facts.version };
     if (this.signaturesRequired) {
       if (!this.vouched) return "The signature was not checked"; // pre-flight refuses every mod it does not vouch for
       const refused = modSignedBytesRefusal(this.vouched, { sha256, size: this.received, name: facts.name, version: facts.version });
@@ -216,6 +228,7 @@ export class ModSink implements UpdateSink {
       if (verdict.signed) {
         this.vouched = verdict.claim;
         this.version = `${verdict.claim.name} ${verdict.claim.version}`;
+        this.identity = { name: verdict.claim.name, version: verdict.claim.version };
       }
     }
     const state = this.records.load();

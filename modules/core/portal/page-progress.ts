@@ -3,7 +3,9 @@
 // Chrome), keeps the last state through missed polls, and after "done" polls
 // /api/status until a new boot answers; while that boot runs its start-up
 // check it shows the time left, then either the version now running or, when
-// the board came back on the old image, that the update was rolled back.
+// the board came back on the old image, that the update was rolled back. For
+// an app mod (Progress.kind "mod") it reads /api/status `mod` and
+// `lastModUpdate` instead: the mod being checked, running, or rolled back.
 import type { Progress, UpdatePhase } from "../updater-api";
 import { esc, formatSize, jsonForScript, layout } from "./html";
 import { htmlResponse, jsonResponse, seeOther } from "./responses";
@@ -63,13 +65,13 @@ function resultText(progress: Progress): string {
 // with textContent only, so nothing from the network becomes markup.
 const SCRIPT = `(function(){var I=__INIT__,W=__WORDS__;
 function $(i){return document.getElementById(i)}
-var bar=$('progress'),st=$('status'),res=$('result'),err=$('error'),cf=$('cancel-form'),miss=0,mode='progress',done=false,checked=false;
+var bar=$('progress'),st=$('status'),res=$('result'),err=$('error'),cf=$('cancel-form'),miss=0,mode='progress',done=false,checked=false,K=I.mod;
 function size(n){return n<1024?n+' B':n<1048576?(n/1024).toFixed(1).replace(/\\.0$/,'')+' KB':(n/1048576).toFixed(1).replace(/\\.0$/,'')+' MB'}
 function fill(pct){bar.value=pct;bar.setAttribute('aria-valuenow',pct)}
 function show(p){var pct=p.total>0?Math.min(100,Math.floor(p.received*100/p.total)):0;fill(pct);
 st.textContent=(W[p.phase]||p.phase)+(p.total>0&&p.phase!=='idle'?': '+size(p.received)+' of '+size(p.total)+' ('+pct+'%)':'')}
 function end(){mode='end';if(cf)cf.hidden=true}
-function handle(j){if(mode==='progress'){if(j.boot!==I.boot){mode='restart';return}show(j);
+function handle(j){if(mode==='progress'){if(j.boot!==I.boot){mode='restart';return}show(j);if(j.kind==='mod')K=1;
 if(j.phase==='done'){mode='restart';done=true;if(cf)cf.hidden=true;res.textContent=j.target+' successfully updated. Restarting…'}
 else if(j.phase==='failed'){err.textContent=j.error||'Update failed';bar.className='bad';end()}
 else if(j.phase==='cancelled'){res.textContent='The update was cancelled; the running firmware is unchanged.';end()}
@@ -78,6 +80,9 @@ else if(j.phase==='idle')end();}
 else if(mode==='restart'||mode==='verify'){if(j.boot!==I.boot){I.boot=j.boot;after(j)}else if(mode==='verify')after(j);
 else st.textContent='Waiting for the device to restart…'}}
 function after(j){var v=$('version'),c=j.validation||{},L=j.lastUpdate;if(v)v.textContent=j.version;
+if(K){var m=j.mod,M=j.lastModUpdate;if(m&&m.state==='pending'){mode='verify';st.textContent='Checking the new app mod '+m.name+' '+m.version;return}end();
+if(M&&(M.result==='rolled-back'||M.result==='failed')){bar.className='bad';st.textContent='Rolled back';err.textContent='App mod '+M.name+' '+M.version+(M.result==='failed'?' failed':' failed its start-up check and was rolled back')+(M.reason?': '+M.reason:'');return}
+st.textContent='Device restarted';fill(100);res.textContent=m?'Now running the app mod '+m.name+' '+m.version:'No app mod runs';return}
 if(c.phase==='checking'){mode='verify';checked=true;res.textContent='';st.textContent='Checking the new firmware '+j.version+': '+Math.ceil((c.remainingMs||0)/1000)+' s left'+(c.waitingFor?' (waiting for '+c.waitingFor+')':'');return}
 end();
 if(L&&L.result==='rolled-back'&&L.version!==j.version){bar.className='bad';st.textContent='Rolled back';err.textContent=L.version+' failed its start-up check and was rolled back; running '+j.version;return}
@@ -99,7 +104,8 @@ export function progressPage(context: PortalContext): string {
   const pct = percentOf(p);
   const active = isActivePhase(p.phase);
   const polling = active || p.phase === "done";
-  const init = { boot: context.bootId, version: device.appVersion, poll: polling };
+  // mod: an app mod install, judged after the restart by /api/status `mod` and `lastModUpdate`.
+  const init = { boot: context.bootId, version: device.appVersion, poll: polling, mod: p.kind === "mod" ? 1 : 0 };
   // split/join, not replace: a replacement string would expand "$'" and "$&" found in the JSON.
   const script = SCRIPT.split("__INIT__")
     .join(jsonForScript(init))

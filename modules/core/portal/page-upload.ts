@@ -1,6 +1,7 @@
 // "Install a file from this phone" on the UPDATE page: a file input, and a
 // script that hashes the file (MD5, for the board's x-MD5 check), then sends
-// it as the raw body of POST /update/upload and, on 202, opens /progress.
+// it as the raw body of POST /update/upload (an app mod, *.xsa: POST
+// /update/mod) and, on 202, opens /progress.
 // Plain HTTP on 192.168.4.1 is no secure context, so the page has no
 // WebCrypto: MD5_JS is RFC 1321 in about 1 KB, fed the file in 64 KB slices
 // (File.slice + arrayBuffer), never the whole file at once. On a board that
@@ -63,7 +64,8 @@ const UPLOAD_JS =
   ".then(function(){return M(f,function(x){u(x,'Checking the file')})}).then(function(m){n=1;u(0,'Sending');T=setInterval(P,1000);" +
   // x-Filename names the progress page's target; a header carries printable ASCII only.
   "h['x-MD5']=m;if(/^[ -~]{1,64}$/.test(f.name))h['x-Filename']=f.name;" +
-  "return fetch('/update/upload',{method:'POST',headers:h,body:f})})" +
+  // An app mod (.xsa) goes to /update/mod, anything else to the firmware upload.
+  "return fetch(/\\.xsa$/i.test(f.name)?'/update/mod':'/update/upload',{method:'POST',headers:h,body:f})})" +
   ".then(function(r){if(r.status==202)return location.href='/progress';var t='Upload refused (HTTP '+r.status+')';" +
   "return r.json().then(function(j){F(j.error||t)},function(){F(t)})}," +
   "function(x){F(n?'The connection to the board was lost':'Could not read the file: '+x.message)})}})()";
@@ -87,13 +89,17 @@ function scriptResponse(body: string): PortalResponse {
 
 export const uploadScriptRoute: Route = { path: UPLOAD_SCRIPT_PATH, get: () => scriptResponse(UPLOAD_SCRIPT), guarded: true };
 
-/** The form; its button stays disabled until the script runs. A board that takes only signed images also asks for the .sig. */
-export function uploadSection(bootId: string, signedOnly = false): string {
+/**
+ * The form; its button stays disabled until the script runs. A board that
+ * takes only signed images also asks for the .sig; a board that hosts mods
+ * also takes an app mod (.xsa), which the script sends to /update/mod.
+ */
+export function uploadSection(bootId: string, signedOnly = false, mods = false): string {
   return (
     `<section><h2>Install a file from this phone</h2><form id=upload-form>` +
-    `<label for=upload-file>Firmware file (.bin)</label>` +
+    `<label for=upload-file>${mods ? "Firmware (.bin) or app mod (.xsa)" : "Firmware file (.bin)"}</label>` +
     // application/octet-stream too: iOS offers no file for an extension it has no type for.
-    `<input type=file id=upload-file name=file accept=".bin,application/octet-stream" required>` +
+    `<input type=file id=upload-file name=file accept="${mods ? ".bin,.xsa" : ".bin"},application/octet-stream" required>` +
     (signedOnly ? `<label for=upload-sig>Its signature (.sig, from ota-server sign)</label><input type=file id=upload-sig name=sig accept=".sig,text/plain,application/octet-stream">` : "") +
     `<noscript><p class=why id=upload-noscript>Uploads need JavaScript, which is off in this browser.</p></noscript>` +
     `<progress id=upload-progress max=100 value=0 hidden></progress>` +

@@ -98,10 +98,11 @@ function poll(){fetch('/api/status',{cache:'no-store'}).then(function(r){if(!r.o
 if(j.boot!==I.boot){$('status').textContent='Now running '+j.app+' '+j.version;$('version').textContent=j.version;return}setTimeout(poll,1000)},
 function(){n++;if(n>2)$('status').textContent='Waiting for the device to restart…';setTimeout(poll,1000)})}setTimeout(poll,1000)})()`;
 
-function restartingPage(context: PortalContext, version: string): string {
+/** The page after Go back (or a mod's Remove / Go back): `what` is the status line, e.g. "Restarting into 2.0.0…". */
+export function restartingPage(context: PortalContext, what: string, title = "Going back"): string {
   const script = RESTART_SCRIPT.split("__INIT__").join(jsonForScript({ boot: context.bootId }));
-  const body = `<section><p id=status>Restarting into ${esc(version)}…</p><p class=meta>Running version <span id=version>${esc(context.deps.device.appVersion)}</span></p><a class="btn alt" href="/">Home</a></section>`;
-  return layout("Going back", body, { appName: context.deps.device.appName, script });
+  const body = `<section><p id=status>${esc(what)}</p><p class=meta>Running version <span id=version>${esc(context.deps.device.appVersion)}</span></p><a class="btn alt" href="/">Home</a></section>`;
+  return layout(title, body, { appName: context.deps.device.appName, script });
 }
 
 function goBack(context: PortalContext): { error?: string; version?: string } {
@@ -117,7 +118,7 @@ export const bootRoutes: Route[] = [
     post: (c) => {
       const { error, version } = goBack(c);
       if (error) return htmlResponse(layout("Going back", `<section><p id=error>${esc(error)}</p><a class=btn href="/">Home</a></section>`, { appName: c.deps.device.appName }), 409);
-      return htmlResponse(restartingPage(c, version ?? "the previous firmware"));
+      return htmlResponse(restartingPage(c, `Restarting into ${version ?? "the previous firmware"}…`));
     },
     guarded: true,
   },

@@ -7,8 +7,9 @@ import { storedPassword } from "./basic-auth";
 import { isActivePhase } from "./page-progress";
 import { bootSection, bootStatusJson, type BootStatusJson } from "./pages-boot";
 import { signingJson, signingSection, type SigningJson } from "./signing";
+import { modSection, modStatusJson, type ModStatusJson } from "./pages-mods";
 
-export interface StatusJson extends BootStatusJson {
+export interface StatusJson extends BootStatusJson, ModStatusJson {
   app: string;
   version: string;
   partition: string;
@@ -36,6 +37,7 @@ export function statusJson(context: PortalContext): StatusJson {
     station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false },
     update: updater.progress().phase,
     signing: signingJson(context.deps.signing),
+    ...modStatusJson(context.deps.mods),
   };
 }
 
@@ -58,6 +60,7 @@ export function homePage(context: PortalContext): string {
     `<dt>Partition</dt><dd id=partition>${esc(device.runningPartition)}</dd>` +
     "</dl></section>" +
     bootSection(context) +
+    modSection(context) +
     signingSection(context.deps.signing) +
     "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +

@@ -31,6 +31,8 @@ export const PAGE_BUDGET = 8100;
 
 /** The most the list's frame around the rows takes: form, button, both paging links (4-digit offsets), Reload. */
 const LIST_FRAME = 350;
+/** What the app mods' part of the list adds around its rows. */
+const MODS_FRAME = `<div id=mods><h3>App mods</h3><ul class=list></ul></div>`.length;
 
 // Not once a file is picked for upload (window.B): the reload would lose it, or cut the upload.
 const CATALOG_SCRIPT =
@@ -43,13 +45,15 @@ function versionLabel(version: string): string {
   return /^[0-9]/.test(version) ? `v${version}` : version;
 }
 
-/** One row; `required` on one radio makes the group required (the label holds its input: no ids needed). */
+/** One row; `required` on one radio makes the group required (the label holds its input: no ids needed). A mod's row has the class mod-row. */
 function entryRow(entry: CatalogEntry, required: boolean, running: RunningImage): string {
   const off = entry.disabled !== undefined;
+  const mod = entry.kind === "mod";
+  const cls = mod ? (off ? ` class="mod-row off"` : " class=mod-row") : off ? " class=off" : "";
   return (
-    `<li${off ? " class=off" : ""}><label>` +
+    `<li${cls}><label>` +
     `<input type=radio name=fw value="${esc(entry.name)}"${off ? " disabled" : required ? " required" : ""}>` +
-    `<span><b>${esc(entry.name)}</b>${isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
+    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
     (entry.version !== undefined ? ` · ${esc(versionLabel(entry.version))}` : "") +
     "</span>" +
     (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
@@ -68,33 +72,46 @@ function catalogSection(state: CatalogState, server: string, from: number, runni
       return `<p id=catalog-error class=error>${esc(state.error)}</p><a class="btn alt" href="/update">Try again</a>`;
     case "ready": {
       if (state.entries.length === 0) return `<p id=status>No available firmwares</p><a class="btn alt" href="/update">Reload</a>`;
-      const start = from < state.entries.length ? from : 0;
+      // Firmware first, then the app mods in their own part of the list (#mods); one radio group, one UPDATE button.
+      const entries = listed(state.entries);
+      const anyMods = entries.length > 0 && entries[entries.length - 1].kind === "mod";
+      const start = from < entries.length ? from : 0;
       let rows = "";
-      let bytes = 0;
+      let modRows = "";
+      let bytes = anyMods ? MODS_FRAME : 0;
       let end = start;
       let anyEnabled = false;
-      while (end < state.entries.length && end - start < MAX_LISTED) {
-        const row = entryRow(state.entries[end], !anyEnabled, running);
+      while (end < entries.length && end - start < MAX_LISTED) {
+        const row = entryRow(entries[end], !anyEnabled, running);
         const size = utf8Length(row);
         if (end > start && bytes + size > budget) break;
-        rows += row;
+        if (entries[end].kind === "mod") modRows += row;
+        else rows += row;
         bytes += size;
-        if (state.entries[end].disabled === undefined) anyEnabled = true;
+        if (entries[end].disabled === undefined) anyEnabled = true;
         end++;
       }
       const pages =
         (start > 0 ? `<a class="btn alt" id=catalog-prev href="/update?cached=1&amp;from=${Math.max(0, start - MAX_LISTED)}">Previous</a>` : "") +
-        (end < state.entries.length
-          ? `<a class="btn alt" id=catalog-next href="/update?cached=1&amp;from=${end}">More (${state.entries.length - end})</a>`
+        (end < entries.length
+          ? `<a class="btn alt" id=catalog-next href="/update?cached=1&amp;from=${end}">More (${entries.length - end})</a>`
           : "");
       return (
-        `<form id=update-form method=post action="/update"><ul class=list>${rows}</ul>` +
+        `<form id=update-form method=post action="/update">` +
+        (rows !== "" ? `<ul class=list>${rows}</ul>` : "") +
+        (modRows !== "" ? `<div id=mods><h3>App mods</h3><ul class=list>${modRows}</ul></div>` : "") +
         `<button id=update-btn${anyEnabled ? "" : " disabled"}>UPDATE</button></form>` +
         pages +
         `<a class="btn alt" href="/update">Reload</a>`
       );
     }
   }
+}
+
+/** The catalog in the order the page lists it: firmware, then app mods (each in the server's order). */
+function listed(entries: CatalogEntry[]): CatalogEntry[] {
+  if (!entries.some((e) => e.kind === "mod")) return entries;
+  return [...entries.filter((e) => e.kind !== "mod"), ...entries.filter((e) => e.kind === "mod")];
 }
 
 function fromParameter(context: PortalContext): number {
@@ -132,7 +149,7 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
   const before = `<p id=error>${esc(error ?? "")}</p>` + notes + signingSection(context.deps.signing) + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
   const after =
     `</div></section>` +
-    uploadSection(context.bootId, context.deps.signing?.required === true) +
+    uploadSection(context.bootId, context.deps.signing?.required === true, context.deps.mods !== undefined) +
     `<section><h2>Update server</h2><form id=settings-form method=post action="/update/settings">` +
     `<label for=host>Host</label><input type=text id=host name=host maxlength=64 value="${esc(settings.host)}" autocapitalize=off>` +
     `<label for=port>Port</label><input type=number id=port name=port min=1 max=65535 value="${esc(settings.port)}">` +

@@ -18,11 +18,12 @@ import { updateRoutes } from "./pages-update";
 import { progressRoutes } from "./page-progress";
 import { passwordRoutes } from "./pages-password";
 import { bootRoutes } from "./pages-boot";
-import { UPLOAD_PATH, uploadRoutes, uploadSink } from "./upload";
+import { uploadKind, uploadRoutes, uploadSink } from "./upload";
+import { modRoutes } from "./pages-mods";
 
 export { MAX_FORM_BODY } from "./form";
 
-export const ROUTES: readonly Route[] = [...homeRoutes, ...bootRoutes, ...wifiRoutes, ...updateRoutes, ...uploadRoutes, ...progressRoutes, ...passwordRoutes];
+export const ROUTES: readonly Route[] = [...homeRoutes, ...bootRoutes, ...modRoutes, ...wifiRoutes, ...updateRoutes, ...uploadRoutes, ...progressRoutes, ...passwordRoutes];
 
 /** The request handler, and the router that takes an upload's body as a stream (server adapters use both). */
 export type Portal = PortalHandler & { bodyRouter: PortalBodyRouter };
@@ -69,7 +70,7 @@ export function createPortal(deps: PortalDeps): Portal {
 
   // JSON clients (the pages' scripts, tools, uploads) get errors as JSON, people get a page.
   function fail(request: PortalRequest, status: number, title: string, message: string): PortalResponse {
-    return request.path.startsWith("/api/") || request.path === UPLOAD_PATH ? jsonResponse({ ok: false, error: message }, status) : errorPage(status, title, message, appName);
+    return request.path.startsWith("/api/") || uploadKind(request.path) !== undefined ? jsonResponse({ ok: false, error: message }, status) : errorPage(status, title, message, appName);
   }
 
   /**
@@ -137,13 +138,14 @@ export function createPortal(deps: PortalDeps): Portal {
     return request.method.toUpperCase() === "HEAD" ? { ...response, body: "" } : response;
   }) as Portal;
 
-  // Only the upload takes its body as a stream; every other request is a form.
+  // Only the uploads (firmware, app mod) take their body as a stream; every other request is a form.
   portal.bodyRouter = (head) => {
-    if (head.method.toUpperCase() !== "POST" || head.path !== UPLOAD_PATH) return undefined;
+    const kind = uploadKind(head.path);
+    if (head.method.toUpperCase() !== "POST" || kind === undefined) return undefined;
     try {
       const passed = gate(head, true);
       if (typeof passed !== "function") return { respond: passed };
-      return uploadSink(deps.updater, head);
+      return uploadSink(deps.updater, head, kind);
     } catch (error) {
       return { respond: fail(head, 500, "Device error", `The device could not do that: ${error instanceof Error ? error.message : String(error)}`) };
     }

@@ -19,12 +19,18 @@
 //   the body is in, nothing erased), and bytes changed after signing at the
 //   commit (shown on /progress, as other refusals).
 import type { PortalBodyRouter, PortalRequest } from "../ports";
-import type { Updater } from "../updater-api";
+import type { UpdateKind, Updater } from "../updater-api";
 import { jsonResponse } from "./responses";
 import { SIGNATURE_HEADER_KEY } from "../signature/header";
 import type { Route } from "./router";
 
 export const UPLOAD_PATH = "/update/upload";
+export const MOD_UPLOAD_PATH = "/update/mod";
+
+/** The kind of update a streamed upload path takes, or undefined for any other path. */
+export function uploadKind(path: string): UpdateKind | undefined {
+  return path === UPLOAD_PATH ? "firmware" : path === MOD_UPLOAD_PATH ? "mod" : undefined;
+}
 /** Longest name (x-Filename) shown as the progress target. */
 const MAX_NAME = 64;
 
@@ -39,15 +45,16 @@ function printable(text: string): string {
 
 const refuse = (status: number, error: string): Routed => ({ respond: jsonResponse({ ok: false, error }, status) });
 
-/** Takes the body of an upload that passed the portal's checks. */
-export function uploadSink(updater: Updater, head: PortalRequest): Routed {
+/** Takes the body of an upload (a firmware image, or an app mod for `kind` "mod") that passed the portal's checks. */
+export function uploadSink(updater: Updater, head: PortalRequest, kind: UpdateKind = "firmware"): Routed {
+  const what = kind === "mod" ? "mod" : "image";
   const length = head.headers.get("content-length")?.trim();
-  if (length === undefined || !/^\d{1,10}$/.test(length)) return refuse(411, "Send the image with its size (Content-Length)");
-  if (/^\s*multipart\//i.test(head.headers.get("content-type") ?? "")) return refuse(415, "Send the image as the raw request body (Content-Type: application/octet-stream), not as a form");
+  if (length === undefined || !/^\d{1,10}$/.test(length)) return refuse(411, `Send the ${what} with its size (Content-Length)`);
+  if (/^\s*multipart\//i.test(head.headers.get("content-type") ?? "")) return refuse(415, `Send the ${what} as the raw request body (Content-Type: application/octet-stream), not as a form`);
   const md5 = head.headers.get("x-md5")?.trim().toLowerCase();
-  const name = printable(head.headers.get("x-filename") ?? "").trim().slice(0, MAX_NAME) || "uploaded image";
+  const name = printable(head.headers.get("x-filename") ?? "").trim().slice(0, MAX_NAME) || (kind === "mod" ? "uploaded mod" : "uploaded image");
   const signature = head.headers.get(SIGNATURE_HEADER_KEY);
-  const started = updater.upload({ size: Number(length), md5: md5 === "" ? undefined : md5, name, ...(signature === undefined ? {} : { signature }) });
+  const started = updater.upload({ size: Number(length), md5: md5 === "" ? undefined : md5, name, ...(signature === undefined ? {} : { signature }), ...(kind === "mod" ? { kind } : {}) });
   if (!started.ok) return refuse(started.status, started.error);
   const { upload } = started;
   return {
@@ -68,10 +75,8 @@ export function uploadSink(updater: Updater, head: PortalRequest): Routed {
  * In the route table so the password, method and auth checks (and the table's
  * tests) cover it; a server adapter that cannot stream bodies lands here.
  */
-export const uploadRoutes: Route[] = [
-  {
-    path: UPLOAD_PATH,
-    post: () => jsonResponse({ ok: false, error: "This server cannot take a streamed upload" }, 501),
-    guarded: true,
-  },
-];
+export const uploadRoutes: Route[] = [UPLOAD_PATH, MOD_UPLOAD_PATH].map((path) => ({
+  path,
+  post: () => jsonResponse({ ok: false, error: "This server cannot take a streamed upload" }, 501),
+  guarded: true,
+}));
