@@ -1,6 +1,8 @@
 // Device entry: boot -> settings -> access point (AP+STA, SSID with a MAC
 // suffix) -> captive DNS -> portal HTTP server -> join the stored network ->
-// start-up checks (a new image is confirmed or rolled back, modules/core/boot).
+// start-up checks (a new image is confirmed or rolled back, modules/core/boot) ->
+// the app mod, if one is installed (a new one is judged like a new image:
+// modules/core/mods, docs/architecture.md "Mods").
 // Everything engine-neutral lives in modules/core; this file only wires the
 // Moddable adapters to it. mcconfig -d -m -p esp32 | lin (see manifest.json).
 
@@ -28,6 +30,8 @@ import { clientIO, serverIO } from "./modules/moddable/network-io";
 import { PreferenceStore } from "./modules/moddable/preference-store";
 import { TimerClock } from "./modules/moddable/timer-clock";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
+import { ModManager } from "./modules/core/mods/mod-boot";
+import { connectHost } from "ota/host";
 
 /** Preference domain (NVS namespace: at most 15 characters). */
 const DOMAIN = "ota";
@@ -90,6 +94,19 @@ trace(`access point "${apSsid}" at ${apAddress}, running ${device.runningPartiti
 
 const dns = platform.startCaptiveDns(() => wifi.status().apAddress);
 
+// The app mod (docs/architecture.md, "Mods"): the same keys and the same verdict
+// rules as firmware; firmware and mod installs wait for each other's verdict.
+const mods = new ModManager(
+  { flash: platform.modFlash(), host: platform.modHost(), store, clock, system, digest: cryptDigest, signatures: { policy: signing, verifier: nativeVerifier }, firmwareBlocked: () => policy.blocked(), log: (line) => trace(`${line}\n`) },
+  { windowMs: Number(config.startupWindow ?? 60) * 1000 },
+);
+// What a mod may ask of this firmware ("ota/host", modules/moddable/mod-api.ts).
+connectHost({
+  check: (name, poll) => mods.addCheck({ name: `mod: ${name}`, poll }),
+  status: (text) => mods.setStatusText(text),
+  log: (text) => trace(`mod: ${text}\n`),
+});
+
 const ota = platform.createOtaWriter();
 const http = new ModdableHttpClient(clientIO, { log: (line) => trace(line) });
 const updater = createUpdater({
@@ -101,6 +118,7 @@ const updater = createUpdater({
   device,
   system,
   boot: policy,
+  mods,
   signatures: { policy: signing, verifier: nativeVerifier },
   log: (line) => trace(`${line}\n`),
   defaults: {
@@ -113,7 +131,7 @@ const updater = createUpdater({
 const portalPort = Number(config.portalPort ?? 80);
 const portalHost = String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`));
 const bootId = newBootId(clock.now());
-const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing });
+const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods });
 // A port already in use is logged and retried by the server; the app goes on meanwhile
 // (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
 const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, bodyRouter: portal.bodyRouter, clock, probe: platform.portProbe, log: (line) => trace(line) });
@@ -144,11 +162,17 @@ if (config.heapTrace) {
 // The start-up checks a new image must pass within config.startupWindow seconds
 // (default 60): the access point, the portal answering on its own port, the
 // station when a network is stored, and the app's own (modules/app-checks.ts).
-policy.addCheck(accessPointCheck(wifi));
-policy.addCheck(portalCheck(http, clock, { host: portalHost.split(":")[0], port: portalPort, bootId }));
-policy.addCheck(stationCheck(wifi, store));
-for (const check of appChecks({ wifi, store, clock })) policy.addCheck(check);
+// A new mod passes the same host checks, plus those it registers itself through
+// "ota/host" while it starts.
+// Each policy gets its own instances: a check keeps its pass and is stopped by the
+// window that polls it.
+const hostChecks = () => [accessPointCheck(wifi), portalCheck(http, clock, { host: portalHost.split(":")[0], port: portalPort, bootId }), stationCheck(wifi, store), ...appChecks({ wifi, store, clock })];
+for (const check of hostChecks()) policy.addCheck(check);
 policy.start();
+for (const check of hostChecks()) mods.addCheck(check);
+// Last, with the portal up: a mod that throws or hangs its checks is rolled back,
+// and the portal still answers meanwhile. "restart": a mod copy was made or undone.
+trace(`mod: ${mods.start()}\n`);
 
-export default { updater, server, dns, wifi, policy };
+export default { updater, server, dns, wifi, policy, mods };
 
