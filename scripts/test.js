@@ -7,7 +7,7 @@
 // are installed (scripts/pg-temp.sh), else the PostgreSQL half is skipped with
 // the reason (CI installs them and sets OTA_TEST_PG_REQUIRED=1: no skipping).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -56,6 +56,16 @@ function countTap(tap) {
   return counts;
 }
 
+// The tests' own ~/.local/state: ota-server keeps its default registry under
+// XDG_STATE_HOME, and a run must neither read nor migrate the user's one (on a
+// shared machine another checkout may have left a newer schema there).
+let stateHome;
+function testStateHome() {
+  stateHome ??= mkdtempSync(join(tmpdir(), "ota-test-state-"));
+  return stateHome;
+}
+process.on("exit", () => stateHome && rmSync(stateHome, { recursive: true, force: true }));
+
 function runTests(label, files, extra = []) {
   if (files.length === 0) return { passed: 0, failed: 0, skipped: 0, ran: false };
   mkdirSync(join(root, "artifacts"), { recursive: true });
@@ -64,7 +74,7 @@ function runTests(label, files, extra = []) {
   const result = spawnSync(
     process.execPath,
     ["--import", "tsx", "--test", `--test-timeout=${TEST_TIMEOUT_MS}`, "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tapFile}`, ...extra, ...files],
-    { cwd: root, stdio: "inherit", env: { ...process.env, CHROMIUM_PATH: chromium } },
+    { cwd: root, stdio: "inherit", env: { ...process.env, CHROMIUM_PATH: chromium, XDG_STATE_HOME: testStateHome() } },
   );
   const counts = existsSync(tapFile) ? countTap(readFileSync(tapFile, "utf8")) : { passed: 0, failed: 0, skipped: 0 };
   if (result.status !== 0 && counts.failed === 0) counts.failed = 1; // a crash outside any test

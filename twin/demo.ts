@@ -119,9 +119,6 @@ async function main(argv: string[]): Promise<void> {
     if (!o.server && !o.catalog) console.log(`               ${REFUSED_UNSIGNED} (unsigned) and ${REFUSED_OTHER_KEY} (another key) are listed refused; ${REFUSED_TAMPERED} is refused after its download`);
     else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
   }
-  console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
-  console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
@@ -138,6 +135,9 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Only now the portal line: tools (and the tests) wait for it, then may signal at once.
+  console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
+  console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
 }
 
 await main(process.argv);
