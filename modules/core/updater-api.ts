@@ -100,6 +100,7 @@ export interface Updater {
 import type { LastUpdate } from "./boot/journal";
 import type { BootStatus } from "./boot/policy";
 import type { SignatureCheck, SignaturePolicy } from "./signature/policy";
+import type { ModManager } from "./mods/mod-boot";
 import type { Clock, DeviceInfo, DigestFactory, HttpClient, KeyValueStore, OtaWriter, PortalRequest, PortalResponse, SystemControl, WifiControl } from "./ports";
 
 export interface UpdaterOptions {
@@ -151,6 +152,8 @@ export interface UpdaterDeps {
   signatures?: SignatureCheck;
   /** The device log (trace on the board): one line per finished update, with its error. */
   log?: (line: string) => void;
+  /** The board's mods (mods/mod-boot.ts), when its firmware is a mod host. */
+  mods?: ModManager;
 }
 
 /** What the portal reads of the boot policy (modules/core/boot/policy.ts) and asks of it. */
@@ -175,6 +178,8 @@ export interface PortalDeps {
   bootId?: string;
   /** The board's signature policy: the pages show "Signed updates only" and the keys' fingerprints when it requires signatures. */
   signing?: SignaturePolicy;
+  /** The board's mods (mods/mod-boot.ts), when its firmware is a mod host. */
+  mods?: ModManager;
 }
 
 export type PortalHandler = (request: PortalRequest) => PortalResponse;
