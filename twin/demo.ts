@@ -113,15 +113,7 @@ async function main(argv: string[]): Promise<void> {
     await closeServer?.();
     process.exit(2);
   }
-  // Before the portal line: tools wait for that line and read what came before it.
-  if (owner) {
-    console.log(`Signed only    the twin trusts key ${owner.publicKey.fingerprint} (${owner.publicPath}; private key ${owner.privatePath}, mode 0600)`);
-    if (!o.server && !o.catalog) console.log(`               ${REFUSED_UNSIGNED} (unsigned) and ${REFUSED_OTHER_KEY} (another key) are listed refused; ${REFUSED_TAMPERED} is refused after its download`);
-    else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
-  }
-  console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
-  console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
-
+  // Before the portal line: a tool that stops the demo as soon as it reads that line must find the handlers in place.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
@@ -138,6 +130,14 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Before the portal line: tools wait for that line and read what came before it.
+  if (owner) {
+    console.log(`Signed only    the twin trusts key ${owner.publicKey.fingerprint} (${owner.publicPath}; private key ${owner.privatePath}, mode 0600)`);
+    if (!o.server && !o.catalog) console.log(`               ${REFUSED_UNSIGNED} (unsigned) and ${REFUSED_OTHER_KEY} (another key) are listed refused; ${REFUSED_TAMPERED} is refused after its download`);
+    else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
+  }
+  console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
+  console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
 }
 
 await main(process.argv);
