@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
 import { writeDemoCatalog } from "./demo-catalog";
-import { demoKey, REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED, writeSignedDemoCatalog, type DemoKey } from "./demo-signing";
+import { demoKey, MOD_OTHER_KEY, MOD_UNSIGNED, REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED, writeSignedDemoCatalog, type DemoKey } from "./demo-signing";
 import { fleetServerOptions, startFleetSimulator } from "./fleet/demo-fleet";
 import type { FleetSimulator } from "./fleet/simulator";
 
@@ -138,6 +138,9 @@ async function main(argv: string[]): Promise<void> {
   }
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
   console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
+  if (!o.server && !o.catalog) {
+    console.log(`App mods       the catalog also has app mods for the twin's firmware (XS 17.7): hello-1.0.0.xsa, hello-1.1.0.xsa, hello-broken-1.2.0.xsa (throws at start: rolled back), hello-failcheck-1.3.0.xsa (fails its check: rolled back), hello-xs16-1.0.0.xsa (built for XS 16.7: refused; demo-xs16-2.2.0.bin is a firmware with XS 16.7, which disables a 17.7 mod)${owner ? `; ${MOD_UNSIGNED} and ${MOD_OTHER_KEY} are refused` : ""}`);
+  }
 }
 
 await main(process.argv);
