@@ -70,9 +70,9 @@ export class TwinModHost implements ModHost {
 
   start(): string | undefined {
     if (!this.mapped()) return "no mod is mapped";
-    const info = readModInfo(this.area);
-    if (!info) return `the mod has no ota-mod.json`;
-    const label = `${String(info.name)}@${String(info.version)}`;
+    // A mod without ota-mod.json (the core takes one: it is then named after its archive) just starts.
+    const info = readModInfo(this.area) ?? {};
+    const label = typeof info.name === "string" ? `${info.name}@${String(info.version)}` : "mod";
     this.started = label;
     const ended = runDemoMod(info, {
       addCheck: (name, poll) => {
