@@ -8,8 +8,10 @@
 // does from its ota-mod.json ("twin" field) instead.
 // No Node imports: core tests use it inside XS too.
 import { md5 } from "@noble/hashes/legacy.js";
-import { utf8Encode } from "../modules/core/bytes";
-import { MOD_INFO_PATH, type XsVersion } from "../modules/core/mods/archive";
+import { toHex, utf8Encode } from "../modules/core/bytes";
+import type { DigestFactory } from "../modules/core/ports";
+import { ArchiveCheck, MOD_INFO_PATH, type XsVersion } from "../modules/core/mods/archive";
+import type { ModClaim } from "../modules/core/mods/mod-statement";
 
 /** What Moddable 8.2.3's XS writes into VERS (xsCommon.h, ECMAScript 2026 on lin and esp32). */
 export const XS_8_2_3: XsVersion = { major: 17, minor: 7, patch: 0 };
@@ -112,4 +114,14 @@ export function demoMod(name: string, version: string, extra: { codeSize?: numbe
   if (extra.twin) info.twin = extra.twin;
   if (extra.status) info.status = extra.status;
   return buildArchive({ archiveName: `tech.moddable.${name}`, xs: extra.xs, modules: [{ path: "mod", code }], info });
+}
+
+/** What a signature on `mod` vouches for (mod-statement.ts): its SHA-256, size, ota-mod.json name and version, VERS, and the host app it is for. */
+export function modClaimOf(mod: Uint8Array, host: string, digest: DigestFactory): ModClaim {
+  const check = new ArchiveCheck(digest);
+  check.write(mod);
+  const facts = check.end();
+  const sha256 = digest("SHA256");
+  sha256.write(mod);
+  return { sha256: toHex(sha256.close()), size: mod.length, name: facts.name, version: facts.version, xs: { major: facts.xs.major, minor: facts.xs.minor }, host };
 }

@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
 import { writeDemoCatalog } from "./demo-catalog";
-import { demoKey, REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED, writeSignedDemoCatalog, type DemoKey } from "./demo-signing";
+import { demoKey, MOD_OTHER_KEY, MOD_UNSIGNED, REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED, writeSignedDemoCatalog, type DemoKey } from "./demo-signing";
 import { fleetServerOptions, startFleetSimulator } from "./fleet/demo-fleet";
 import type { FleetSimulator } from "./fleet/simulator";
 
@@ -113,12 +113,7 @@ async function main(argv: string[]): Promise<void> {
     await closeServer?.();
     process.exit(2);
   }
-  // Before the portal line: tools wait for that line and read what came before it.
-  if (owner) {
-    console.log(`Signed only    the twin trusts key ${owner.publicKey.fingerprint} (${owner.publicPath}; private key ${owner.privatePath}, mode 0600)`);
-    if (!o.server && !o.catalog) console.log(`               ${REFUSED_UNSIGNED} (unsigned) and ${REFUSED_OTHER_KEY} (another key) are listed refused; ${REFUSED_TAMPERED} is refused after its download`);
-    else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
-  }
+  // Before the portal line: a tool that stops the demo as soon as it reads that line must find the handlers in place.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
@@ -135,9 +130,17 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
-  // Only now the portal line: tools (and the tests) wait for it, then may signal at once.
+  // Before the portal line: tools wait for that line and read what came before it.
+  if (owner) {
+    console.log(`Signed only    the twin trusts key ${owner.publicKey.fingerprint} (${owner.publicPath}; private key ${owner.privatePath}, mode 0600)`);
+    if (!o.server && !o.catalog) console.log(`               ${REFUSED_UNSIGNED} (unsigned) and ${REFUSED_OTHER_KEY} (another key) are listed refused; ${REFUSED_TAMPERED} is refused after its download`);
+    else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
+  }
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
   console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
+  if (!o.server && !o.catalog) {
+    console.log(`App mods       the catalog also has app mods for the twin's firmware (XS 17.7): hello-1.0.0.xsa, hello-1.1.0.xsa, hello-broken-1.2.0.xsa (throws at start: rolled back), hello-failcheck-1.3.0.xsa (fails its check: rolled back), hello-xs16-1.0.0.xsa (built for XS 16.7: refused; demo-xs16-2.2.0.bin is a firmware with XS 16.7, which disables a 17.7 mod)${owner ? `; ${MOD_UNSIGNED} and ${MOD_OTHER_KEY} are refused` : ""}`);
+  }
 }
 
 await main(process.argv);

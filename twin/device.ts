@@ -6,6 +6,11 @@
 // stored network as main.ts does. restart() drops the old boot's timers,
 // downloads and connections, stays unreachable for a moment, then boots again;
 // cutPower() does the same at an arbitrary flash operation.
+// Mods (docs/architecture.md, "Mods"): at each boot, VM creation maps `xs`
+// (TwinModHost.createVm: fxMapArchive with the firmware's XS), then the
+// ModManager settles `xs` and starts the mod, before the updater and portal
+// exist: its "restart" restarts the twin, and a mod that crashes it ends the
+// boot there. The updater and portal get the manager (UpdaterDeps/PortalDeps `mods`).
 import { basename, dirname, join } from "node:path";
 import { mkdirSync, rmSync } from "node:fs";
 import type { DeviceInfo, SystemControl } from "../modules/core/ports";
@@ -17,10 +22,16 @@ import { SETTINGS_KEYS } from "../modules/core/engine/settings";
 import { loadCredentials, rememberCredential } from "../modules/core/portal/wifi-credentials";
 import { BootPolicy, type BootPolicyOptions } from "../modules/core/boot/policy";
 import { accessPointCheck, portalCheck, stationCheck, type StartupCheck } from "../modules/core/boot/checks";
+import { ModManager, type ModManagerOptions } from "../modules/core/mods/mod-boot";
+import type { XsVersion } from "../modules/core/mods/archive";
+import type { SignatureCheck } from "../modules/core/signature/policy";
+import { XS_8_2_3 } from "../tools/xs-archive";
 import { DeviceFlash } from "./flash/device-flash";
 import { boot, type BootResult } from "./flash/bootloader";
 import { EspOta } from "./flash/esp-ota";
-import type { PowerCut } from "./flash/flash-file";
+import { PowerLoss, type PowerCut } from "./flash/flash-file";
+import { behaves, firmwareXs } from "./flash/app-image";
+import { ModReset, TwinModHost, firmwareSeed } from "./adapters/mod-host";
 import { FlashOtaWriter } from "./flash/ota-writer";
 import { TwinBootControl } from "./adapters/boot-control";
 import { NodeClock } from "./adapters/clock";
@@ -71,6 +82,12 @@ export interface TwinOptions {
   allowHost?: (host: string) => boolean;
   /** The board's signing keys, as manifest config.signingKeys: any key makes it take only images signed with one. */
   signingKeys?: string[];
+  /** XS version of the emulated firmware when its image names none (TWIN-BEHAVIOUR "xs=16.7.0"). Default Moddable 8.2.3's, 17.7.0. */
+  xs?: XsVersion;
+  /** A new mod's start-up window and timing (default the board's: 60 s, polled each second). */
+  mods?: ModManagerOptions;
+  /** Start-up checks the firmware adds for a new mod (made afresh at each boot). */
+  modChecks?: () => StartupCheck[];
   log?: (line: string) => void;
 }
 
@@ -105,8 +122,11 @@ interface BootSession {
   clock: NodeClock;
   http: NodeHttpClient;
   writer: FlashOtaWriter;
-  updater: Updater;
   policy: BootPolicy;
+  /** Absent on a flash whose partition table has no mod partitions. */
+  mods?: { manager: ModManager; host: TwinModHost };
+  /** Set once the mod has started (the boot came up). */
+  updater?: Updater;
 }
 
 /** The network a new twin was set up on (stored like the portal stores one). */
@@ -161,6 +181,21 @@ export class Twin {
     return this.bootCount;
   }
 
+  /** This boot's mod manager; undefined while restarting or when the flash has no mod partitions. */
+  get mods(): ModManager | undefined {
+    return this.session?.mods?.manager;
+  }
+
+  /** This boot's mod host (XS version, what it mapped, the mod's status line). */
+  get modHost(): TwinModHost | undefined {
+    return this.session?.mods?.host;
+  }
+
+  /** The twin is up: booted, its mod started, its portal served. */
+  get up(): boolean {
+    return this.session?.updater !== undefined;
+  }
+
   /** The running boot's validation policy (state of the start-up checks). */
   get policy(): BootPolicy {
     if (!this.session) throw new Error("the twin is restarting");
@@ -178,7 +213,8 @@ export class Twin {
     const chipRevision = this.options.chipRevision ?? defaultChipRevision(chipId);
     const rollback = this.options.rollback ?? true;
     const log = (line: string) => this.options.log?.(`twin: ${line}`);
-    this.flash.chip.powerRestored();
+    // Powered again after a cut; a cut armed for a later operation survives an orderly restart.
+    if (this.flash.chip.dead) this.flash.chip.powerRestored();
     this.store.reload();
     const result = boot(this.flash, { chipId, chipRevision, rollback });
     const device = deviceInfo(result, this.flash.chip.size, chipRevision);
@@ -189,16 +225,27 @@ export class Twin {
     const wifi = new SimulatedWifi(clock);
     const system: SystemControl = { restart: () => this.restart() };
     const policy = new BootPolicy({ boot: new TwinBootControl(this.flash, ota, result.app, () => this.restart()), store: this.store, clock, system, log }, { keepSecureVersion: (this.options.signingKeys?.length ?? 0) > 0, ...this.options.boot });
-    const bootId = newBootId(clock.now());
-    const portalHost = `127.0.0.1:${this.port}`;
-    for (const check of [accessPointCheck(wifi), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);
     // As main.ts: the running image's own project name and secure_version are what an update must match.
     const { projectName, secureVersion } = result.app.descriptor;
     const signing = signaturePolicy(this.options.signingKeys ?? [], { chipId: device.chipId, projectName, secureVersion }, nodeDigest);
-    const signatures = { policy: signing, verifier: nodeVerifier };
-    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater, signatures, log });
-    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing });
-    this.session = { result, device, clock, http, writer, updater, policy };
+    const signatures: SignatureCheck = { policy: signing, verifier: nodeVerifier };
+    const session: BootSession = { result, device, clock, http, writer, policy };
+    this.session = session;
+    try {
+      this.startMods(session, system, signatures, log);
+    } catch (error) {
+      // The power went during VM creation or the mod switch, or the mod crashed the board: the twin is resetting already.
+      if (error instanceof PowerLoss || error instanceof ModReset) return;
+      throw error;
+    }
+    if (this.session !== session) return; // the mod manager restarted the twin
+    const mods = session.mods?.manager;
+    const bootId = newBootId(clock.now());
+    const portalHost = `127.0.0.1:${this.port}`;
+    for (const check of [accessPointCheck(wifi), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);
+    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater, signatures, log, ...(mods ? { mods } : {}) });
+    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, ...(mods ? { mods } : {}) });
+    session.updater = updater;
     this.bootCount++;
     log(`booted ${result.partition.label}: ${device.appName} ${device.appVersion} (${policy.status().otaState})${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);
     policy.start();
@@ -209,24 +256,62 @@ export class Twin {
   }
 
   /**
+   * VM creation and the mod: XS maps `xs` with this firmware's XS version and
+   * symbol numbering, then the ModManager settles `xs` and starts the mod
+   * (or restarts the twin). Throws PowerLoss or ModReset when the boot ends here.
+   */
+  private startMods(session: BootSession, system: SystemControl, signatures: SignatureCheck, log: (line: string) => void): void {
+    const { result, clock, policy } = session;
+    const flash = this.flash.mods;
+    if (!flash) {
+      log("this flash's partition table has no mod partitions (xs, xs_a, xs_b): no mods (start with a fresh flash to use them)");
+      return;
+    }
+    const xs = firmwareXs(result.app) ?? this.options.xs ?? XS_8_2_3;
+    const host = new TwinModHost(flash.active, { xs, seed: firmwareSeed(result.app.md5), reset: (why) => this.reset(why), log });
+    const manager = new ModManager({ flash, host, store: this.store, clock, system, digest: nodeDigest, signatures, firmwareBlocked: () => policy.blocked(), log }, this.options.mods);
+    host.addCheck = (check) => manager.addCheck(check);
+    session.mods = { manager, host };
+    host.createVm();
+    for (const check of this.options.modChecks?.() ?? []) manager.addCheck(check);
+    const decision = manager.start();
+    if (decision === "run" && host.statusLine !== undefined) log(`mod ${host.started}: ${host.statusLine}`);
+  }
+
+  /**
    * What the booted firmware does: join the stored network as main.ts does,
    * unless its behaviour tag says otherwise ("no-wifi" never brings the station
    * up; "crash" resets the board a moment after boot).
    */
   private runFirmware(result: BootResult, clock: NodeClock, wifi: SimulatedWifi): void {
-    const behaviour = result.app.behaviour;
-    if (behaviour === "crash") {
+    if (behaves(result.app, "crash")) {
       clock.setTimeout(() => this.reset("crash"), 300);
       return;
     }
     const stored = loadCredentials(this.store)[0];
-    if (!stored || behaviour === "no-wifi") return;
+    if (!stored || behaves(result.app, "no-wifi")) return;
     clock.setTimeout(() => wifi.connect(stored.ssid, stored.password), this.options.joinMs ?? 200);
   }
 
   /** Arms a power cut at a later flash operation (the twin then reboots as after a power cycle). */
   cutPower(cut: Omit<PowerCut, "onCut">): void {
     this.flash.chip.armPowerCut({ ...cut, onCut: () => this.reset("power cut") });
+  }
+
+  /**
+   * Arms a power cut at a later NVS write of `key` (the twin's NVS is a file
+   * beside the flash): that write and everything after it is lost, the chip
+   * loses power with it (later erases and writes throw PowerLoss), and the
+   * twin reboots as after a power cycle.
+   */
+  cutPowerAtNvsWrite(key: string, afterWrites = 0): void {
+    let left = afterWrites;
+    this.store.beforeWrite = (written) => {
+      if (written !== key || left-- > 0) return;
+      this.store.beforeWrite = undefined;
+      this.flash.chip.dead = true;
+      this.reset("power cut");
+    };
   }
 
   /** An unclean reset now (power cycle, crash, watchdog): no orderly shutdown of anything. */
@@ -257,6 +342,7 @@ export class Twin {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.store.beforeWrite = undefined;
     if (this.restarting) clearTimeout(this.restarting);
     this.shutDown();
     await this.portal.close();

@@ -84,7 +84,7 @@ test("update to 1.1.0 in the browser: radio list, progress to 100 %, restart, ne
   await withStack({}, async (s, page) => {
     await openUpdate(page, s, "update-1.1.0");
     const names = await page.locator('input[name="fw"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-    assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin"]);
+    assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin"]);
     assert.deepEqual(await runningNames(page), ["demo-1.0.0.bin"], "before: 1.0.0 (by version and project name: the server has hashed nothing yet)");
     assert.equal(await page.locator("#other-slot").textContent(), "empty ota_1");
     await pick(page, "demo-1.1.0.bin");

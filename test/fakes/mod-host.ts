@@ -1,15 +1,15 @@
 // A ModHost over a fake `xs` partition: createVm() is what the host's XS does
 // at VM creation (tools/xs-mapper.ts mapArchive: check, XS_E on refusal, remap
 // through sector erase + write, so a power cut can stop it half done), and
-// start() does what the mapped mod's ota-mod.json "twin" field says:
-//   absent: starts fine;  "throw": its entry throws;  "fail-check": it registers
-//   a start-up check that fails;  "wait-check": one that never passes;
-//   "crash": the board resets inside start() (BoardReset is thrown through).
+// start() runs the mapped mod as its ota-mod.json says (tools/demo-mod-run.ts:
+// "throw", "fail-check", "wait-check", "crash" (BoardReset is thrown through),
+// "status"); its checks go to registerCheck (set to ModManager.addCheck).
 // Engine-neutral (Node and XS).
 import type { FlashArea, ModHost } from "../../modules/core/ports";
 import type { StartupCheck } from "../../modules/core/boot/checks";
 import type { XsVersion } from "../../modules/core/mods/archive";
 import { mapArchive, readModInfo, type MapResult } from "../../tools/xs-mapper";
+import { runDemoMod } from "../../tools/demo-mod-run";
 import { XS_8_2_3 } from "../../tools/xs-archive";
 
 /** The board reset inside the mod (a crash, a watchdog): the test reboots it. */
@@ -30,6 +30,8 @@ export class FakeModHost implements ModHost {
   result: MapResult | undefined;
   /** Where a mod's own start-up checks go (the host API a mod calls): set to ModManager.addCheck. */
   registerCheck: ((check: StartupCheck) => void) | undefined;
+  /** The status line the last started mod set. */
+  statusLine: string | undefined;
   /** The mods started, "name@version". */
   readonly started: string[] = [];
 
@@ -56,19 +58,12 @@ export class FakeModHost implements ModHost {
     if (!this.mapped()) return "no mod is mapped";
     const info = readModInfo(this.area) ?? {};
     this.started.push(`${String(info.name)}@${String(info.version)}`);
-    switch (info.twin) {
-      case "throw":
-        return `Error: ${String(info.name)} threw at start`;
-      case "crash":
-        throw new BoardReset(`${String(info.name)} reset the board`);
-      case "fail-check":
-        this.registerCheck?.({ name: `${String(info.name)} sensor`, poll: () => ({ fail: "sensor not found" }) });
-        return undefined;
-      case "wait-check":
-        this.registerCheck?.({ name: `${String(info.name)} cloud`, poll: () => ({ wait: "not reached" }) });
-        return undefined;
-      default:
-        return undefined;
-    }
+    const ended = runDemoMod(info, {
+      addCheck: (name, poll) => this.registerCheck?.({ name, poll }),
+      status: (text) => (this.statusLine = text),
+      log: () => {},
+    });
+    if (ended && "reset" in ended) throw new BoardReset(ended.reset);
+    return ended?.threw;
   }
 }

@@ -11,13 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { buildImage } from "../../tools/esp-image";
-import { FlashFile, SECTOR_SIZE } from "../../twin/flash/flash-file";
+import { FlashFile, PowerLoss, SECTOR_SIZE } from "../../twin/flash/flash-file";
 import { DEMO_TABLE, MAX_PARTITION_LENGTH, PARTITION_TABLE_OFFSET, buildPartitionTable, parsePartitionTable } from "../../twin/flash/partition-table";
 import { OtaState, decodeEntry, encodeEntry, initialEntry, nextBootEntry, otaSelectCrc, selectBootSlot, type OtaSelectEntry } from "../../twin/flash/otadata";
 import { DeviceFlash } from "../../twin/flash/device-flash";
 import { boot } from "../../twin/flash/bootloader";
 import { FlashOtaWriter } from "../../twin/flash/ota-writer";
 import { EspOta } from "../../twin/flash/esp-ota";
+import { modRegion } from "../../twin/flash/flash-area";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const tmp = () => mkdtempSync(join(tmpdir(), "twin-flash-"));
@@ -38,9 +39,11 @@ test("partition table: entries packed as gen_esp32part.py, MD5 entry, 0xFF paddi
   assert.equal(bin.length, MAX_PARTITION_LENGTH);
   assert.equal(hex(bin.subarray(0, 32)), "aa50010200900000005000006e76730000000000000000000000000000000000");
   assert.equal(hex(bin.subarray(96, 128)), "aa50001100001f0000001e006f74615f31000000000000000000000000000000");
-  assert.equal(hex(bin.subarray(128, 144)), "ebeb" + "ff".repeat(14));
-  assert.equal(hex(bin.subarray(144, 160)), createHash("md5").update(bin.subarray(0, 128)).digest("hex"));
-  assert.ok(bin.subarray(160).every((b) => b === 0xff));
+  assert.equal(hex(bin.subarray(128, 160)), "aa504001" + "00003d00" + "00000100" + "7873" + "00".repeat(14) + "00000000", "xs: type 0x40 subtype 1 at 0x3D0000, 64K");
+  assert.equal(hex(bin.subarray(192, 224)), "aa504003" + "00003f00" + "00000100" + "78735f62" + "00".repeat(12) + "00000000", "xs_b: 0x40/3 at 0x3F0000, ending at 4 MB");
+  assert.equal(hex(bin.subarray(224, 240)), "ebeb" + "ff".repeat(14));
+  assert.equal(hex(bin.subarray(240, 256)), createHash("md5").update(bin.subarray(0, 224)).digest("hex"));
+  assert.ok(bin.subarray(256).every((b) => b === 0xff));
   assert.deepEqual(parsePartitionTable(bin), DEMO_TABLE);
 });
 
@@ -210,5 +213,38 @@ test("the bootloader falls back to the other slot when the chosen image does not
   assert.equal(result.partition.label, "ota_0");
   assert.equal(result.rejected[0].slot, 1);
   assert.match(result.rejected[0].reason, /^Image checksum mismatch: .*\(ESP-IDF: "Checksum failed\. .*"\); the bootloader would refuse this image$/);
+  flash.close();
+});
+
+test("mod partitions: xs, xs_a, xs_b as FlashAreas over the chip, erased at first; NOR rules and power cuts hold for them", () => {
+  const flash = DeviceFlash.open(join(tmp(), "flash.bin"), { firstApp: () => v100 });
+  const mods = flash.mods;
+  assert.ok(mods, "the demo table has the mod partitions");
+  assert.deepEqual([mods.active.label, mods.slots[0].label, mods.slots[1].label], ["xs", "xs_a", "xs_b"]);
+  assert.deepEqual([mods.active.size, mods.slots[0].size, mods.slots[1].size, mods.active.blockSize], [0x10000, 0x10000, 0x10000, SECTOR_SIZE]);
+  const region = modRegion(mods);
+  assert.deepEqual(region, { offset: 0x3d0000, length: 0x30000 });
+  assert.equal(region.offset + region.length, flash.chip.size, "the mod partitions end the 4 MB chip");
+  assert.ok(flash.slots.every((s) => s.offset + s.size <= region.offset), "the app slots stay where they were");
+  const xsa = mods.slots[0];
+  const read = (at: number, n: number) => {
+    const b = new Uint8Array(n);
+    xsa.read(at, b);
+    return [...b];
+  };
+  assert.deepEqual(read(0, 4), [0xff, 0xff, 0xff, 0xff]);
+  xsa.write(4096, Uint8Array.of(0xf0, 0x0f));
+  assert.deepEqual([...flash.chip.read(0x3e1000, 2)], [0xf0, 0x0f], "addressed from the partition's start");
+  xsa.write(4096, Uint8Array.of(0x3c, 0x3c));
+  assert.deepEqual(read(4096, 2), [0x30, 0x0c], "a write over unerased bytes only clears bits");
+  assert.throws(() => xsa.erase(100, SECTOR_SIZE), /not sector aligned/);
+  assert.throws(() => xsa.write(0x10000 - 1, Uint8Array.of(0, 0)), /outside the 65536-byte partition/);
+  assert.throws(() => mods.active.read(0x10000, new Uint8Array(1)), /outside/);
+  // a power cut armed on the chip stops a mod erase half done
+  flash.chip.armPowerCut({ afterOps: 0, region });
+  assert.throws(() => xsa.erase(4096, SECTOR_SIZE), PowerLoss);
+  assert.deepEqual(read(4096, 2), [0xff, 0xff], "the first half of the sector was blanked");
+  assert.deepEqual([...flash.chip.read(0x3e1000 + SECTOR_SIZE / 2, 1)], [0xff]);
+  assert.throws(() => mods.active.write(0, Uint8Array.of(0)), PowerLoss, "nothing more reaches the chip");
   flash.close();
 });

@@ -23,7 +23,7 @@ test("update to 1.1.0: catalog, download, otadata switch, restart into ota_1; th
     if (catalog.state !== "ready") return;
     assert.deepEqual(
       catalog.entries.map((e) => e.name),
-      ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin"],
+      ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin"],
     );
     assert.match(catalog.entries.find((e) => e.name === "demo-big-3.0.0.bin")?.disabled ?? "", /Too large/);
     const started = await startUpdate(base, "demo-1.1.0.bin");

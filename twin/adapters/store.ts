@@ -12,6 +12,8 @@ export class JsonFileStore implements KeyValueStore {
   private data: Record<string, string> = {};
   /** The board is resetting: writes of the old firmware no longer reach NVS. */
   frozen = false;
+  /** Called before each set or delete reaches the file (a power cut armed on NVS writes sets `frozen` here). */
+  beforeWrite: ((key: string) => void) | undefined;
 
   constructor(readonly path: string) {
     this.reload();
@@ -35,6 +37,7 @@ export class JsonFileStore implements KeyValueStore {
   set(key: string, value: string): void {
     JsonFileStore.checkKey(key);
     if (Buffer.byteLength(value, "utf8") > NVS_MAX_VALUE) throw new Error(`NVS value for "${key}" is over ${NVS_MAX_VALUE} bytes`);
+    this.beforeWrite?.(key);
     this.data[key] = value;
     this.save();
   }
@@ -42,6 +45,7 @@ export class JsonFileStore implements KeyValueStore {
   delete(key: string): void {
     JsonFileStore.checkKey(key);
     if (!Object.hasOwn(this.data, key)) return;
+    this.beforeWrite?.(key);
     delete this.data[key];
     this.save();
   }

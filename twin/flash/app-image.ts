@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { parseAppDescriptor, parseImageHeader, type AppDescriptor, type ImageHeader } from "../../modules/core/image";
 import type { ImageLayout } from "../../modules/core/esp-image-rules";
+import type { XsVersion } from "../../modules/core/mods/archive";
 import { BEHAVIOUR_TAG, verifyImageLayout } from "../../tools/esp-image";
 import type { FlashFile } from "./flash-file";
 import type { Partition } from "./partition-table";
@@ -21,7 +22,8 @@ export interface AppInfo {
    * What this firmware does on the twin when it is not the plain demo app: the
    * tag tools/esp-image.ts writes at the start of a segment ("no-wifi": never
    * brings the station up, so it fails its start-up check; "crash": resets
-   * before it can be confirmed).
+   * before it can be confirmed; "xs=16.7.0": built with another XS than the
+   * twin's default, see firmwareXs). Several are separated by commas.
    */
   behaviour?: string;
 }
@@ -64,4 +66,24 @@ function behaviourOf(image: Uint8Array, layout: ImageLayout): string | undefined
     return new TextDecoder().decode(image.subarray(offset + tag.length, end < 0 ? offset + length : Math.min(end, offset + length)));
   }
   return undefined;
+}
+
+/** The behaviour tag names `word` ("no-wifi", "crash"). */
+export function behaves(app: AppInfo, word: string): boolean {
+  return (app.behaviour ?? "").split(",").includes(word);
+}
+
+/** The XS version the firmware was built with, when its tag says ("xs=16.7.0"); undefined: the twin's default. */
+export function firmwareXs(app: AppInfo): XsVersion | undefined {
+  for (const word of (app.behaviour ?? "").split(",")) {
+    const m = /^xs=(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(word);
+    if (m) return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+  }
+  return undefined;
+}
+
+/** The behaviour tag for `words` and an XS version (tools/esp-image.ts BuildOptions.behaviour). */
+export function behaviourTag(words: readonly string[], xs?: XsVersion): string | undefined {
+  const all = [...words, ...(xs ? [`xs=${xs.major}.${xs.minor}.${xs.patch}`] : [])];
+  return all.length ? all.join(",") : undefined;
 }

@@ -1,7 +1,10 @@
 // The twin's flash as the ESP-IDF sees it: partition table at 0x8000, the
 // otadata partition's two select entries, the OTA app slots. Provisioning
 // writes what `idf.py flash` would: the table and an app in ota_0, otadata erased.
+// The mod partitions (`xs`, `xs_a`, `xs_b`) start erased, as after a flash.
+import type { ModFlash } from "../../modules/core/ports";
 import { FlashFile, SECTOR_SIZE } from "./flash-file";
+import { modFlashOf } from "./flash-area";
 import { DEMO_TABLE, PARTITION_TABLE_OFFSET, MAX_PARTITION_LENGTH, SUBTYPE_DATA_NVS, SUBTYPE_DATA_OTA, buildPartitionTable, findData, otaSlots, parsePartitionTable, type Partition } from "./partition-table";
 import { OTADATA_SECTOR, OTA_SELECT_ENTRY_SIZE, decodeEntry, encodeEntry, type OtaSelectEntry } from "./otadata";
 
@@ -10,6 +13,8 @@ export class DeviceFlash {
   readonly otadata: Partition;
   readonly slots: Partition[];
   readonly nvs: Partition | undefined;
+  /** `xs` and its two slots; undefined on a flash file whose table predates them. */
+  readonly mods: ModFlash | undefined;
 
   constructor(readonly chip: FlashFile) {
     this.partitions = parsePartitionTable(chip.read(PARTITION_TABLE_OFFSET, MAX_PARTITION_LENGTH));
@@ -19,6 +24,7 @@ export class DeviceFlash {
     this.slots = otaSlots(this.partitions);
     if (this.slots.length < 2) throw new Error("partition table needs two OTA app slots");
     this.nvs = findData(this.partitions, SUBTYPE_DATA_NVS);
+    this.mods = modFlashOf(chip, this.partitions);
   }
 
   /**

@@ -9,6 +9,8 @@
 //   0x8000 (CONFIG_PARTITION_TABLE_OFFSET default).
 // - Types: app 0x00, data 0x01. App subtypes: factory 0x00, ota_0..ota_15 0x10..0x1F,
 //   test 0x20. Data subtypes: ota 0x00, phy 0x01, nvs 0x02, coredump 0x03, spiffs 0x82.
+//   Types 0x40-0xFE are custom (gen_esp32part.py takes them as numbers): Moddable's
+//   host maps type 0x40 subtype 1 (xs/platforms/esp/xsHost.c, esp_partition_find_first(0x40, 1, NULL)).
 import { createHash } from "node:crypto";
 
 export const PARTITION_TABLE_OFFSET = 0x8000;
@@ -25,6 +27,11 @@ export const SUBTYPE_TEST = 0x20;
 export const SUBTYPE_DATA_OTA = 0x00;
 export const SUBTYPE_DATA_PHY = 0x01;
 export const SUBTYPE_DATA_NVS = 0x02;
+/** Mod partitions (docs/architecture.md, "Mods"): `xs` is the one XS maps, `xs_a` and `xs_b` the slots. */
+export const TYPE_MODS = 0x40;
+export const SUBTYPE_XS = 0x01;
+export const SUBTYPE_XS_A = 0x02;
+export const SUBTYPE_XS_B = 0x03;
 
 export interface Partition {
   label: string;
@@ -40,16 +47,22 @@ export class PartitionTableError extends Error {
 }
 
 /**
- * The twin's 4 MB table: nvs, otadata and two OTA slots, no factory app.
- * Offsets and sizes are those of Arduino-ESP32's min_spiffs.csv (nvs 20K at
- * 0x9000, otadata 8K at 0xE000, app slots 0x1E0000 = 1920K each at 0x10000
- * and 0x1F0000) without its spiffs and coredump partitions.
+ * The twin's 4 MB table: nvs, otadata and two OTA slots, no factory app, then
+ * the mod partitions. Offsets and sizes of the first four are those of
+ * Arduino-ESP32's min_spiffs.csv (nvs 20K at 0x9000, otadata 8K at 0xE000, app
+ * slots 0x1E0000 = 1920K each at 0x10000 and 0x1F0000) without its spiffs and
+ * coredump partitions; the 192K it leaves after ota_1 (0x3D0000-0x400000)
+ * holds `xs`, `xs_a` and `xs_b` (0x40/1, 2, 3) of 64K each, on 4K boundaries
+ * as data partitions need (gen_esp32part.py: 0x1000 alignment).
  */
 export const DEMO_TABLE: readonly Partition[] = [
   { label: "nvs", type: TYPE_DATA, subtype: SUBTYPE_DATA_NVS, offset: 0x9000, size: 0x5000, flags: 0 },
   { label: "otadata", type: TYPE_DATA, subtype: SUBTYPE_DATA_OTA, offset: 0xe000, size: 0x2000, flags: 0 },
   { label: "ota_0", type: TYPE_APP, subtype: SUBTYPE_OTA_0, offset: 0x10000, size: 0x1e0000, flags: 0 },
   { label: "ota_1", type: TYPE_APP, subtype: SUBTYPE_OTA_0 + 1, offset: 0x1f0000, size: 0x1e0000, flags: 0 },
+  { label: "xs", type: TYPE_MODS, subtype: SUBTYPE_XS, offset: 0x3d0000, size: 0x10000, flags: 0 },
+  { label: "xs_a", type: TYPE_MODS, subtype: SUBTYPE_XS_A, offset: 0x3e0000, size: 0x10000, flags: 0 },
+  { label: "xs_b", type: TYPE_MODS, subtype: SUBTYPE_XS_B, offset: 0x3f0000, size: 0x10000, flags: 0 },
 ];
 
 /** gen_esp32part.py to_binary(): entries + MD5 entry, padded with 0xFF to 0xC00 bytes. */
@@ -118,6 +131,11 @@ export function otaSlots(partitions: readonly Partition[]): Partition[] {
   return partitions
     .filter((p) => p.type === TYPE_APP && p.subtype >= SUBTYPE_OTA_0 && p.subtype < SUBTYPE_OTA_0 + 16)
     .sort((a, b) => a.subtype - b.subtype);
+}
+
+/** The first partition of `type` and `subtype` (esp_partition_find_first). */
+export function findPartition(partitions: readonly Partition[], type: number, subtype: number): Partition | undefined {
+  return partitions.find((p) => p.type === type && p.subtype === subtype);
 }
 
 export function findData(partitions: readonly Partition[], subtype: number): Partition | undefined {
