@@ -23,8 +23,9 @@ export function discover(options: DiscoverOptions): Promise<AnnouncedBoard[]> {
     const found = new Map<string, AnnouncedBoard>();
     let bonjour: Bonjour;
     try {
-      // The options go to multicast-dns (its `interface`), though typed as a service config.
-      bonjour = new Bonjour((options.interface ? { interface: options.interface } : {}) as Partial<Bonjour.ServiceConfig>, (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))));
+      // The options go to multicast-dns (join the group on `interface`, bind 0.0.0.0:5353 to receive
+      // multicast), though typed as a service config.
+      bonjour = new Bonjour((options.interface ? { interface: options.interface, bind: "0.0.0.0" } : {}) as Partial<Bonjour.ServiceConfig>, (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))));
     } catch (error) {
       reject(error instanceof Error ? error : new Error(String(error)));
       return;
