@@ -82,6 +82,8 @@ export interface TwinOptions {
   /** The board's signing keys, as manifest config.signingKeys: any key makes it take only images signed with one. */
   signingKeys?: string[];
   log?: (line: string) => void;
+  /** Told when the portal has taken an upload's body whole (path, bytes, ms from first to last byte): benches. */
+  onUpload?: (path: string, bytes: number, ms: number) => void;
 }
 
 function mac(last: number): string {
@@ -153,6 +155,7 @@ export class Twin {
 
   static async start(options: TwinOptions): Promise<Twin> {
     const twin = new Twin(options);
+    twin.portal.onStreamed = options.onUpload;
     twin.port = await twin.portal.listen(options.portalPort ?? 0, options.lan ? "0.0.0.0" : "127.0.0.1");
     if (options.lan) twin.announcer = new TwinAnnouncer({ interface: options.lan.address, log: (line) => options.log?.(`twin: ${line}`) });
     twin.powerOn();
