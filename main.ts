@@ -29,6 +29,8 @@ import { PortalServer } from "./modules/moddable/http-server";
 import { clientIO, serverIO } from "./modules/moddable/network-io";
 import { PreferenceStore } from "./modules/moddable/preference-store";
 import { TimerClock } from "./modules/moddable/timer-clock";
+import { MdnsAnnouncer } from "./modules/moddable/mdns-announce";
+import { announceTxt } from "./modules/core/announce";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
 import { ModManager } from "./modules/core/mods/mod-boot";
 import { connectHost } from "ota/host";
@@ -135,6 +137,14 @@ const portal = createPortal({ updater, boot: policy, device, wifi, store, system
 // A port already in use is logged and retried by the server; the app goes on meanwhile
 // (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
 const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, bodyRouter: portal.bodyRouter, clock, probe: platform.portProbe, log: (line) => trace(line) });
+
+// Announced on the LAN it joins, for `ota discover` (modules/core/announce.ts).
+const announcer = new MdnsAnnouncer(apSsid, portalPort, () => announceTxt(device, storedPassword(store) !== undefined), (line) => trace(line));
+wifi.onChange = (message) => {
+  trace(`wifi: ${message}\n`);
+  if (message === "gotIP") announcer.start();
+  else if (message === "disconnect" || message === "lostIP") announcer.stop();
+};
 
 const stored = loadCredentials(store)[0];
 if (stored) {

@@ -1,6 +1,7 @@
 // Resident memory of a process tree from /proc (Linux), sampled while a load
 // runs so the figure is the peak under that load, not since process start;
-// and the CPU time processes used.
+// and the CPU time processes used; and how every bench summarises its rounds
+// (min / median / max, interleaving by rotation).
 import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 
@@ -64,3 +65,17 @@ export function sampleRss(pids: () => number[], everyMs = 25): { stop(): number 
     },
   };
 }
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** "min / median / max" of the rounds' figures. */
+export function spread(xs: number[], digits: number, unit = ""): string {
+  const f = (x: number) => x.toFixed(digits);
+  return xs.length === 1 ? `${f(xs[0])}${unit}` : `${f(Math.min(...xs))} / ${f(median(xs))} / ${f(Math.max(...xs))}${unit}`;
+}
+
+/** xs rotated by n (interleaved runs: a different order each round). */
+export const rotate = <T>(xs: T[], n: number) => xs.map((_, i) => xs[(i + n) % xs.length]);

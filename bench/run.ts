@@ -20,7 +20,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage } from "../tools/esp-image";
 import { hasNginx, NGINX, startNginx, type Nginx } from "./nginx";
-import { cpuSeconds, sampleRss } from "./rss";
+import { cpuSeconds, rotate, sampleRss, spread } from "./rss";
 import { runWrk } from "./wrk";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -157,16 +157,6 @@ function slowClients(t: Target): Promise<Slow> {
   });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-/** "min / median / max" of the rounds' figures. */
-function spread(xs: number[], digits: number, unit = ""): string {
-  const f = (x: number) => x.toFixed(digits);
-  return xs.length === 1 ? `${f(xs[0])}${unit}` : `${f(Math.min(...xs))} / ${f(median(xs))} / ${f(Math.max(...xs))}${unit}`;
-}
-const rotate = <T>(xs: T[], n: number) => xs.map((_, i) => xs[(i + n) % xs.length]);
 
 async function main(): Promise<void> {
   if (!hasNginx()) throw new Error(`nginx not found (${NGINX}): apt-get install -y nginx-light wrk`);

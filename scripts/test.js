@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: typecheck (device and Node), lint, unit tests on Node, the core's
 // tests inside XS, browser end-to-end tests; then one summary line with counts.
-//   npm test -- --only unit|xs|e2e|static     run one group
+//   npm test -- --only unit|package|xs|e2e|static     run one group
 // The fleet tests run on SQLite and on PostgreSQL. With OTA_TEST_PG_URL unset,
 // a throwaway PostgreSQL is started for the run when Debian's server binaries
 // are installed (scripts/pg-temp.sh), else the PostgreSQL half is skipped with
@@ -66,14 +66,14 @@ function testStateHome() {
 }
 process.on("exit", () => stateHome && rmSync(stateHome, { recursive: true, force: true }));
 
-function runTests(label, files, extra = []) {
+function runTests(label, files, extra = [], timeoutMs = TEST_TIMEOUT_MS) {
   if (files.length === 0) return { passed: 0, failed: 0, skipped: 0, ran: false };
   mkdirSync(join(root, "artifacts"), { recursive: true });
   const tapFile = join(root, "artifacts", `${label.replace(/\W+/g, "-")}.tap`);
   console.log(`\n=== ${label}: ${files.length} files`);
   const result = spawnSync(
     process.execPath,
-    ["--import", "tsx", "--test", `--test-timeout=${TEST_TIMEOUT_MS}`, "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tapFile}`, ...extra, ...files],
+    ["--import", "tsx", "--test", `--test-timeout=${timeoutMs}`, "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=tap", `--test-reporter-destination=${tapFile}`, ...extra, ...files],
     { cwd: root, stdio: "inherit", env: { ...process.env, CHROMIUM_PATH: chromium, XDG_STATE_HOME: testStateHome() } },
   );
   const counts = existsSync(tapFile) ? countTap(readFileSync(tapFile, "utf8")) : { passed: 0, failed: 0, skipped: 0 };
@@ -123,7 +123,11 @@ if (!only || only === "static") {
   staticChecks.push(["typecheck node", run("typecheck server, twin, tests (tsconfig.node.json)", "npx", ["tsc", "-p", "tsconfig.node.json", "--noEmit"])]);
   staticChecks.push(["lint", run("lint", "npx", ["eslint", "--max-warnings", "0", "."])]);
 }
-const unit = testFiles("test", (p) => !p.startsWith("test/e2e/") && p !== "test/xs.test.ts" && !p.includes("/fixtures/"));
+// The package as a user installs it (npm pack, then the README's global install
+// with better-sqlite3's build allowed): npm compiles SQLite when no prebuilt
+// binary can be fetched, which takes minutes, so it has its own group and limit.
+const PACKAGE_TEST = "test/ota/package.test.ts";
+const unit = testFiles("test", (p) => !p.startsWith("test/e2e/") && p !== "test/xs.test.ts" && p !== PACKAGE_TEST && !p.includes("/fixtures/"));
 if (!only || only === "unit") {
   startPostgres();
   try {
@@ -132,6 +136,7 @@ if (!only || only === "unit") {
     stopPostgres();
   }
 }
+if (!only || only === "package") groups.push(["package", runTests("package install", [PACKAGE_TEST], [], 15 * 60_000)]);
 if (!only || only === "xs") groups.push(["XS", runTests("core tests inside XS", ["test/xs.test.ts"])]);
 const e2e = testFiles("test/e2e");
 if ((!only || only === "e2e") && e2e.length > 0) {

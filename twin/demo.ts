@@ -6,7 +6,10 @@
 //   npm start -- --fresh                     (new flash file: back to 1.0.0)
 //   npm start -- --fleet 50                  (also 50 virtual boards and the dashboard)
 //   npm start -- --signed                    (signed updates only: an owner key under .twin/keys)
+//   npm start -- --lan [ADDRESS]             (portal on the LAN too, announced over mDNS for `ota discover`)
 import { dirname, join, resolve } from "node:path";
+import { networkInterfaces } from "node:os";
+import { isIPv4 } from "node:net";
 import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
@@ -29,6 +32,13 @@ interface DemoOptions {
   fleetInterval: number;
   failShare: number;
   signed: boolean;
+  lan?: string | true;
+}
+
+/** The first non-internal IPv4 address of this machine (what --lan uses by default). */
+function lanAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  return undefined;
 }
 
 function port(value: string): number {
@@ -59,6 +69,7 @@ export function demoProgram(): Command {
     .option("--fleet-interval <s>", "seconds between a virtual board's check-ins", Number, 5)
     .option("--fail-share <0..1>", "share of virtual boards failing their start-up check on demo 2.0.0", Number, 0.3)
     .option("--signed", "signed updates only: the twin trusts an owner key kept in .twin/keys; the demo catalog is signed with it, plus an unsigned, an other-key and a tampered image", false)
+    .option("--lan [address]", "also serve the portal on this machine's LAN address (default: its first IPv4) and announce the twin over mDNS (_moddable-ota._tcp) for `ota discover`")
     .showHelpAfterError();
 }
 
@@ -94,6 +105,12 @@ async function main(argv: string[]): Promise<void> {
     console.log(`Fleet          ${o.fleet} virtual boards check in every ${o.fleetInterval} s at http://${server.host}:${server.port}/update; ${Math.round(o.failShare * 100)} % fail on demo 2.0.0`);
   }
   const target = server;
+  const lan = o.lan === true ? lanAddress() : o.lan;
+  if (o.lan !== undefined && (!lan || !isIPv4(lan))) {
+    console.error(`--lan: ${lan ? `${lan} is not an IPv4 address` : "this machine has no LAN IPv4 address"}`);
+    await closeServer?.();
+    process.exit(2);
+  }
   let twin: Twin;
   try {
     twin = await Twin.start({
@@ -107,6 +124,7 @@ async function main(argv: string[]): Promise<void> {
       allowHost: (host) => host === target.host || host === "127.0.0.1" || host === "localhost",
       log: (line) => console.log(line),
       ...(owner ? { signingKeys: [owner.config] } : {}),
+      ...(lan ? { lan: { address: lan } } : {}),
     });
   } catch (error) {
     console.error(`Cannot start the device twin: ${(error as Error).message} (try --portal-port or --fresh)`);
@@ -137,6 +155,7 @@ async function main(argv: string[]): Promise<void> {
     else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
   }
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
+  if (lan) console.log(`On the LAN     http://${lan}:${twin.port}/   announced over mDNS as _moddable-ota._tcp (npx ota discover)`);
   console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
   if (!o.server && !o.catalog) {
     console.log(`App mods       the catalog also has app mods for the twin's firmware (XS 17.7): hello-1.0.0.xsa, hello-1.1.0.xsa, hello-broken-1.2.0.xsa (throws at start: rolled back), hello-failcheck-1.3.0.xsa (fails its check: rolled back), hello-xs16-1.0.0.xsa (built for XS 16.7: refused; demo-xs16-2.2.0.bin is a firmware with XS 16.7, which disables a 17.7 mod)${owner ? `; ${MOD_UNSIGNED} and ${MOD_OTHER_KEY} are refused` : ""}`);

@@ -43,6 +43,9 @@ import { PortalServer } from "./adapters/portal-server";
 import { demoFirmwares, demoImage } from "./demo-catalog";
 import { signaturePolicy } from "../modules/core/signature/policy";
 import { nodeVerifier } from "../server/signing";
+import { announceTxt } from "../modules/core/announce";
+import { storedPassword } from "../modules/core/portal/basic-auth";
+import { TwinAnnouncer } from "./adapters/mdns";
 
 export interface TwinOptions {
   /** Flash image file (4 MB); created with 1.0.0 in ota_0 when missing or `fresh`. */
@@ -80,6 +83,13 @@ export interface TwinOptions {
   storeServer?: boolean;
   /** Hosts the twin may download from; default loopback only. */
   allowHost?: (host: string) => boolean;
+  /**
+   * On a LAN: the portal also answers on this IPv4 address (it listens on all
+   * addresses; the address is the station's, so the portal takes requests
+   * naming it), and the twin announces itself over mDNS on that interface as
+   * a board does (_moddable-ota._tcp, twin/adapters/mdns.ts).
+   */
+  lan?: { address: string };
   /** The board's signing keys, as manifest config.signingKeys: any key makes it take only images signed with one. */
   signingKeys?: string[];
   /** XS version of the emulated firmware when its image names none (TWIN-BEHAVIOUR "xs=16.7.0"). Default Moddable 8.2.3's, 17.7.0. */
@@ -89,6 +99,8 @@ export interface TwinOptions {
   /** Start-up checks the firmware adds for a new mod (made afresh at each boot). */
   modChecks?: () => StartupCheck[];
   log?: (line: string) => void;
+  /** Told when the portal has taken an upload's body whole (path, bytes, ms from first to last byte): benches. */
+  onUpload?: (path: string, bytes: number, ms: number) => void;
 }
 
 function mac(last: number): string {
@@ -141,6 +153,7 @@ export class Twin {
   private bootWaiters: Array<{ count: number; resolve: () => void }> = [];
   private restarting: NodeJS.Timeout | undefined;
   private stopped = false;
+  private announcer: TwinAnnouncer | undefined;
   port = 0;
 
   private constructor(private readonly options: TwinOptions) {
@@ -162,7 +175,9 @@ export class Twin {
 
   static async start(options: TwinOptions): Promise<Twin> {
     const twin = new Twin(options);
-    twin.port = await twin.portal.listen(options.portalPort ?? 0);
+    twin.portal.onStreamed = options.onUpload;
+    twin.port = await twin.portal.listen(options.portalPort ?? 0, options.lan ? "0.0.0.0" : "127.0.0.1");
+    if (options.lan) twin.announcer = new TwinAnnouncer({ interface: options.lan.address, log: (line) => options.log?.(`twin: ${line}`) });
     twin.powerOn();
     return twin;
   }
@@ -222,7 +237,7 @@ export class Twin {
     const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond, allowHost: this.options.allowHost });
     const ota = new EspOta(this.flash, result.slot, { chipId, chipRevision, rollback });
     const writer = new FlashOtaWriter(this.flash, ota);
-    const wifi = new SimulatedWifi(clock);
+    const wifi = new SimulatedWifi(clock, this.options.lan ? { stationAddress: this.options.lan.address } : {});
     const system: SystemControl = { restart: () => this.restart() };
     const policy = new BootPolicy({ boot: new TwinBootControl(this.flash, ota, result.app, () => this.restart()), store: this.store, clock, system, log }, { keepSecureVersion: (this.options.signingKeys?.length ?? 0) > 0, ...this.options.boot });
     // As main.ts: the running image's own project name and secure_version are what an update must match.
@@ -249,6 +264,7 @@ export class Twin {
     this.bootCount++;
     log(`booted ${result.partition.label}: ${device.appName} ${device.appVersion} (${policy.status().otaState})${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);
     policy.start();
+    this.announcer?.announce(wifi.status().apSsid, this.port, announceTxt(device, storedPassword(this.store) !== undefined));
     this.runFirmware(result, clock, wifi);
     const ready = this.bootWaiters.filter((w) => w.count <= this.bootCount);
     this.bootWaiters = this.bootWaiters.filter((w) => w.count > this.bootCount);
@@ -327,6 +343,7 @@ export class Twin {
   }
 
   private shutDown(): void {
+    this.announcer?.withdraw();
     this.portal.handler = undefined;
     this.session?.clock.dispose();
     this.session?.http.dispose();
@@ -345,6 +362,7 @@ export class Twin {
     this.store.beforeWrite = undefined;
     if (this.restarting) clearTimeout(this.restarting);
     this.shutDown();
+    await this.announcer?.close();
     await this.portal.close();
     this.flash.close();
   }

@@ -84,6 +84,9 @@ const SDK_COMMON: Record<string, string | undefined> = {
   crypt: "$(MODULES)/crypt/digest/manifest.json",
   net: "$(MODDABLE)/examples/manifest_net.json",
   modules: "$(MODULES)/base/modules/manifest.json",
+  // Moddable's mDNS responder (the board announces itself for `ota discover`); it runs on the
+  // SDK's socket module, which manifest_net.json already brings in.
+  mdns: "$(MODULES)/network/mdns/manifest.json",
   // ECMA-419 sockets: modules/io/manifests/{esp32,lin}/manifest.json map them (lwip/, lin/)
   "embedded:io/socket/tcp": "$(MODDABLE)/modules/io/manifest.json",
   "embedded:io/socket/listener": "$(MODDABLE)/modules/io/manifest.json",

@@ -19,6 +19,8 @@ export const BODY_PIECE = 4096;
 export class PortalServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** Told when a streamed body (an upload) has been taken whole: its path, size and the time from its first byte to its last (benches). */
+  onStreamed: ((path: string, bytes: number, ms: number) => void) | undefined;
   /** The running firmware's handler (and its body router); undefined while the board restarts. */
   handler: (PortalHandler & { bodyRouter?: PortalBodyRouter }) | undefined;
 
@@ -103,8 +105,12 @@ export class PortalServer {
       sink.abort(why);
       req.socket.destroy();
     };
+    let first = 0;
+    let bytes = 0;
     req.on("data", (chunk: Buffer) => {
       if (done) return;
+      if (bytes === 0) first = performance.now();
+      bytes += chunk.length;
       try {
         for (let at = 0; at < chunk.length && !done; at += BODY_PIECE) sink.write(new Uint8Array(chunk.buffer, chunk.byteOffset + at, Math.min(BODY_PIECE, chunk.length - at)));
       } catch (error) {
@@ -115,6 +121,7 @@ export class PortalServer {
       if (done) return;
       done = true;
       let response: PortalResponse;
+      this.onStreamed?.(head.path, bytes, performance.now() - first);
       try {
         response = sink.end();
       } catch (error) {
