@@ -153,7 +153,9 @@ function stageCard(s: StageView): string {
 function rolloutCard(r: RolloutView, now: number): string {
   const actions: string[] = [];
   const post = (what: string, label: string, cls = "") =>
-    `<form class="inline" method="post" action="/dashboard/rollouts/${r.id}/${what}"><button class="${cls}" data-action="${what}">${esc(label)}</button></form>`;
+    `<form class="inline" method="post" action="/dashboard/rollouts/${r.id}/${what}">${
+      what === "advance" ? `<input type="hidden" name="stage" value="${r.stage}">` : ""
+    }<button class="${cls}" data-action="${what}">${esc(label)}</button></form>`;
   if (r.state === "active") {
     const next = r.stages[r.stage];
     actions.push(post("advance", next ? `Advance to stage ${next.number} (${next.percent} %)` : "Complete rollout"));

@@ -107,11 +107,14 @@ export const dashboardPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app,
   app.post<{ Body: Form }>("/dashboard/rollouts", async (request, reply) =>
     act(reply, () => createRollout(fleet, rolloutFromForm(request.body ?? {})), (id) => `Rollout ${id} started`),
   );
-  app.post<{ Params: { id: string; action: string } }>("/dashboard/rollouts/:id/:action", async (request, reply) => {
+  app.post<{ Params: { id: string; action: string }; Body: Form | undefined }>("/dashboard/rollouts/:id/:action", async (request, reply) => {
     const id = Number(request.params.id);
     const { action } = request.params;
     if (!Number.isInteger(id) || id < 1) return back(reply, { error: "No such rollout" });
-    if (action === "advance") return act(reply, () => fleet.rollouts.advance(id), (n) => `Rollout ${n} advanced`);
+    // The page's Advance button names the stage it showed: a second press (or a second admin) is refused.
+    const seen = Number(request.body?.stage);
+    const stage = Number.isInteger(seen) && seen >= 1 ? seen : undefined;
+    if (action === "advance") return act(reply, () => fleet.rollouts.advance(id, "by hand", { stage }), (n) => `Rollout ${n} advanced`);
     if (action === "halt") return act(reply, () => fleet.rollouts.halt(id), (n) => `Rollout ${n} halted`);
     if (action === "resume") return act(reply, () => fleet.rollouts.resume(id), (n) => `Rollout ${n} resumed`);
     return back(reply, { error: `Unknown action ${action.slice(0, 20)}` });

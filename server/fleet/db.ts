@@ -25,6 +25,12 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   readonly dialect: Dialect;
+  /**
+   * Appended to a SELECT inside a transaction to lock the rows it reads until
+   * the commit (PostgreSQL: FOR UPDATE; SQLite: "", BEGIN IMMEDIATE already
+   * holds the only write lock). Servers sharing one PostgreSQL serialise on it.
+   */
+  readonly forUpdate: string;
   /** For banners and logs: the file, or the PostgreSQL URL without its password. */
   readonly description: string;
   /**
@@ -46,6 +52,7 @@ export async function openDb(spec: string): Promise<Db> {
 
 class SqliteDb implements Db {
   readonly dialect = "sqlite" as const;
+  readonly forUpdate = "";
   private readonly statements = new Map<string, Database.Statement>();
   // better-sqlite3 is synchronous; a transaction awaits between its
   // statements, so everything goes through one queue to keep others out.
@@ -180,6 +187,7 @@ function queryable(client: pg.Pool | pg.PoolClient, texts: Map<string, string>):
 
 class PostgresDb implements Db {
   readonly dialect = "postgres" as const;
+  readonly forUpdate = " FOR UPDATE";
   private readonly texts = new Map<string, string>();
   private readonly pooled: Queryable;
 
@@ -220,16 +228,24 @@ class PostgresDb implements Db {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // pg-pool listens for errors only on idle clients: a checked-out one whose
+    // server goes away (restart, kill) would emit an unhandled 'error' and end
+    // the process. The failing query reports it instead.
+    const ignore = () => undefined;
+    client.on("error", ignore);
+    let broken: Error | undefined;
     try {
       await client.query("BEGIN");
       const result = await fn(queryable(client, this.texts));
       await client.query("COMMIT");
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      await client.query("ROLLBACK").catch((e: Error) => (broken = e));
       throw error;
     } finally {
-      client.release();
+      client.removeListener("error", ignore);
+      // A client that cannot even roll back is dropped, not handed to the next caller.
+      client.release(broken);
     }
   }
 

@@ -31,6 +31,8 @@ export interface FleetOptions {
   maxUploadBytes?: number;
   /** How often scheduled rollout advances are checked, ms. Default 1000. */
   tickMs?: number;
+  /** How long a check-in waits for the registry before the rules answer alone, ms. Default 2000. */
+  deadlineMs?: number;
   now?: () => number;
 }
 
@@ -75,6 +77,7 @@ export class Fleet {
   readonly rollouts: Rollouts;
   readonly auth: AdminAuth;
   readonly maxUploadBytes: number;
+  private readonly deadlineMs: number;
   private readonly decisions = new WeakMap<FastifyRequest, Decision>();
   private readonly pending = new Set<Promise<unknown>>();
   private ticker: NodeJS.Timeout | undefined;
@@ -94,6 +97,7 @@ export class Fleet {
     this.rollouts = new Rollouts(db, this.now);
     this.auth = auth;
     this.maxUploadBytes = options.maxUploadBytes ?? 16 * 1024 * 1024;
+    this.deadlineMs = options.deadlineMs ?? 2000;
     const tickMs = options.tickMs ?? 1000;
     this.ticker = setInterval(() => this.track(this.rollouts.tick()).catch((error: Error) => log.error({ err: error.message }, "fleet: scheduled advance failed")), tickMs);
     this.ticker.unref();
@@ -125,55 +129,76 @@ export class Fleet {
     const mod = readModHeaders(request.headers);
     const decision: Decision = { device, mac, report, image: device.mode === "sketch" ? ruled?.firmware : ruled?.filesystem, source: ruled?.source, mod, modImage: ruled?.mod };
     this.decisions.set(request, decision);
-    const channel = ruled?.channel ?? DEFAULT_CHANNEL;
-    const bucket = bucketOf(mac);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // A registry that stops answering (PostgreSQL restarting, a lock held) must not hold the board:
+    // past the deadline the rules answer and the late choice is dropped.
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.deadlineMs)));
     try {
-      await this.track(
-        this.registry.touch(
-          {
-            mac, family: device.family, channel, bucket, apMac: device.apMac, baseMac: device.baseMac, chip: chipOf(device),
-            flashSize: device.chipSize, freeSpace: device.freeSpace, sketchSize: device.sketchSize, version: device.version,
-            sketchMd5: device.sketchMd5, sdkVersion: device.sdkVersion, report,
-            runningMod: mod.host ? mod.running : undefined, modHost: mod.host ? hostText(mod.host) : undefined, modReport: mod.report,
-          },
-          this.now(),
-        ),
-      );
-      if (report) {
-        const halted = await this.track(this.rollouts.recordReport(mac, report));
-        if (halted !== undefined) request.log.warn({ rollout: halted }, "fleet: rollout halted by its failure threshold");
+      const consulted = await Promise.race([this.consult(device, ruled, mac, report, mod), late]);
+      if (!consulted) {
+        request.log.error({ deadlineMs: this.deadlineMs }, "fleet: registry too slow, answering by the rules");
+        return ruled;
       }
-      if (mod.report) {
-        const halted = await this.track(this.rollouts.recordReport(mac, mod.report, "mod"));
-        if (halted !== undefined) request.log.warn({ rollout: halted }, "fleet: mod rollout halted by its failure threshold");
+      for (const halted of consulted.halted) request.log.warn({ rollout: halted }, "fleet: rollout halted by its failure threshold");
+      if (consulted.choice) {
+        decision.choice = consulted.choice;
+        decision.image = consulted.choice.image;
+        decision.source = consulted.choice.source;
       }
-      if (device.mode !== "sketch") return ruled;
-      if (device.version !== undefined) await this.track(this.rollouts.noteRunningVersion(mac, device.version));
-      let target = ruled;
-      const choice = await this.track(this.rollouts.choose(channel, mac, bucket));
-      if (choice) {
-        decision.choice = choice;
-        decision.image = choice.image;
-        decision.source = choice.source;
-        const { version: _ruleVersion, ...rest } = ruled ?? { source: choice.source };
-        target = { ...rest, source: choice.source, firmware: choice.image };
+      if (consulted.modChoice) {
+        decision.modChoice = consulted.modChoice;
+        decision.modImage = consulted.modChoice.image;
       }
-      // Mod rollouts only for boards that host mods: no query for the others.
-      if (mod.host) {
-        if (mod.running) await this.track(this.rollouts.noteRunningVersion(mac, mod.running, "mod"));
-        const modChoice = await this.track(this.rollouts.choose(channel, mac, bucket, "mod"));
-        if (modChoice) {
-          decision.modChoice = modChoice;
-          decision.modImage = modChoice.image;
-          target = { ...(target ?? { source: modChoice.source }), mod: modChoice.image };
-        }
-      }
-      return target;
+      return consulted.target;
     } catch (error) {
       request.log.error({ err: (error as Error).message }, "fleet: registry unavailable, answering by the rules");
       return ruled;
+    } finally {
+      clearTimeout(timer);
     }
   };
+
+  /** The registry's part of a check-in: the board's row, its report, and the rollout's choice. */
+  private async consult(device: DeviceRequest, ruled: Target | undefined, mac: string, report: UpdateReport | undefined, mod: ModHeaders) {
+    const channel = ruled?.channel ?? DEFAULT_CHANNEL;
+    const bucket = bucketOf(mac);
+    const halted: number[] = [];
+    await this.track(
+      this.registry.touch(
+        {
+          mac, family: device.family, channel, bucket, apMac: device.apMac, baseMac: device.baseMac, chip: chipOf(device),
+          flashSize: device.chipSize, freeSpace: device.freeSpace, sketchSize: device.sketchSize, version: device.version,
+          sketchMd5: device.sketchMd5, sdkVersion: device.sdkVersion, report,
+          runningMod: mod.host ? mod.running : undefined, modHost: mod.host ? hostText(mod.host) : undefined, modReport: mod.report,
+        },
+        this.now(),
+      ),
+    );
+    if (report) {
+      const id = await this.track(this.rollouts.recordReport(mac, report));
+      if (id !== undefined) halted.push(id);
+    }
+    if (mod.report) {
+      const id = await this.track(this.rollouts.recordReport(mac, mod.report, "mod"));
+      if (id !== undefined) halted.push(id);
+    }
+    if (device.mode !== "sketch") return { target: ruled, halted };
+    if (device.version !== undefined) await this.track(this.rollouts.noteRunningVersion(mac, device.version));
+    let target = ruled;
+    const choice = await this.track(this.rollouts.choose(channel, mac, bucket));
+    if (choice) {
+      const { version: _ruleVersion, ...rest } = ruled ?? { source: choice.source };
+      target = { ...rest, source: choice.source, firmware: choice.image };
+    }
+    // Mod rollouts only for boards that host mods: no query for the others.
+    let modChoice: Choice | undefined;
+    if (mod.host) {
+      if (mod.running) await this.track(this.rollouts.noteRunningVersion(mac, mod.running, "mod"));
+      modChoice = await this.track(this.rollouts.choose(channel, mac, bucket, "mod"));
+      if (modChoice) target = { ...(target ?? { source: modChoice.source }), mod: modChoice.image };
+    }
+    return { target, halted, choice, modChoice };
+  }
 
   /** Called once per response when its connection part is over (finished or cut). */
   responseClosed(request: FastifyRequest, reply: FastifyReply, bytesBefore: number, startedAt: number, startedMs: number): void {

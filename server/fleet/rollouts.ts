@@ -134,6 +134,9 @@ export function checkStages(stages: unknown): number[] {
   return stages as number[];
 }
 
+/** Any constant: PostgreSQL's advisory lock around creating and resuming rollouts. */
+const CHANNEL_LOCK_KEY = 7_462_014;
+
 const iso = (ms: number) => new Date(Number(ms)).toISOString();
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 
@@ -148,8 +151,9 @@ export class Rollouts {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private async row(q: Queryable, id: number): Promise<RolloutRow> {
-    const r = await q.get<RolloutRow>("SELECT * FROM rollouts WHERE id = ?", [id]);
+  /** `lock`: inside a transaction, hold the row until the commit (servers sharing a PostgreSQL take turns). */
+  private async row(q: Queryable, id: number, lock = false): Promise<RolloutRow> {
+    const r = await q.get<RolloutRow>(`SELECT * FROM rollouts WHERE id = ?${lock ? this.db.forUpdate : ""}`, [id]);
     if (!r) throw new FleetError(404, `no rollout ${id}`);
     return normalize(r);
   }
@@ -170,6 +174,7 @@ export class Rollouts {
     if (every !== null && (!Number.isInteger(every) || every < 100)) throw new FleetError(400, "advanceEveryMs: whole milliseconds, at least 100, or null");
     const now = this.now();
     const id = await this.db.transaction(async (tx) => {
+      await this.channelLock(tx);
       const open = await tx.all<{ id: number; state: RolloutState }>(
         "SELECT id, state FROM rollouts WHERE channel = ? AND kind = ? AND state IN ('active', 'halted')",
         [spec.channel, kind],
@@ -193,19 +198,32 @@ export class Rollouts {
     return this.get(id);
   }
 
-  async advance(id: number, by = "by hand"): Promise<RolloutView> {
+  /**
+   * One stage on. `expected.stage` (1-based): only from that stage, else 409,
+   * so two people pressing Advance at once move it once; `expected.due`: only
+   * while the scheduled advance is still due (several servers tick).
+   */
+  async advance(id: number, by = "by hand", expected: { stage?: number; due?: boolean } = {}): Promise<RolloutView> {
     const now = this.now();
     await this.db.transaction(async (tx) => {
-      const r = await this.row(tx, id);
+      const r = await this.row(tx, id, true);
       if (r.state === "halted") throw new FleetError(409, `rollout ${id} is halted: resume it first`);
       if (r.state !== "active") throw new FleetError(409, `rollout ${id} is ${r.state}`);
+      if (expected.stage !== undefined && expected.stage !== r.stage + 1) throw new FleetError(409, `rollout ${id} is at stage ${r.stage + 1} now, not ${expected.stage}`);
+      if (expected.due && !(r.advance_every_ms != null && Number(r.stage_started_at) + Number(r.advance_every_ms) <= now))
+        throw new FleetError(409, `rollout ${id} advanced meanwhile`);
       const stages = JSON.parse(r.stages) as number[];
       if (r.stage < stages.length - 1) {
-        await tx.run("UPDATE rollouts SET stage = ?, stage_started_at = ?, updated_at = ? WHERE id = ?", [r.stage + 1, now, now, id]);
+        // Conditional on what was read: a second writer that got past the lock changes nothing.
+        const changed = await tx.run("UPDATE rollouts SET stage = ?, stage_started_at = ?, updated_at = ? WHERE id = ? AND state = 'active' AND stage = ?", [
+          r.stage + 1, now, now, id, r.stage,
+        ]);
+        if (changed !== 1) throw new FleetError(409, `rollout ${id} changed meanwhile`);
         await this.event(tx, id, "advanced", r.stage + 2, `to ${stages[r.stage + 1]} % ${by}`, now);
         return;
       }
-      await tx.run("UPDATE rollouts SET state = 'completed', updated_at = ? WHERE id = ?", [now, id]);
+      const changed = await tx.run("UPDATE rollouts SET state = 'completed', updated_at = ? WHERE id = ? AND state = 'active' AND stage = ?", [now, id, r.stage]);
+      if (changed !== 1) throw new FleetError(409, `rollout ${id} changed meanwhile`);
       const [image, rollout] = r.kind === "mod" ? ["baseline_mod", "baseline_mod_rollout_id"] : ["baseline_image", "baseline_rollout_id"];
       await tx.run(
         `INSERT INTO channels (name, ${image}, ${rollout}, updated_at) VALUES (?, ?, ?, ?)
@@ -220,24 +238,32 @@ export class Rollouts {
   async halt(id: number, reason = "halted by hand"): Promise<RolloutView> {
     const now = this.now();
     await this.db.transaction(async (tx) => {
-      const r = await this.row(tx, id);
-      if (r.state !== "active") throw new FleetError(409, `rollout ${id} is ${r.state}`);
-      await this.haltIn(tx, r, reason, now);
+      const r = await this.row(tx, id, true);
+      if (r.state !== "active" || !(await this.haltIn(tx, r, reason, now))) throw new FleetError(409, `rollout ${id} is ${r.state === "active" ? "halted" : r.state}`);
     });
     return this.get(id);
   }
 
   /** `stage` (0-based) is the stage that tripped the halt; by hand, the current one. */
-  private async haltIn(tx: Queryable, r: RolloutRow, reason: string, now: number, stage = r.stage): Promise<void> {
-    await tx.run("UPDATE rollouts SET state = 'halted', halted_reason = ?, updated_at = ? WHERE id = ? AND state = 'active'", [reason, now, r.id]);
+  /** False when the rollout was no longer active (halted once, with one event, whoever comes first). */
+  private async haltIn(tx: Queryable, r: RolloutRow, reason: string, now: number, stage = r.stage): Promise<boolean> {
+    const changed = await tx.run("UPDATE rollouts SET state = 'halted', halted_reason = ?, updated_at = ? WHERE id = ? AND state = 'active'", [reason, now, r.id]);
+    if (changed !== 1) return false;
     await this.event(tx, r.id, "halted", stage + 1, reason, now);
+    return true;
+  }
+
+  /** Creating and resuming look at the channel's other rollouts: one at a time across servers (PostgreSQL). */
+  private async channelLock(tx: Queryable): Promise<void> {
+    if (this.db.dialect === "postgres") await tx.all("SELECT pg_advisory_xact_lock(?)", [CHANNEL_LOCK_KEY]);
   }
 
   /** Back to active at the same stage; the halt rule counts outcomes from now on. */
   async resume(id: number): Promise<RolloutView> {
     const now = this.now();
     await this.db.transaction(async (tx) => {
-      const r = await this.row(tx, id);
+      await this.channelLock(tx);
+      const r = await this.row(tx, id, true);
       if (r.state !== "halted") throw new FleetError(409, `rollout ${id} is ${r.state}, not halted`);
       const other = await tx.get<{ id: number }>("SELECT id FROM rollouts WHERE channel = ? AND kind = ? AND state = 'active'", [r.channel, r.kind]);
       if (other) throw new FleetError(409, `channel ${r.channel} has rollout ${other.id} under way`);
@@ -259,7 +285,7 @@ export class Rollouts {
       const r = normalize(raw);
       if (r.stage >= (JSON.parse(r.stages) as number[]).length - 1) continue; // completing stays a decision for a person
       try {
-        await this.advance(r.id, "on schedule");
+        await this.advance(r.id, "on schedule", { stage: r.stage + 1, due: true });
         advanced.push(r.id);
       } catch (error) {
         if (!(error instanceof FleetError)) throw error; // halted or advanced meanwhile
@@ -360,12 +386,16 @@ export class Rollouts {
     const known = await this.reportRow(this.db, mac, report, kind);
     if (!known || known.outcome === report.result) return undefined;
     return this.db.transaction(async (tx) => {
+      // The rollout's row first: reports of one rollout are counted one at a
+      // time, so concurrent failures on several servers see each other and
+      // the halt fires once.
+      await this.row(tx, Number(known.rollout_id), true);
       const row = await this.reportRow(tx, mac, report, kind);
       if (!row || row.outcome === report.result) return undefined;
       const rolloutId = Number(row.rollout_id);
       await tx.run("UPDATE rollout_devices SET outcome = ?, outcome_at = ? WHERE rollout_id = ? AND mac = ?", [report.result, now, rolloutId, mac]);
       if (!isFailure(report.result)) return undefined;
-      const r = await this.row(tx, rolloutId);
+      const r = await this.row(tx, rolloutId, true);
       if (r.state !== "active") return undefined;
       const stage = Number(row.stage);
       const c = await tx.get<{ done: number; bad: number }>(
@@ -377,8 +407,8 @@ export class Rollouts {
       const done = Number(c?.done ?? 0);
       const bad = Number(c?.bad ?? 0);
       if (done < r.min_outcomes || bad / done <= r.threshold) return undefined;
-      await this.haltIn(tx, r, `stage ${stage + 1}: ${bad} of ${done} updates failed or rolled back (${pct(bad / done)} > ${pct(r.threshold)})`, now, stage);
-      return rolloutId;
+      const halted = await this.haltIn(tx, r, `stage ${stage + 1}: ${bad} of ${done} updates failed or rolled back (${pct(bad / done)} > ${pct(r.threshold)})`, now, stage);
+      return halted ? rolloutId : undefined;
     });
   }
 
