@@ -78,7 +78,7 @@ for (const backend of BACKENDS) {
       for (let round = 0; round < ROUNDS; round++) {
         const id = await newRollout([10, 50, 100], { advanceEveryMs: 1000 });
         clock += 1000;
-        const results = await race([...servers.map((s) => () => s.tick()), () => servers[round % SERVERS].halt(id, "halted by hand"), () => servers[(round + 1) % SERVERS].halt(id)]);
+        const results = await race<unknown>([...servers.map((s) => () => s.tick()), () => servers[round % SERVERS].halt(id, "halted by hand"), () => servers[(round + 1) % SERVERS].halt(id)]);
         const view = await servers[0].get(id);
         assert.equal(view.state, "halted");
         const log = await events(id);
