@@ -180,6 +180,14 @@ ALTER TABLE channels ADD COLUMN baseline_mod TEXT;
 ALTER TABLE channels ADD COLUMN baseline_mod_rollout_id BIGINT;
 `,
   },
+  {
+    version: 3,
+    name: "dashboard at fleet scale: devices by version and by last result (the fleet's picture and its filters)",
+    sql: `
+CREATE INDEX devices_version ON devices (version);
+CREATE INDEX devices_last_result ON devices (last_result);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
