@@ -199,7 +199,11 @@ class PostgresDb implements Db {
   }
 
   static async open(url: string): Promise<PostgresDb> {
-    const pool = new pg.Pool({ connectionString: url, max: 10, types, connectionTimeoutMillis: 10_000 });
+    // Single statements (a check-in's rows, repeated by the board at its next
+    // check-in anyway) commit without waiting for the WAL flush: a crash of
+    // PostgreSQL may lose the last fraction of a second of them, never
+    // corrupt anything. Transactions (rollout decisions) wait for it.
+    const pool = new pg.Pool({ connectionString: url, max: 10, types, connectionTimeoutMillis: 10_000, options: "-c synchronous_commit=off" });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on("error", () => undefined);
     const shown = new URL(url);
@@ -235,7 +239,7 @@ class PostgresDb implements Db {
     client.on("error", ignore);
     let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
+      await client.query("BEGIN; SET LOCAL synchronous_commit = on");
       const result = await fn(queryable(client, this.texts));
       await client.query("COMMIT");
       return result;
