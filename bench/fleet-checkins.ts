@@ -20,14 +20,14 @@
 // answered 304. Prints figures; asserts nothing.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkInHeaders } from "../modules/core/engine/checkin";
 import type { DeviceInfo } from "../modules/core/ports";
 import { buildImage } from "../tools/esp-image";
-import { cpuSeconds, rotate, sampleRss, spread } from "./rss";
+import { childPids, cpuSeconds, rotate, sampleRss, spread } from "./rss";
 
 const ROOT = join(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -110,6 +110,8 @@ interface Figures {
   cpuPerCheckIn: number;
   burst: number;
   warmUpPerSecond: number;
+  /** CPU of the database server's processes (PostgreSQL when this bench started it), ms per check-in. */
+  dbCpuPerCheckIn: number;
   /** Dashboard page -> median ms (registry configurations only). */
   pages: Map<string, number>;
 }
@@ -140,7 +142,7 @@ async function pageTimes(port: number): Promise<Map<string, number>> {
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-async function measure(server: Server, registry: boolean): Promise<Figures> {
+async function measure(server: Server, registry: boolean, dbPids: () => number[]): Promise<Figures> {
   const pid = server.child.pid!;
   const texts = Array.from({ length: BOARDS }, (_, i) => request(i, server.port));
   // warm-up: every board checks in once (creates its registry row), 50 at a time
@@ -149,6 +151,7 @@ async function measure(server: Server, registry: boolean): Promise<Figures> {
   const warmUpPerSecond = BOARDS / ((performance.now() - w0) / 1000);
   const rss = sampleRss(() => [pid]);
   const cpu0 = cpuMs(pid);
+  const db0 = cpuSeconds(dbPids()) * 1000;
   const gap = 60_000 / PER_MINUTE;
   const count = Math.round((SECONDS * 1000) / gap);
   const start = performance.now();
@@ -160,6 +163,8 @@ async function measure(server: Server, registry: boolean): Promise<Figures> {
   }
   const latencies = (await Promise.all(pending)).sort((a, b) => a - b);
   const cpuPerCheckIn = (cpuMs(pid) - cpu0) / count;
+  // PostgreSQL's server processes (postmaster and backends) work for the check-ins too
+  const dbCpuPerCheckIn = (cpuSeconds(dbPids()) * 1000 - db0) / count;
   const peak = rss.stop();
   // burst: 50 boards at once for 3 s
   let done = 0;
@@ -173,7 +178,7 @@ async function measure(server: Server, registry: boolean): Promise<Figures> {
     }),
   );
   const pages = registry ? await pageTimes(server.port) : new Map<string, number>();
-  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1], rss: peak, cpuPerCheckIn, burst: done / 3, warmUpPerSecond, pages };
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1], rss: peak, cpuPerCheckIn, burst: done / 3, warmUpPerSecond, pages, dbCpuPerCheckIn };
 }
 
 async function main(): Promise<void> {
@@ -185,11 +190,16 @@ async function main(): Promise<void> {
   const rules = join(work, "rules.yaml");
   writeFileSync(rules, "default: { firmware: app-1.0.0.bin, channel: stable }\n");
   let pgState: string | undefined;
+  let pgPid: number | undefined;
   let pgUrl = process.env.BENCH_PG_URL;
   if (!pgUrl) {
     pgState = join(work, "pg");
     const r = spawnSync("bash", [join(ROOT, "scripts", "pg-temp.sh"), "start", pgState], { encoding: "utf8", env: { ...process.env, PG_TEMP_DURABLE: "1" } });
-    if (r.status === 0) pgUrl = r.stdout.trim();
+    if (r.status === 0) {
+      pgUrl = r.stdout.trim();
+      const home = readFileSync(join(pgState, "home"), "utf8").trim();
+      pgPid = Number(readFileSync(join(home, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+    }
     else console.log(`PostgreSQL row skipped: ${r.stderr.trim()}`);
   }
   const configs: Array<[string, () => string]> = [["no registry (--db none)", () => "none"], ["SQLite", () => join(work, `fleet-${Math.random().toString(36).slice(2)}.db`)]];
@@ -213,7 +223,7 @@ async function main(): Promise<void> {
             });
             if (r.status !== 201) throw new Error(`rollout: ${r.status} ${await r.text()}`);
           }
-          const f = await measure(server, spec !== "none");
+          const f = await measure(server, spec !== "none", () => (name === "PostgreSQL" && pgPid ? [pgPid, ...childPids(pgPid)] : []));
           results.get(name)!.push(f);
           const pages = [...f.pages.values()].map((ms) => ms.toFixed(0)).join("/");
           console.log(`  run ${run + 1} ${name}: p99 ${f.p99.toFixed(2)} ms, RSS ${f.rss.toFixed(0)} MiB, burst ${f.burst.toFixed(0)}/s${pages ? `, dashboard ${pages} ms` : ""}`);
@@ -228,12 +238,12 @@ async function main(): Promise<void> {
   }
   const mmm = (xs: number[], digits = 2) => spread(xs, digits);
   console.log(`\nmin / median / max over the runs (${BOARDS} boards, ${(PER_MINUTE / 60).toFixed(0)} check-ins/s; 2-core machine shared with other work: compare rows, not absolutes)`);
-  console.log("| registry | check-in p50 ms | check-in p99 ms | max ms | server RSS MiB | CPU ms per check-in | burst check-ins/s (50 at once) | first check-ins/s (50 at once, new rows) |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| registry | check-in p50 ms | check-in p99 ms | max ms | server RSS MiB | CPU ms per check-in (server) | + PostgreSQL's CPU ms | burst check-ins/s (50 at once) | first check-ins/s (50 at once, new rows) |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, fs] of results) {
     if (fs.length === 0) continue;
     console.log(
-      `| ${name} | ${mmm(fs.map((f) => f.p50))} | ${mmm(fs.map((f) => f.p99))} | ${mmm(fs.map((f) => f.max))} | ${mmm(fs.map((f) => f.rss), 0)} | ${mmm(fs.map((f) => f.cpuPerCheckIn))} | ${mmm(fs.map((f) => f.burst), 0)} | ${mmm(fs.map((f) => f.warmUpPerSecond), 0)} |`,
+      `| ${name} | ${mmm(fs.map((f) => f.p50))} | ${mmm(fs.map((f) => f.p99))} | ${mmm(fs.map((f) => f.max))} | ${mmm(fs.map((f) => f.rss), 0)} | ${mmm(fs.map((f) => f.cpuPerCheckIn))} | ${name === "PostgreSQL" && pgPid ? mmm(fs.map((f) => f.dbCpuPerCheckIn)) : "–"} | ${mmm(fs.map((f) => f.burst), 0)} | ${mmm(fs.map((f) => f.warmUpPerSecond), 0)} |`,
     );
   }
   const withPages = [...results].filter(([, fs]) => fs.length > 0 && fs[0].pages.size > 0);

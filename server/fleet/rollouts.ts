@@ -296,31 +296,35 @@ export class Rollouts {
 
   /** What the board should be offered instead of its rule's image (or, kind "mod", its rule's mod), if anything. */
   async choose(channel: string, mac: string, bucket: number, kind: RolloutKind = "firmware"): Promise<Choice | undefined> {
-    const rolledBack = new Set(
-      (
-        await this.db.all<{ image: string }>(
-          "SELECT r.image FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id WHERE d.mac = ? AND d.outcome = 'rolled-back' AND r.kind = ?",
-          [mac, kind],
-        )
-      ).map((r) => r.image),
-    );
-    const active = await this.db.get<RolloutRow>("SELECT * FROM rollouts WHERE channel = ? AND kind = ? AND state = 'active' ORDER BY id DESC LIMIT 1", [channel, kind]);
-    if (active && !rolledBack.has(active.image)) {
-      const r = normalize(active);
-      const stages = JSON.parse(r.stages) as number[];
-      const stage = firstStage(bucket, stages.slice(0, r.stage + 1));
-      if (stage >= 0) return { kind: "rollout", image: r.image, rolloutId: r.id, stage, source: `rollout ${r.id} stage ${stage + 1}`, ...(r.version ? { version: r.version } : {}) };
-    }
     const [column, rolloutColumn] = kind === "mod" ? ["baseline_mod", "baseline_mod_rollout_id"] : ["baseline_image", "baseline_rollout_id"];
-    const baseline = await this.db.get<{ image: string; id: number }>(
-      `SELECT ${column} AS image, ${rolloutColumn} AS id FROM channels WHERE name = ? AND ${column} IS NOT NULL`,
-      [channel],
+    // Every check-in asks this: one statement (one round trip to PostgreSQL) for the
+    // active rollout, the images this board rolled back, the channel's baseline and
+    // the last rollout image the board ran well.
+    type Row = { k: "active" | "rolled-back" | "baseline" | "kept"; image: string; id: number; stages: string | null; stage: number | null; version: string | null };
+    const rows = await this.db.all<Row>(
+      `SELECT 'active' AS k, a.image, a.id, a.stages, a.stage, a.version FROM
+         (SELECT image, id, stages, stage, version FROM rollouts WHERE channel = ? AND kind = ? AND state = 'active' ORDER BY id DESC LIMIT 1) AS a
+       UNION ALL
+       SELECT 'rolled-back', r.image, r.id, NULL, NULL, NULL FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+         WHERE d.mac = ? AND d.outcome = 'rolled-back' AND r.kind = ?
+       UNION ALL
+       SELECT 'baseline', ${column}, ${rolloutColumn}, NULL, NULL, NULL FROM channels WHERE name = ? AND ${column} IS NOT NULL
+       UNION ALL
+       SELECT 'kept', k.image, k.id, NULL, NULL, NULL FROM
+         (SELECT r.image AS image, r.id AS id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+          WHERE d.mac = ? AND d.outcome = 'valid' AND r.channel = ? AND r.kind = ? ORDER BY r.id DESC LIMIT 1) AS k`,
+      [channel, kind, mac, kind, channel, mac, channel, kind],
     );
-    const kept = await this.db.get<{ image: string; id: number }>(
-      `SELECT r.image AS image, r.id AS id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
-       WHERE d.mac = ? AND d.outcome = 'valid' AND r.channel = ? AND r.kind = ? ORDER BY r.id DESC LIMIT 1`,
-      [mac, channel, kind],
-    );
+    const rolledBack = new Set(rows.filter((r) => r.k === "rolled-back").map((r) => r.image));
+    const active = rows.find((r) => r.k === "active");
+    if (active && !rolledBack.has(active.image)) {
+      const id = Number(active.id);
+      const stages = JSON.parse(active.stages!) as number[];
+      const stage = firstStage(bucket, stages.slice(0, Number(active.stage) + 1));
+      if (stage >= 0) return { kind: "rollout", image: active.image, rolloutId: id, stage, source: `rollout ${id} stage ${stage + 1}`, ...(active.version ? { version: active.version } : {}) };
+    }
+    const baseline = rows.find((r) => r.k === "baseline");
+    const kept = rows.find((r) => r.k === "kept");
     const candidates: Choice[] = [];
     if (baseline && !rolledBack.has(baseline.image))
       candidates.push({ kind: "baseline", image: baseline.image, rolloutId: Number(baseline.id), source: `channel ${channel} ${kind === "mod" ? "mod " : ""}baseline (rollout ${baseline.id})` });
