@@ -202,8 +202,11 @@ async function main(): Promise<void> {
     }
     else console.log(`PostgreSQL row skipped: ${r.stderr.trim()}`);
   }
-  const configs: Array<[string, () => string]> = [["no registry (--db none)", () => "none"], ["SQLite", () => join(work, `fleet-${Math.random().toString(36).slice(2)}.db`)]];
+  let configs: Array<[string, () => string]> = [["no registry (--db none)", () => "none"], ["SQLite", () => join(work, `fleet-${Math.random().toString(36).slice(2)}.db`)]];
   if (pgUrl) configs.push(["PostgreSQL", () => pgUrl!]);
+  // BENCH_DBS=none,sqlite (say) runs only those rows
+  const only = process.env.BENCH_DBS?.toLowerCase().split(",");
+  if (only) configs = configs.filter(([name]) => only.some((o) => name.toLowerCase().includes(o)));
   const results = new Map<string, Figures[]>(configs.map(([name]) => [name, []]));
   console.log(`fleet check-ins: ${BOARDS} boards, ${PER_MINUTE}/min (${(PER_MINUTE / 60).toFixed(0)}/s) for ${SECONDS} s per run, ${RUNS} runs, interleaved`);
   try {

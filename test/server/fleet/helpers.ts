@@ -27,12 +27,12 @@ export interface CheckInOptions {
 
 export async function startFleetServer(
   backend: Backend,
-  options: { rules?: string; token?: string | null; files?: Record<string, Uint8Array>; tickMs?: number; logLevel?: "info" | "debug" | "trace"; now?: () => number; maxUploadBytes?: number } = {},
+  options: { rules?: string; token?: string | null; files?: Record<string, Uint8Array>; tickMs?: number; logLevel?: "info" | "debug" | "trace"; now?: () => number; maxUploadBytes?: number; deadlineMs?: number } = {},
 ): Promise<FleetServer> {
   const db = await backend.fresh();
   const rules = options.rules === undefined ? undefined : parseRules(options.rules, "yaml");
   const token = options.token === null ? undefined : (options.token ?? TOKEN);
-  const server = await start({ rules, logLevel: options.logLevel ?? "info", fleet: { db: db.url, adminToken: token, tickMs: options.tickMs, now: options.now, maxUploadBytes: options.maxUploadBytes } });
+  const server = await start({ rules, logLevel: options.logLevel ?? "info", fleet: { db: db.url, adminToken: token, tickMs: options.tickMs, now: options.now, maxUploadBytes: options.maxUploadBytes, deadlineMs: options.deadlineMs } });
   for (const [name, bytes] of Object.entries(options.files ?? {})) {
     await mkdir(dirname(join(server.dir, name)), { recursive: true });
     await writeFile(join(server.dir, name), bytes);
