@@ -5,8 +5,11 @@
 //     one check-in every 6 ms at 10,000, 167/s, a fresh connection each, as
 //     HTTPUpdate does), BENCH_SECONDS long (default 20 s, ~3,333 check-ins;
 //     60 for the whole minute), after every board checked in once (the
-//     registry holds them all): check-in latency p50/p99/max and the server's
-//     peak RSS and CPU-ms per check-in;
+//     registry holds them all): check-in latency p50/p99/max as the boards
+//     see it, the server's own time per check-in as the registry recorded it
+//     (duration_ms: without the accept queue and the client's own scheduling,
+//     which on a loaded machine make most of the tail), the server's peak RSS
+//     and CPU-ms per check-in (and PostgreSQL's, when the bench started it);
 //   - then a burst: 50 boards at once, as fast as they can, 3 s: check-ins/s;
 //   - then, with the registry, the dashboard at that many devices: the
 //     overview, a page deep in the list, a MAC search and a version filter,
@@ -19,6 +22,8 @@
 // registry's whole path (device row, rollout choice, history rows) and is
 // answered 304. Prints figures; asserts nothing.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import Database from "better-sqlite3";
+import pg from "pg";
 import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
@@ -27,7 +32,7 @@ import { join } from "node:path";
 import { checkInHeaders } from "../modules/core/engine/checkin";
 import type { DeviceInfo } from "../modules/core/ports";
 import { buildImage } from "../tools/esp-image";
-import { childPids, cpuSeconds, rotate, sampleRss, spread } from "./rss";
+import { childPids, cpuSeconds, median, rotate, sampleRss, spread } from "./rss";
 
 const ROOT = join(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -112,6 +117,10 @@ interface Figures {
   warmUpPerSecond: number;
   /** CPU of the database server's processes (PostgreSQL when this bench started it), ms per check-in. */
   dbCpuPerCheckIn: number;
+  /** Wall-clock ms of the paced phase, to find its check-ins in the registry. */
+  window: [number, number];
+  /** The server's own time per check-in (onRequest to the response's close, as the registry records it): p50, p99. */
+  server?: [number, number];
   /** Dashboard page -> median ms (registry configurations only). */
   pages: Map<string, number>;
 }
@@ -154,6 +163,7 @@ async function measure(server: Server, registry: boolean, dbPids: () => number[]
   const db0 = cpuSeconds(dbPids()) * 1000;
   const gap = 60_000 / PER_MINUTE;
   const count = Math.round((SECONDS * 1000) / gap);
+  const from = Date.now();
   const start = performance.now();
   const pending: Promise<number>[] = [];
   for (let n = 0; n < count; n++) {
@@ -162,6 +172,7 @@ async function measure(server: Server, registry: boolean, dbPids: () => number[]
     pending.push(checkIn(server.port, texts[n % BOARDS]));
   }
   const latencies = (await Promise.all(pending)).sort((a, b) => a - b);
+  const window: [number, number] = [from, Date.now()];
   const cpuPerCheckIn = (cpuMs(pid) - cpu0) / count;
   // PostgreSQL's server processes (postmaster and backends) work for the check-ins too
   const dbCpuPerCheckIn = (cpuSeconds(dbPids()) * 1000 - db0) / count;
@@ -178,7 +189,29 @@ async function measure(server: Server, registry: boolean, dbPids: () => number[]
     }),
   );
   const pages = registry ? await pageTimes(server.port) : new Map<string, number>();
-  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1], rss: peak, cpuPerCheckIn, burst: done / 3, warmUpPerSecond, pages, dbCpuPerCheckIn };
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1], rss: peak, cpuPerCheckIn, burst: done / 3, warmUpPerSecond, pages, dbCpuPerCheckIn, window };
+}
+
+/**
+ * The paced phase's check-ins as the registry timed them (duration_ms): the
+ * server's own share of the latency, apart from the queues and the scheduling
+ * of a loaded machine the client's figure includes.
+ */
+async function serverTimes(spec: string, [from, to]: [number, number]): Promise<[number, number]> {
+  const sql = "SELECT duration_ms AS ms FROM checkins WHERE at >= ? AND at <= ? ORDER BY duration_ms";
+  let rows: Array<{ ms: number }>;
+  if (spec.startsWith("postgres")) {
+    const client = new pg.Client({ connectionString: spec });
+    await client.connect();
+    rows = (await client.query(sql.replace("?", "$1").replace("?", "$2"), [from, to])).rows as Array<{ ms: number }>;
+    await client.end();
+  } else {
+    const db = new Database(spec, { readonly: true });
+    rows = db.prepare(sql).all(from, to) as Array<{ ms: number }>;
+    db.close();
+  }
+  const ms = rows.map((r) => Number(r.ms));
+  return [quantile(ms, 0.5), quantile(ms, 0.99)];
 }
 
 async function main(): Promise<void> {
@@ -227,6 +260,7 @@ async function main(): Promise<void> {
             if (r.status !== 201) throw new Error(`rollout: ${r.status} ${await r.text()}`);
           }
           const f = await measure(server, spec !== "none", () => (name === "PostgreSQL" && pgPid ? [pgPid, ...childPids(pgPid)] : []));
+          if (spec !== "none") f.server = await serverTimes(spec, f.window);
           results.get(name)!.push(f);
           const pages = [...f.pages.values()].map((ms) => ms.toFixed(0)).join("/");
           console.log(`  run ${run + 1} ${name}: p99 ${f.p99.toFixed(2)} ms, RSS ${f.rss.toFixed(0)} MiB, burst ${f.burst.toFixed(0)}/s${pages ? `, dashboard ${pages} ms` : ""}`);
@@ -240,13 +274,14 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   const mmm = (xs: number[], digits = 2) => spread(xs, digits);
+  const own = (fs: Figures[]) => (fs[0].server ? `${median(fs.map((f) => f.server![0])).toFixed(2)} / ${median(fs.map((f) => f.server![1])).toFixed(2)}` : "–");
   console.log(`\nmin / median / max over the runs (${BOARDS} boards, ${(PER_MINUTE / 60).toFixed(0)} check-ins/s; 2-core machine shared with other work: compare rows, not absolutes)`);
-  console.log("| registry | check-in p50 ms | check-in p99 ms | max ms | server RSS MiB | CPU ms per check-in (server) | + PostgreSQL's CPU ms | burst check-ins/s (50 at once) | first check-ins/s (50 at once, new rows) |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| registry | check-in p50 ms | check-in p99 ms | max ms | server's own p50 / p99 ms (median run) | server RSS MiB | CPU ms per check-in (server) | + PostgreSQL's CPU ms | burst check-ins/s (50 at once) | first check-ins/s (50 at once, new rows) |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, fs] of results) {
     if (fs.length === 0) continue;
     console.log(
-      `| ${name} | ${mmm(fs.map((f) => f.p50))} | ${mmm(fs.map((f) => f.p99))} | ${mmm(fs.map((f) => f.max))} | ${mmm(fs.map((f) => f.rss), 0)} | ${mmm(fs.map((f) => f.cpuPerCheckIn))} | ${name === "PostgreSQL" && pgPid ? mmm(fs.map((f) => f.dbCpuPerCheckIn)) : "–"} | ${mmm(fs.map((f) => f.burst), 0)} | ${mmm(fs.map((f) => f.warmUpPerSecond), 0)} |`,
+      `| ${name} | ${mmm(fs.map((f) => f.p50))} | ${mmm(fs.map((f) => f.p99))} | ${mmm(fs.map((f) => f.max))} | ${own(fs)} | ${mmm(fs.map((f) => f.rss), 0)} | ${mmm(fs.map((f) => f.cpuPerCheckIn))} | ${name === "PostgreSQL" && pgPid ? mmm(fs.map((f) => f.dbCpuPerCheckIn)) : "–"} | ${mmm(fs.map((f) => f.burst), 0)} | ${mmm(fs.map((f) => f.warmUpPerSecond), 0)} |`,
     );
   }
   const withPages = [...results].filter(([, fs]) => fs.length > 0 && fs[0].pages.size > 0);
