@@ -168,19 +168,32 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-function queryable(client: pg.Pool | pg.PoolClient, texts: Map<string, string>): Queryable {
-  const text = (sql: string) => {
-    let t = texts.get(sql);
-    if (t === undefined) {
-      t = numbered(sql);
-      texts.set(sql, t);
+/** A statement as pg sends it; `name` makes PostgreSQL parse and plan it once per connection. */
+type Statement = { text: string; name?: string };
+
+/**
+ * Named (prepared) statements, except those whose result columns could change
+ * under a running server (`SELECT *`: another server's migration adding a
+ * column would make a prepared one fail until reconnect).
+ */
+function statement(sql: string, n: number): Statement {
+  const text = numbered(sql);
+  return /\bSELECT\s+\*|\.\*/i.test(sql) ? { text } : { text, name: `ota_${n}` };
+}
+
+function queryable(client: pg.Pool | pg.PoolClient, statements: Map<string, Statement>): Queryable {
+  const config = (sql: string, params: readonly Param[]) => {
+    let st = statements.get(sql);
+    if (st === undefined) {
+      st = statement(sql, statements.size + 1);
+      statements.set(sql, st);
     }
-    return t;
+    return { ...st, values: params as Param[] };
   };
   return {
-    all: async <T>(sql: string, params: readonly Param[] = []) => (await client.query(text(sql), params as Param[])).rows as T[],
-    get: async <T>(sql: string, params: readonly Param[] = []) => (await client.query(text(sql), params as Param[])).rows[0] as T | undefined,
-    run: async (sql: string, params: readonly Param[] = []) => (await client.query(text(sql), params as Param[])).rowCount ?? 0,
+    all: async <T>(sql: string, params: readonly Param[] = []) => (await client.query(config(sql, params))).rows as T[],
+    get: async <T>(sql: string, params: readonly Param[] = []) => (await client.query(config(sql, params))).rows[0] as T | undefined,
+    run: async (sql: string, params: readonly Param[] = []) => (await client.query(config(sql, params))).rowCount ?? 0,
     exec: async (sql: string) => void (await client.query(sql)),
   };
 }
@@ -188,7 +201,7 @@ function queryable(client: pg.Pool | pg.PoolClient, texts: Map<string, string>):
 class PostgresDb implements Db {
   readonly dialect = "postgres" as const;
   readonly forUpdate = " FOR UPDATE";
-  private readonly texts = new Map<string, string>();
+  private readonly texts = new Map<string, Statement>();
   private readonly pooled: Queryable;
 
   private constructor(
