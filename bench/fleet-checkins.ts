@@ -170,7 +170,8 @@ async function measure(server: Server, registry: boolean, dbPids: () => number[]
   const warmUpPerSecond = BOARDS / ((performance.now() - w0) / 1000);
   const rss = sampleRss(() => [pid]);
   const cpu0 = cpuMs(pid);
-  const db0 = cpuSeconds(dbPids()) * 1000;
+  // per process: a backend that ends meanwhile takes its CPU with it, and must not make the sum negative
+  const db0 = new Map(dbPids().map((p) => [p, cpuSeconds([p]) * 1000]));
   const gap = 60_000 / PER_MINUTE;
   const count = Math.round((SECONDS * 1000) / gap);
   const from = Date.now();
@@ -187,7 +188,7 @@ async function measure(server: Server, registry: boolean, dbPids: () => number[]
   const answeredByRules = byRules;
   const cpuPerCheckIn = (cpuMs(pid) - cpu0) / count;
   // PostgreSQL's server processes (postmaster and backends) work for the check-ins too
-  const dbCpuPerCheckIn = (cpuSeconds(dbPids()) * 1000 - db0) / count;
+  const dbCpuPerCheckIn = dbPids().reduce((sum, p) => sum + cpuSeconds([p]) * 1000 - (db0.get(p) ?? 0), 0) / count;
   const peak = rss.stop();
   // burst: 50 boards at once for 3 s
   let done = 0;
