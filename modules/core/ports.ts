@@ -215,6 +215,20 @@ export interface PortalRequest {
   headers: ReadonlyMap<string, string>;
   /** Request body as text (form posts), already size-limited by the adapter. */
   body: string;
+  /**
+   * The client's IP address as the server adapter saw it (the TCP peer): the
+   * key of the wrong-password back-off, and on the board the only clue to the
+   * interface (a peer in the access point's subnet came over the AP). Absent
+   * when the adapter cannot tell.
+   */
+  remoteAddress?: string;
+  /**
+   * The board's own address the request arrived at (the AP's or the station's).
+   * The twin's server knows it; Moddable 8.2.3's TCP socket has no local
+   * address (modules/io/socket/lwip/tcp.c has remoteAddress only), so on the
+   * board it is absent and remoteAddress decides.
+   */
+  localAddress?: string;
 }
 
 export interface PortalResponse {

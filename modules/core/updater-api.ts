@@ -193,6 +193,38 @@ export interface ModView {
   remove(): string | undefined;
 }
 
+/** The access point's lifecycle (wifi/ap-lifecycle.ts): which mode is on, whether the AP is up, when it closes. */
+export type ApMode = "fallback" | "always" | "setup";
+export interface ApStatus { mode: ApMode; up: boolean; closesInS: number | null }
+export interface ApView { status(): ApStatus }
+
+/** What guards the portal (manifest config; docs/production.md). */
+export interface PortalSecurity {
+  /**
+   * Routes that change what the board runs answer 403 until a portal password
+   * is set, and Wi-Fi set-up and the password page answer on the access point
+   * only (config.requirePassword). Default true; false is for bench boards,
+   * and the home page then says the board is open.
+   */
+  requirePassword?: boolean;
+  /** The access point has a WPA2 password (config.apPassword is not empty). Default false. */
+  apHasPassword?: boolean;
+  /** The wrong-password back-off (portal/login-throttle.ts); the board's defaults when absent. */
+  throttle?: ThrottleOptions;
+}
+
+/** Wrong portal passwords per client address: free tries, then a wait that doubles up to a cap (portal/login-throttle.ts). */
+export interface ThrottleOptions {
+  /** Wrong passwords an address may send before it waits. Default 3. */
+  freeFailures?: number;
+  /** The first wait. Default 1000 ms. */
+  baseMs?: number;
+  /** The longest wait. Default 300000 ms (5 min). */
+  maxMs?: number;
+  /** Addresses remembered at once. Default 16. */
+  capacity?: number;
+}
+
 /** What createPortal (modules/core/portal/portal.ts) needs; it returns a request handler. */
 export interface PortalDeps {
   updater: Updater;
@@ -210,6 +242,10 @@ export interface PortalDeps {
   signing?: SignaturePolicy;
   /** The board hosts app mods (the same ModManager the updater has): the pages show the running mod and offer Remove and Go back. */
   mods?: ModView;
+  /** The access point's lifecycle; without it the AP is taken to be always on ("always"). */
+  ap?: ApView;
+  /** Password rules and what the status reports; the board's defaults (a password required) when absent. */
+  security?: PortalSecurity;
 }
 
 export type PortalHandler = (request: PortalRequest) => PortalResponse;

@@ -8,6 +8,7 @@ import { isActivePhase } from "./page-progress";
 import { bootSection, bootStatusJson, type BootStatusJson } from "./pages-boot";
 import { signingJson, signingSection, type SigningJson } from "./signing";
 import { modSection, modStatusJson, type ModStatusJson } from "./pages-mods";
+import { passwordFirstNotice, securityJson, securitySection, type SecurityJson } from "./security";
 
 export interface StatusJson extends BootStatusJson, ModStatusJson {
   app: string;
@@ -21,6 +22,8 @@ export interface StatusJson extends BootStatusJson, ModStatusJson {
   update: string;
   /** Whether the board takes only signed images, and the keys' fingerprints. */
   signing: SigningJson;
+  /** What guards the board: password, signatures, the access point (docs/production.md). */
+  security: SecurityJson;
 }
 
 export function statusJson(context: PortalContext): StatusJson {
@@ -37,6 +40,7 @@ export function statusJson(context: PortalContext): StatusJson {
     station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false },
     update: updater.progress().phase,
     signing: signingJson(context.deps.signing),
+    security: securityJson(context.deps),
     ...modStatusJson(context.deps.mods),
   };
 }
@@ -54,6 +58,7 @@ export function homePage(context: PortalContext): string {
   const running = isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "";
   const body =
     running +
+    passwordFirstNotice(context.deps) +
     "<section><dl>" +
     `<dt>App</dt><dd id=app>${esc(device.appName)}</dd>` +
     `<dt>Version</dt><dd id=version>${esc(device.appVersion)}</dd>` +
@@ -62,6 +67,7 @@ export function homePage(context: PortalContext): string {
     bootSection(context) +
     modSection(context) +
     signingSection(context.deps.signing) +
+    securitySection(context.deps) +
     "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
     `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +

@@ -16,6 +16,7 @@ import { signingSection } from "./signing";
 import { slotText } from "./pages-boot";
 import { uploadScriptRoute, uploadSection } from "./page-upload";
 import { isRunningImage, runningImage, type RunningImage } from "../engine/installed";
+import { passwordFirstNotice } from "./security";
 
 /** Catalog rows per page (~210 bytes each); more are paged with ?from=N. */
 export const MAX_LISTED = 20;
@@ -146,7 +147,7 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
     (isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "") +
     (wifi.status().connected ? "" : `<section><p class=error>The station link is down: the update server is reached over it. <a href="/wifi">Wi-Fi</a></p></section>`);
   const status = boot.status();
-  const before = `<p id=error>${esc(error ?? "")}</p>` + notes + signingSection(context.deps.signing) + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
+  const before = `<p id=error>${esc(error ?? "")}</p>` + passwordFirstNotice(context.deps) + notes + signingSection(context.deps.signing) + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
   const after =
     `</div></section>` +
     uploadSection(context.bootId, context.deps.signing?.required === true, context.deps.mods !== undefined) +
@@ -219,6 +220,7 @@ export const updateRoutes: Route[] = [
       return error === undefined ? seeOther("/progress") : htmlResponse(updatePage(c, error), 400);
     },
     guarded: true,
+    lock: "installs",
   },
   {
     path: "/update/settings",
@@ -230,6 +232,7 @@ export const updateRoutes: Route[] = [
       return seeOther("/update?cached=1");
     },
     guarded: true,
+    lock: "installs",
   },
   {
     // ESP8266/ESP32 HTTPUpdate "advanced updater" check-in: the server decides (image or 304).
@@ -240,6 +243,7 @@ export const updateRoutes: Route[] = [
       return error === undefined ? seeOther("/progress") : htmlResponse(updatePage(c, error), 400);
     },
     guarded: true,
+    lock: "installs",
   },
   {
     path: "/api/catalog",
@@ -258,5 +262,6 @@ export const updateRoutes: Route[] = [
       return error === undefined ? jsonResponse({ ok: true }, 202) : jsonResponse({ ok: false, error }, 409);
     },
     guarded: true,
+    lock: "installs",
   },
 ];

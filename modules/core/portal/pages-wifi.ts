@@ -105,8 +105,9 @@ export const wifiRoutes: Route[] = [
       return htmlResponse(wifiPage(c));
     },
     guarded: true,
+    lock: "setup",
   },
-  { path: "/wifi/connect", post: connect, guarded: true },
+  { path: "/wifi/connect", post: connect, guarded: true, lock: "setup" },
   {
     path: "/wifi/forget",
     post: (c) => {
@@ -115,6 +116,7 @@ export const wifiRoutes: Route[] = [
       return htmlResponse(gone ? wifiPage(c, undefined, `Forgot ${ssid}.`) : wifiPage(c, "That network is not stored."), gone ? 200 : 404);
     },
     guarded: true,
+    lock: "setup",
   },
   {
     path: "/api/scan",
@@ -124,5 +126,6 @@ export const wifiRoutes: Route[] = [
       return jsonResponse(c.scanner.state());
     },
     guarded: true,
+    lock: "setup",
   },
 ];
