@@ -10,7 +10,7 @@ import config from "mc/config";
 import Instrumentation from "instrumentation";
 import Timer from "timer";
 import platform from "modules/moddable/platform";
-import { setPassword, storedPassword } from "./modules/core/portal/basic-auth";
+import { seedPassword, storedPassword } from "./modules/core/portal/basic-auth";
 import { createPortal, newBootId } from "./modules/core/portal/portal";
 import { BootPolicy } from "./modules/core/boot/policy";
 import { accessPointCheck, portalCheck, stationCheck } from "./modules/core/boot/checks";
@@ -37,21 +37,14 @@ import { connectHost } from "ota/host";
 
 /** Preference domain (NVS namespace: at most 15 characters). */
 const DOMAIN = "ota";
-/** Marks that config.portalPassword was applied once, so removing it in the portal sticks. */
-const SEEDED_KEY = "portal.seeded";
 
 const store = new PreferenceStore(DOMAIN);
 const clock = new TimerClock();
 const system = { restart: () => platform.restart() };
 
-if (store.get(SEEDED_KEY) === undefined) {
-  const initial = String(config.portalPassword ?? "");
-  if (initial && storedPassword(store) === undefined) {
-    const problem = setPassword(store, initial);
-    if (problem) trace(`config.portalPassword ignored: ${problem}\n`);
-  }
-  store.set(SEEDED_KEY, "1");
-}
+// config.portalPassword seeds the password once (removing it in the portal sticks).
+const seedProblem = seedPassword(store, String(config.portalPassword ?? ""));
+if (seedProblem) trace(`config.portalPassword ignored: ${seedProblem}\n`);
 
 const bootControl = platform.bootControl();
 // config.signingKeys (docs/signing.md); mcconfig's command-line form (signingKeys=MFkw...) arrives
@@ -133,7 +126,12 @@ const updater = createUpdater({
 const portalPort = Number(config.portalPort ?? 80);
 const portalHost = String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`));
 const bootId = newBootId(clock.now());
-const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods });
+// Secure by default (docs/production.md): no update until a portal password is set, unless
+// config.requirePassword is false (a bench board; the home page then warns).
+// mcconfig's command-line form (requirePassword=false) arrives as a string.
+const security = { requirePassword: String(config.requirePassword ?? true) !== "false", apHasPassword: String(config.apPassword ?? "") !== "" };
+if (!security.requirePassword) trace("requirePassword is off: updates need no portal password\n");
+const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods, security });
 // A port already in use is logged and retried by the server; the app goes on meanwhile
 // (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
 const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, bodyRouter: portal.bodyRouter, clock, probe: platform.portProbe, log: (line) => trace(line) });

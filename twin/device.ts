@@ -44,7 +44,7 @@ import { demoFirmwares, demoImage } from "./demo-catalog";
 import { signaturePolicy } from "../modules/core/signature/policy";
 import { nodeVerifier } from "../server/signing";
 import { announceTxt } from "../modules/core/announce";
-import { storedPassword } from "../modules/core/portal/basic-auth";
+import { seedPassword, storedPassword } from "../modules/core/portal/basic-auth";
 import { TwinAnnouncer } from "./adapters/mdns";
 
 export interface TwinOptions {
@@ -90,6 +90,17 @@ export interface TwinOptions {
    * a board does (_moddable-ota._tcp, twin/adapters/mdns.ts).
    */
   lan?: { address: string };
+  /**
+   * As manifest config.requirePassword: no update until a portal password is
+   * set, and Wi-Fi set-up and the password page on the access point only
+   * (the twin's loopback plays the AP). Default true, the board's; tests of
+   * an open portal say false.
+   */
+  requirePassword?: boolean;
+  /** As config.portalPassword: seeds the portal password once, as main.ts does. */
+  portalPassword?: string;
+  /** As config.apPassword: the simulated access point has a WPA2 password (/api/status security.apOpen). */
+  apPassword?: string;
   /** The board's signing keys, as manifest config.signingKeys: any key makes it take only images signed with one. */
   signingKeys?: string[];
   /** XS version of the emulated firmware when its image names none (TWIN-BEHAVIOUR "xs=16.7.0"). Default Moddable 8.2.3's, 17.7.0. */
@@ -166,6 +177,8 @@ export class Twin {
     this.store = new JsonFileStore(nvsPath);
     // A new board was set up on the twin's LAN, as its owner would from the Wi-Fi page.
     if (provisioned) rememberCredential(this.store, TWIN_NETWORK);
+    const seedProblem = seedPassword(this.store, options.portalPassword ?? "");
+    if (seedProblem) options.log?.(`twin: portalPassword ignored: ${seedProblem}`);
     if (options.storeServer) {
       this.store.set(SETTINGS_KEYS.host, options.server.host);
       this.store.set(SETTINGS_KEYS.port, String(options.server.port));
@@ -259,7 +272,10 @@ export class Twin {
     const portalHost = `127.0.0.1:${this.port}`;
     for (const check of [accessPointCheck(wifi), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);
     const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater, signatures, log, ...(mods ? { mods } : {}) });
-    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, ...(mods ? { mods } : {}) });
+    const security = { requirePassword: this.options.requirePassword ?? true, apHasPassword: (this.options.apPassword ?? "") !== "" };
+    // Loopback is the board's access point; the LAN address (options.lan) its station.
+    this.portal.boardAddress = (local) => (local === this.options.lan?.address ? local : wifi.status().apAddress);
+    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, security, ...(mods ? { mods } : {}) });
     session.updater = updater;
     this.bootCount++;
     log(`booted ${result.partition.label}: ${device.appName} ${device.appVersion} (${policy.status().otaState})${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);
