@@ -19,6 +19,7 @@ import { UPLOAD_PATH } from "../modules/core/portal/upload";
 import { nodeDigest } from "../server/node-digest";
 import { answerError, Board, boardProgress, headOnly, Unreachable, type BoardStatus } from "./board";
 import type { ProgressView } from "./progress";
+import { passwordRefusal } from "./password";
 
 /** The mod upload route (same contract as POST /update/upload). */
 export const MOD_UPLOAD_PATH = "/update/mod";
@@ -101,7 +102,7 @@ export async function pushOne(board: Board, file: PushFile, view: ProgressView, 
   // The upload route is guarded like /api/progress: learn about the password before sending anything.
   const probe = await attempt(board.call("GET", "/api/progress"));
   if (!probe) return unreachable("no answer from /api/progress");
-  if (probe.status === 401) return refused(board.authorization ? "wrong portal password" : "this board needs the portal password (--password or OTA_PORTAL_PASSWORD)");
+  if (probe.status === 401) return refused(passwordRefusal(probe, Boolean(board.authorization), " (--password or OTA_PORTAL_PASSWORD)") ?? "");
   const headers: Record<string, string> = { "x-md5": file.md5, "x-filename": file.name };
   if (file.signature) headers[SIGNATURE_HEADER_KEY] = file.signature;
   view.begin(row);
@@ -120,7 +121,8 @@ export async function pushOne(board: Board, file: PushFile, view: ProgressView, 
     else return unreachable(`the upload broke off: ${message(e)}`);
   }
   if (answer.status === 404 && file.kind === "mod") return refused("this board's firmware takes no mods (it has no POST /update/mod)");
-  if (answer.status === 401) return refused(board.authorization ? "wrong portal password" : "this board needs the portal password");
+  const password = passwordRefusal(answer, Boolean(board.authorization));
+  if (password !== undefined) return refused(password);
   if (answer.status !== 202 && answer.status !== 200) return refused(answerError(answer));
 
   // Verify and commit, then the restart.
