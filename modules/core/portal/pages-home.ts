@@ -67,9 +67,8 @@ export function homePage(context: PortalContext): string {
     signingSection(context.deps.signing) +
     "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
-    `<dd id=ap-state>${esc(apStateText(apStatus(context.deps.ap, w)))}</dd>` +
     `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +
-    "</dl></section><nav>" +
+    `</dl><p id=ap-state>${esc(apStateText(apStatus(context.deps.ap, w)))}</p></section><nav>` +
     `<a id=menu-wifi href="/wifi">Wi-Fi</a><a id=menu-update href="/update">UPDATE</a>` +
     `<a id=menu-password class=alt href="/password">Portal password${storedPassword(store) ? " (set)" : ""}</a>` +
     "</nav>";

@@ -12,7 +12,7 @@ function apJson(body: string): unknown {
 }
 
 function apLine(page: string): string {
-  const m = /<dd id=ap-state>([^<]*)<\/dd>/.exec(page);
+  const m = /<p id=ap-state>([^<]*)<\/p>/.exec(page);
   assert.ok(m, "the home page has #ap-state");
   return m[1];
 }
