@@ -96,6 +96,7 @@ wifi.onChange = (message) => trace(`wifi: ${message}\n`);
 const apConfig = readApConfig({ apMode: config.apMode, apFallbackAfter: config.apFallbackAfter, apLinger: config.apLinger });
 for (const problem of apConfig.problems) trace(`${problem}\n`);
 const ap = new ApLifecycle({ wifi, clock, store, log: (line) => trace(`${line}\n`) }, apConfig.options);
+wifi.powerOn(); // before any socket, even with the AP down (see ModdableWifi.powerOn)
 ap.start();
 const apAddress = wifi.status().apAddress;
 trace(`access point "${apSsid}" at ${apAddress} (${apConfig.options.mode} mode, ${ap.status().up ? "up" : "down"}), running ${device.runningPartition}\n`);

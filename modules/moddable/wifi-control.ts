@@ -47,6 +47,16 @@ export class ModdableWifi implements WifiControl {
   /** The AP's settings, used at each start; nothing goes on air until startAccessPoint(). */
   constructor(private readonly settings: AccessPointSettings) {}
 
+  /**
+   * Starts Wi-Fi in station mode when nothing has started it yet. On ESP32 the SDK starts
+   * lwIP's tcpip task with Wi-Fi (xs6wifi.c initWiFi -> esp_netif_init) and every socket
+   * needs it: with the AP down at boot, the portal's listener and the captive DNS socket
+   * would otherwise come first. (WiFi.mode reads -5 on ESP32, 0 in the simulator, until then.)
+   */
+  powerOn(): void {
+    if (WiFi.mode <= 0) WiFi.mode = STATION_ONLY;
+  }
+
   /** Starts the access point with the station interface kept up. */
   startAccessPoint(): void {
     WiFi.mode = STATION_AND_AP;
@@ -109,8 +119,6 @@ export class ModdableWifi implements WifiControl {
   connect(ssid: string, password: string): void {
     this.#stationSsid = ssid;
     this.#connected = false;
-    // Connecting with the AP down: station mode (xs_wifi_connect initialises Wi-Fi in it; the simulator needs mode 1 or 3).
-    if (!this.#apUp) WiFi.mode = STATION_ONLY;
     this.#watch();
     WiFi.connect(password ? { ssid, password } : { ssid });
   }
