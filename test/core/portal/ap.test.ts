@@ -2,7 +2,7 @@
 // (mode, up, closesInS beside ssid and address) and the home page's line,
 // and the Wi-Fi page telling the lifecycle when networks change (Node and XS).
 import { test, assert } from "../../harness/t";
-import { portalRig } from "../../fakes/portal-client";
+import { header, portalRig } from "../../fakes/portal-client";
 import { ApLifecycle } from "../../../modules/core/wifi/ap-lifecycle";
 import { rememberCredential } from "../../../modules/core/portal/wifi-credentials";
 import { apStateText, duration } from "../../../modules/core/portal/ap-status";
@@ -83,4 +83,23 @@ test("forgetting the last network in the portal reopens a setup-mode AP", () => 
   assert.equal(ap.status().up, false);
   rig.post("/wifi/forget", { ssid: "home" }, { host: "192.168.1.57" });
   assert.deepEqual(JSON.parse(rig.get("/api/status", { host: "192.168.1.57" }).body).ap.up, true);
+});
+
+test("captive redirects go to the AP's address while it is up, to the station's (on the portal's port) once it is down", () => {
+  const rig = portalRig({ portalHost: "192.168.4.1:8080" });
+  const ap = new ApLifecycle({ wifi: rig.wifi, clock: rig.clock, store: rig.store }, { mode: "fallback", fallbackAfterMs: 60_000, lingerMs: 300_000 });
+  rig.deps.ap = ap;
+  rig.wifi.current = { ...rig.wifi.current, apUp: false, connected: false };
+  ap.start();
+  assert.equal(header(rig.get("/generate_204"), "location"), "http://192.168.4.1:8080/");
+  assert.equal(header(rig.get("/", { host: "example.com" }), "location"), "http://192.168.4.1:8080/");
+  rememberCredential(rig.store, { ssid: "home", password: "password1" });
+  ap.networksChanged();
+  rig.wifi.station("joined");
+  rig.clock.advance(300_000);
+  assert.equal(ap.status().up, false);
+  assert.equal(header(rig.get("/generate_204", { host: "192.168.1.57" }), "location"), "http://192.168.1.57:8080/");
+  assert.equal(header(rig.get("/", { host: "ota-5e7111.local" }), "location"), "http://192.168.1.57:8080/");
+  rig.wifi.station("lost");
+  assert.equal(header(rig.get("/generate_204", { host: "192.168.4.1" }), "location"), "http://192.168.4.1:8080/", "no station address: the AP's is all there is");
 });
