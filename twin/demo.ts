@@ -156,6 +156,8 @@ async function main(argv: string[]): Promise<void> {
   }
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
   if (lan) console.log(`On the LAN     http://${lan}:${twin.port}/   announced over mDNS as _moddable-ota._tcp (npx ota discover)`);
+  // Fallback mode, as a board ships: the twin joins TwinLAN at boot, so its AP stays down and the portal is on its station address (loopback here).
+  console.log("Access point   fallback mode: down while the twin is on TwinLAN, up after 60 s without it, down 300 s after a join (docs/access-point.md)");
   console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
   if (!o.server && !o.catalog) {
     console.log(`App mods       the catalog also has app mods for the twin's firmware (XS 17.7): hello-1.0.0.xsa, hello-1.1.0.xsa, hello-broken-1.2.0.xsa (throws at start: rolled back), hello-failcheck-1.3.0.xsa (fails its check: rolled back), hello-xs16-1.0.0.xsa (built for XS 16.7: refused; demo-xs16-2.2.0.bin is a firmware with XS 16.7, which disables a 17.7 mod)${owner ? `; ${MOD_UNSIGNED} and ${MOD_OTHER_KEY} are refused` : ""}`);

@@ -242,8 +242,10 @@ export interface PortalDeps {
   signing?: SignaturePolicy;
   /** The board hosts app mods (the same ModManager the updater has): the pages show the running mod and offer Remove and Go back. */
   mods?: ModView;
-  /** The access point's lifecycle; without it the AP is taken to be always on ("always"). */
+  /** The access point's lifecycle: the home page and /api/status say its mode and when it closes. Without it the AP counts as always up. */
   ap?: ApView;
+  /** Told after the portal stored or forgot a network (the AP lifecycle decides again: setup mode reopens the AP when none is left). */
+  networksChanged?: () => void;
   /** Password rules and what the status reports; the board's defaults (a password required) when absent. */
   security?: PortalSecurity;
 }

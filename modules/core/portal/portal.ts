@@ -24,6 +24,7 @@ import { passwordRoutes } from "./pages-password";
 import { bootRoutes } from "./pages-boot";
 import { uploadKind, uploadRoutes, uploadSink } from "./upload";
 import { modRoutes } from "./pages-mods";
+import { apStatus, portalHome } from "./ap-status";
 
 export { MAX_FORM_BODY } from "./form";
 
@@ -70,7 +71,6 @@ export function createPortal(deps: PortalDeps): Portal {
   const bootId = deps.bootId ?? newBootId(deps.clock.now());
   const scanner = createScanner(deps.wifi, deps.clock);
   const appName = deps.device.appName;
-  const home = `http://${deps.portalHost}/`;
   const throttle = new LoginThrottle(deps.clock, deps.security?.throttle);
 
   // JSON clients (the pages' scripts, tools, uploads) get errors as JSON, people get a page.
@@ -92,6 +92,7 @@ export function createPortal(deps: PortalDeps): Portal {
       return r;
     }
     const w = deps.wifi.status();
+    const home = portalHome(deps.portalHost, deps.ap, w);
     if (!isPortalHost(request.headers.get("host"), [deps.portalHost, w.apAddress, w.stationAddress])) return redirect(home);
     if (isProbePath(request.path)) return redirect(home);
 
@@ -114,7 +115,8 @@ export function createPortal(deps: PortalDeps): Portal {
   function passwordGate(request: PortalRequest, method: string, lock: Route["lock"]): PortalResponse | undefined {
     if (storedPassword(deps.store) === undefined) {
       if (!passwordRequired(deps) || lock === undefined || (lock === "installs" && method !== "POST")) return undefined;
-      const onAp = arrivedOnAp(request, deps.wifi.status());
+      const wifi = deps.wifi.status();
+      const onAp = arrivedOnAp(request, wifi, apStatus(deps.ap, wifi).up);
       if (lock === "setup" && onAp) return undefined;
       const text = lock === "installs" ? PASSWORD_FIRST : `${PASSWORD_FIRST}: until then Wi-Fi set-up and the password page answer on the board's access point only`;
       if (jsonClient(request)) return jsonResponse({ ok: false, error: text }, 403);

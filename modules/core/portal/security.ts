@@ -6,6 +6,7 @@
 import type { PortalRequest, WifiStatus } from "../ports";
 import type { ApMode, PortalDeps } from "../updater-api";
 import { storedPassword } from "./basic-auth";
+import { apStatus } from "./ap-status";
 
 /** The refusal's text (403), as pages, JSON answers and the ota CLI show it. */
 export const PASSWORD_FIRST = "Set a portal password first";
@@ -42,9 +43,11 @@ function subnet24(address: string | undefined): string | undefined {
  * Whether the request came over the board's access point. The local address
  * decides when the adapter knows it (the twin); else the client's: ESP-IDF's
  * soft-AP hands out addresses in its own /24 (192.168.4.x beside 192.168.4.1).
- * A station on that same /24 makes the peer ambiguous, and unknown is never the AP.
+ * A station on that same /24 makes the peer ambiguous, unknown is never the AP,
+ * and nothing arrives on an AP that is down.
  */
-export function arrivedOnAp(request: PortalRequest, wifi: WifiStatus): boolean {
+export function arrivedOnAp(request: PortalRequest, wifi: WifiStatus, apUp: boolean): boolean {
+  if (!apUp) return false;
   if (request.localAddress !== undefined) return request.localAddress === wifi.apAddress;
   const ap = subnet24(wifi.apAddress);
   if (ap === undefined || subnet24(request.remoteAddress) !== ap) return false;
@@ -52,13 +55,12 @@ export function arrivedOnAp(request: PortalRequest, wifi: WifiStatus): boolean {
 }
 
 export function securityJson(deps: PortalDeps): SecurityJson {
-  const ap = deps.ap?.status();
-  const up = ap ? ap.up : true;
+  const ap = apStatus(deps.ap, deps.wifi.status());
   return {
     passwordSet: storedPassword(deps.store) !== undefined,
     signedOnly: deps.signing?.required === true,
-    apMode: ap ? ap.mode : "always",
-    apOpen: up && deps.security?.apHasPassword !== true,
+    apMode: ap.mode,
+    apOpen: ap.up && deps.security?.apHasPassword !== true,
   };
 }
 

@@ -111,6 +111,13 @@ test("the interface: the local address decides when the adapter knows it; a stat
   assert.equal(rig.get("/wifi", { remoteAddress: AP_CLIENT }).status, 403, "the LAN uses 192.168.4.x too: ambiguous");
   rig.wifi.current = { ...rig.wifi.current, connected: false, stationAddress: undefined };
   assert.equal(rig.get("/wifi", { remoteAddress: AP_CLIENT }).status, 200);
+  rig.wifi.current = { ...rig.wifi.current, apUp: false };
+  assert.equal(rig.get("/wifi", { remoteAddress: AP_CLIENT }).status, 403, "nothing arrives on an AP that is down");
+  const closed: ApStatus = { mode: "fallback", up: false, closesInS: null };
+  const lifecycle = portalRig({ ap: { status: () => closed } });
+  assert.equal(lifecycle.get("/wifi", { localAddress: "192.168.4.1" }).status, 403, "the lifecycle keeps the AP down");
+  closed.up = true;
+  assert.equal(lifecycle.get("/wifi", { localAddress: "192.168.4.1" }).status, 200);
 });
 
 test("once a password is set, Wi-Fi and the password page ask for it from anywhere, and are no longer limited to the AP", () => {
