@@ -7,6 +7,8 @@
 //   npm start -- --fleet 50                  (also 50 virtual boards and the dashboard)
 //   npm start -- --signed                    (signed updates only: an owner key under .twin/keys)
 //   npm start -- --lan [ADDRESS]             (portal on the LAN too, announced over mDNS for `ota discover`)
+//   npm start -- --password P                (the board's defaults: updates need this portal password;
+//                                             without it the twin is a bench board, requirePassword false)
 import { dirname, join, resolve } from "node:path";
 import { networkInterfaces } from "node:os";
 import { isIPv4 } from "node:net";
@@ -33,6 +35,7 @@ interface DemoOptions {
   failShare: number;
   signed: boolean;
   lan?: string | true;
+  password?: string;
 }
 
 /** The first non-internal IPv4 address of this machine (what --lan uses by default). */
@@ -69,6 +72,7 @@ export function demoProgram(): Command {
     .option("--fleet-interval <s>", "seconds between a virtual board's check-ins", Number, 5)
     .option("--fail-share <0..1>", "share of virtual boards failing their start-up check on demo 2.0.0", Number, 0.3)
     .option("--signed", "signed updates only: the twin trusts an owner key kept in .twin/keys; the demo catalog is signed with it, plus an unsigned, an other-key and a tampered image", false)
+    .option("--password <password>", "set this portal password and require it, as a board does (default: no password required, a bench board with a warning on its home page)")
     .option("--lan [address]", "also serve the portal on this machine's LAN address (default: its first IPv4) and announce the twin over mDNS (_moddable-ota._tcp) for `ota discover`")
     .showHelpAfterError();
 }
@@ -125,6 +129,9 @@ async function main(argv: string[]): Promise<void> {
       log: (line) => console.log(line),
       ...(owner ? { signingKeys: [owner.config] } : {}),
       ...(lan ? { lan: { address: lan } } : {}),
+      // One tap for the demo: a bench board unless --password asks for the board's defaults.
+      requirePassword: o.password !== undefined,
+      ...(o.password !== undefined ? { storePassword: o.password } : {}),
     });
   } catch (error) {
     console.error(`Cannot start the device twin: ${(error as Error).message} (try --portal-port or --fresh)`);
@@ -154,6 +161,8 @@ async function main(argv: string[]): Promise<void> {
     if (!o.server && !o.catalog) console.log(`               ${REFUSED_UNSIGNED} (unsigned) and ${REFUSED_OTHER_KEY} (another key) are listed refused; ${REFUSED_TAMPERED} is refused after its download`);
     else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
   }
+  if (o.password !== undefined) console.log(`Portal password set and required (user admin), as a board's defaults: no update without it`);
+  else console.log(`Portal password not required: a bench board (requirePassword false; its home page warns). npm start -- --password P runs the board's defaults`);
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
   if (lan) console.log(`On the LAN     http://${lan}:${twin.port}/   announced over mDNS as _moddable-ota._tcp (npx ota discover)`);
   // Fallback mode, as a board ships: the twin joins TwinLAN at boot, so its AP stays down and the portal is on its station address (loopback here).

@@ -47,7 +47,7 @@ import { demoFirmwares, demoImage } from "./demo-catalog";
 import { signaturePolicy } from "../modules/core/signature/policy";
 import { nodeVerifier } from "../server/signing";
 import { announceTxt } from "../modules/core/announce";
-import { seedPassword, storedPassword } from "../modules/core/portal/basic-auth";
+import { seedPassword, setPassword, storedPassword } from "../modules/core/portal/basic-auth";
 import { TwinAnnouncer } from "./adapters/mdns";
 import { ApLifecycle, DEFAULT_FALLBACK_AFTER_S, DEFAULT_LINGER_S } from "../modules/core/wifi/ap-lifecycle";
 import type { ApMode } from "../modules/core/updater-api";
@@ -106,6 +106,8 @@ export interface TwinOptions {
   requirePassword?: boolean;
   /** As config.portalPassword: seeds the portal password once, as main.ts does. */
   portalPassword?: string;
+  /** Stores this portal password at start, replacing one set earlier (the demo's --password). */
+  storePassword?: string;
   /** As config.apPassword: the simulated access point has a WPA2 password (/api/status security.apOpen). */
   apPassword?: string;
   /** The board's signing keys, as manifest config.signingKeys: any key makes it take only images signed with one. */
@@ -190,6 +192,10 @@ export class Twin {
     if (provisioned) rememberCredential(this.store, TWIN_NETWORK);
     const seedProblem = seedPassword(this.store, options.portalPassword ?? "");
     if (seedProblem) options.log?.(`twin: portalPassword ignored: ${seedProblem}`);
+    if (options.storePassword !== undefined) {
+      const problem = setPassword(this.store, options.storePassword);
+      if (problem) throw new Error(`the portal password: ${problem}`);
+    }
     if (options.storeServer) {
       this.store.set(SETTINGS_KEYS.host, options.server.host);
       this.store.set(SETTINGS_KEYS.port, String(options.server.port));
