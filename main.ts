@@ -138,6 +138,7 @@ const bootId = newBootId(clock.now());
 // mcconfig's command-line form (requirePassword=false) arrives as a string.
 const security = { requirePassword: String(config.requirePassword ?? true) !== "false", apHasPassword: String(config.apPassword ?? "") !== "" };
 if (!security.requirePassword) trace("requirePassword is off: updates need no portal password\n");
+else if (storedPassword(store) === undefined) trace("no portal password yet: updates are refused until one is set on the access point (/password)\n");
 const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods, ap, networksChanged: () => ap.networksChanged(), security });
 // A port already in use is logged and retried by the server; the app goes on meanwhile
 // (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
