@@ -6,7 +6,7 @@
 // /api/firmware describes one whole. Mods are written with tools/xs-archive.ts.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { truncate, writeFile } from "node:fs/promises";
+import { readFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildArchive, demoMod } from "../../tools/xs-archive";
@@ -16,7 +16,7 @@ import { MAX_MOD_FILE_BYTES } from "../../server/mod-facts";
 import { JsonRowParser } from "../../modules/core/engine/catalog-parser";
 import { FACTS_LIMITS, toFact } from "../../modules/core/engine/catalog-facts";
 import { signImage, testKey } from "../fakes/signature";
-import { rawRequest, requestText, start, type Running } from "./helpers";
+import { esp32Headers, rawRequest, requestText, start, type Running } from "./helpers";
 
 const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -45,8 +45,8 @@ describe("mods in the catalog", () => {
   });
   after(() => server.close());
 
-  const get = async (target: string) => {
-    const r = await rawRequest(server.port, requestText(target, { Host: `127.0.0.1:${server.port}` }, "GET", "HTTP/1.1"));
+  const get = async (target: string, headers: Record<string, string> = {}) => {
+    const r = await rawRequest(server.port, requestText(target, { Host: `127.0.0.1:${server.port}`, ...headers }, "GET", "HTTP/1.1"));
     return { ...r, text: r.body.toString("utf8") };
   };
   const rows = async () => JSON.parse((await get("/api/catalog?path=.")).text) as Record<string, unknown>[];
@@ -107,6 +107,14 @@ describe("mods in the catalog", () => {
     assert.equal(server.context.images.loads, loads, "served from what the listing read");
     await writeFile(join(server.dir, "hello-1.0.0.xsa"), demoMod("hello", "1.0.1"));
     assert.equal((await row("hello-1.0.0.xsa"))?.version, "1.0.1", "a new version of the file is read again");
+  });
+
+  test("an ESP32 board's download of a mod (its HTTPUpdate headers, sketch mode) is served: no image pre-flight for a mod; a .bin still has it", async () => {
+    const r = await get("/hello-1.0.0.xsa", esp32Headers());
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.body.equals(await readFile(join(server.dir, "hello-1.0.0.xsa"))), "the file as it is (an earlier test rewrites it)");
+    const text = await get("/readme.txt", esp32Headers());
+    assert.equal(text.status, 409, "any other file is still refused as no ESP app image");
   });
 
   test("a .xsa larger than any mod is not read: its row says why", async () => {
