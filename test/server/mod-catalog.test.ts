@@ -16,6 +16,7 @@ import { MAX_MOD_FILE_BYTES } from "../../server/mod-facts";
 import { JsonRowParser } from "../../modules/core/engine/catalog-parser";
 import { FACTS_LIMITS, toFact } from "../../modules/core/engine/catalog-facts";
 import { signImage, testKey } from "../fakes/signature";
+import { signMod } from "../fakes/mod-signature";
 import { esp32Headers, rawRequest, requestText, start, type Running } from "./helpers";
 
 const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
@@ -27,6 +28,7 @@ describe("mods in the catalog", () => {
   const hello = demoMod("hello", "1.0.0");
   const old = demoMod("hello", "0.9.0", { xs: { major: 16, minor: 3, patch: 1 } });
   const bare = buildArchive({ archiveName: "tech.moddable.bare" }); // no ota-mod.json
+  const signedMod = demoMod("signed", "2.0.0");
   const damaged = Buffer.from(demoMod("broken", "1.0.0"));
   damaged[damaged.length - 1] ^= 0xff; // the SIGN digest no longer matches
   const image = Buffer.from(buildImage({ chip: "ESP32", version: "1.0.0", size: 20_000 }));
@@ -38,6 +40,8 @@ describe("mods in the catalog", () => {
     await writeFile(join(d, "hello-1.0.0.xsa"), hello);
     await writeFile(join(d, "hello-1.0.0.xsa.sig"), signImage(new Uint8Array(image), OWNER)); // any signature file: the server does not judge it
     await writeFile(join(d, "hello-0.9.0.xsa"), old);
+    await writeFile(join(d, "signed-2.0.0.xsa"), signedMod);
+    await writeFile(join(d, "signed-2.0.0.xsa.sig"), signMod(signedMod, OWNER, "ota-device")); // a mod's own .sig (ota-server sign --host)
     await writeFile(join(d, "bare.xsa"), bare);
     await writeFile(join(d, "damaged.xsa"), damaged);
     await writeFile(join(d, "text.xsa"), "not an archive at all\n");
@@ -74,6 +78,8 @@ describe("mods in the catalog", () => {
       // with a signer the row is over 250 bytes with both digests: the SHA-256 goes first (the download carries x-SHA256)
     });
     assert.deepEqual(await row("hello-0.9.0.xsa"), { name: "hello-0.9.0.xsa", kind: "mod", modName: "hello", version: "0.9.0", xs: "16.3", size: old.length, signed: false, md5: md5(old), sha256: sha256(old) });
+    const signed = await row("signed-2.0.0.xsa");
+    assert.deepEqual([signed?.signed, signed?.signer], [true, signer], "a mod signature file (its statement) is a signature too");
   });
 
   test("without ota-mod.json: the archive's NAME and an empty version", async () => {
