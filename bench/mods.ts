@@ -26,6 +26,7 @@ import type { Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULTS as UPDATER_DEFAULTS } from "../modules/core/engine/updater";
 import { buildServer } from "../server/app";
 import { loadCatalog, startUpdate, waitForStatus } from "../test/support/portal-client";
 import { writeDemoCatalog } from "../twin/demo-catalog";
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
     console.log(`    mod bytes / image bytes (same round)        ${spread(share.map((x) => x * 100), 2, " %")}   target < ${BYTES_TARGET * 100} % in every round: ${bytesOk ? "holds" : "MISSED"}`);
     console.log(`    image / mod transfer-and-write (same round) ${spread(speedup, 1, "x")}   target >= ${SPEEDUP_TARGET}x in every round: ${speedOk ? "holds" : "MISSED"} (median ${median(speedup).toFixed(1)}x)`);
   }
-  console.log(`\n  (restart delays are the twin's board-like defaults: the updater waits 3 s after a commit so the page sees "done", the twin is unreachable 1.5 s while it boots)`);
+  console.log(`\n  (the restart is the twin's board-like defaults: the updater's wait after a commit, ${UPDATER_DEFAULTS.restartDelayMs / 1000} s, so the progress page sees "done", then the twin unreachable while it boots, TwinOptions.bootDelayMs)`);
 }
 
 await main();
