@@ -17,7 +17,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, PHONE, screenshots, withStackPage } from "../support/browser";
 import type { Stack, StackOptions } from "../support/stack";
-import { startUpdate, waitForStatus } from "../support/portal-client";
+import { loadCatalog, startUpdate, waitForStatus } from "../support/portal-client";
 import { areaBytes, sha256 } from "../support/twin-mods";
 import { mappedMatches } from "../../modules/core/mods/activate";
 import { MOD_OTHER_KEY, MOD_UNSIGNED } from "../../twin/demo-signing";
@@ -68,13 +68,7 @@ function flashSnapshot(s: Stack) {
 
 /** A mod the running twin has confirmed, installed over the portal's JSON API (the browser flow is the first test's). */
 async function runningMod(s: Stack, name: string, version: string): Promise<void> {
-  await fetch(new URL("/api/catalog", s.twin.url), { method: "POST" });
-  await waitForStatus(s.twin.url, () => true, "portal up");
-  for (let i = 0; i < 200; i++) {
-    const c = (await (await fetch(new URL("/api/catalog", s.twin.url))).json()) as { state: string };
-    if (c.state === "ready") break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  assert.equal((await loadCatalog(s.twin.url)).state, "ready");
   const started = await startUpdate(s.twin.url, name);
   assert.equal(started.body.ok, true, started.body.error);
   await settled(s, (st) => st.mod?.version === version);
