@@ -16,6 +16,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
 import { writeDemoCatalog } from "./demo-catalog";
+import { DEMO_SPEED_KBS, DEMO_STARTUP_WINDOW_S } from "./demo-defaults";
 import { demoKey, MOD_OTHER_KEY, MOD_UNSIGNED, REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED, writeSignedDemoCatalog, type DemoKey } from "./demo-signing";
 import { fleetServerOptions, startFleetSimulator } from "./fleet/demo-fleet";
 import type { FleetSimulator } from "./fleet/simulator";
@@ -65,9 +66,9 @@ export function demoProgram(): Command {
     .option("--catalog <dir>", "serve this catalog folder instead of generating the demo catalog")
     .option("--flash <file>", "the twin's flash image file", ".twin/flash.bin")
     .option("--fresh", "recreate the flash file (the twin starts again at 1.0.0)", false)
-    .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), 300)
+    .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), DEMO_SPEED_KBS)
     .option("--verbose", "print the update server's request log", false)
-    .option("--startup-window <s>", "seconds a new image has to pass its start-up check (a board's default is 60)", (v) => Number.parseInt(v, 10), 20)
+    .option("--startup-window <s>", "seconds a new image has to pass its start-up check (a board's default is 60)", (v) => Number.parseInt(v, 10), DEMO_STARTUP_WINDOW_S)
     .option("--fleet <boards>", "also simulate this many boards checking in, and serve the fleet dashboard", (v) => Number.parseInt(v, 10))
     .option("--fleet-interval <s>", "seconds between a virtual board's check-ins", Number, 5)
     .option("--fail-share <0..1>", "share of virtual boards failing their start-up check on demo 2.0.0", Number, 0.3)

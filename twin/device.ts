@@ -351,6 +351,7 @@ export class Twin {
     const host = new TwinModHost(flash.active, { xs, seed: firmwareSeed(result.app.md5), reset: (why) => this.reset(why), log });
     const manager = new ModManager({ flash, host, store: this.store, clock, system, digest: nodeDigest, signatures, firmwareBlocked: () => policy.blocked(), log }, this.options.mods);
     host.addCheck = (check) => manager.addCheck(check);
+    host.onStatus = (text) => manager.setStatusText(text);
     session.mods = { manager, host };
     host.createVm();
     for (const check of this.options.modChecks?.() ?? []) manager.addCheck(check);
