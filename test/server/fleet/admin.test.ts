@@ -205,6 +205,10 @@ describe("image upload", () => {
       ["%2e%2e/escape.bin", v1, {}, 400, /inside the catalog|\.bin file name/],
       [".hidden.bin", v1, {}, 400, /hidden/],
       ["readme.txt", v1, {}, 400, /\.bin file name/],
+      ["sub%5C..%5C..%5Cx.bin", v1, {}, 400, /no backslashes/],
+      ["sub%5Cx.bin", v1, {}, 400, /no backslashes/],
+      ["tab%09name.bin", v1, {}, 400, /control characters/],
+      ["del%7Fname.bin", v1, {}, 400, /control characters/],
     ];
     for (const [name, body, headers, status, message] of cases) {
       const r = await put(name, body, headers);
@@ -212,7 +216,7 @@ describe("image upload", () => {
       assert.match(JSON.parse(r.text).error, message, name);
     }
     const files = await readdir(s.dir, { recursive: true });
-    for (const name of ["notes.bin", "md5.bin", "too-big.bin", ".hidden.bin", "readme.txt"]) assert.ok(!files.includes(name), name);
+    for (const name of ["notes.bin", "md5.bin", "too-big.bin", ".hidden.bin", "readme.txt", "sub\\..\\..\\x.bin", "sub\\x.bin", "tab\tname.bin"]) assert.ok(!files.includes(name), name);
     assert.ok(!(await readdir(join(s.dir, ".."))).includes("escape.bin"));
     assert.deepEqual(await leftovers(), []);
   });
