@@ -197,7 +197,11 @@ function checkinKey(c: CheckinRecord): string {
 }
 
 export class Registry {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Every check-in a row, as before repeats were folded (bench/fleet-history.ts's reference only). */
+    private readonly keepRepeats = false,
+  ) {}
 
   /** Creates or refreshes the board's row with what this check-in says (answer not known yet). */
   async touch(d: DeviceSeen, now: number): Promise<void> {
@@ -245,7 +249,7 @@ export class Registry {
    * and its last_seen says when. Returns whether a history row was written.
    */
   async recordCheckin(c: CheckinRecord): Promise<boolean> {
-    const key = c.answer === "current" && c.mac !== undefined ? checkinKey(c) : null;
+    const key = c.answer === "current" && c.mac !== undefined && !this.keepRepeats ? checkinKey(c) : null;
     if (c.mac !== undefined) {
       // A check-in with a report marks whether it counted; one without leaves the mark of the last report.
       const row = await this.db.get<{ repeat_checkins: number }>(
