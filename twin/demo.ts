@@ -14,6 +14,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
 import { writeDemoCatalog } from "./demo-catalog";
+import { DEMO_SPEED_KBS, DEMO_STARTUP_WINDOW_S } from "./demo-defaults";
 import { demoKey, MOD_OTHER_KEY, MOD_UNSIGNED, REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED, writeSignedDemoCatalog, type DemoKey } from "./demo-signing";
 import { fleetServerOptions, startFleetSimulator } from "./fleet/demo-fleet";
 import type { FleetSimulator } from "./fleet/simulator";
@@ -62,9 +63,9 @@ export function demoProgram(): Command {
     .option("--catalog <dir>", "serve this catalog folder instead of generating the demo catalog")
     .option("--flash <file>", "the twin's flash image file", ".twin/flash.bin")
     .option("--fresh", "recreate the flash file (the twin starts again at 1.0.0)", false)
-    .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), 300)
+    .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), DEMO_SPEED_KBS)
     .option("--verbose", "print the update server's request log", false)
-    .option("--startup-window <s>", "seconds a new image has to pass its start-up check (a board's default is 60)", (v) => Number.parseInt(v, 10), 20)
+    .option("--startup-window <s>", "seconds a new image has to pass its start-up check (a board's default is 60)", (v) => Number.parseInt(v, 10), DEMO_STARTUP_WINDOW_S)
     .option("--fleet <boards>", "also simulate this many boards checking in, and serve the fleet dashboard", (v) => Number.parseInt(v, 10))
     .option("--fleet-interval <s>", "seconds between a virtual board's check-ins", Number, 5)
     .option("--fail-share <0..1>", "share of virtual boards failing their start-up check on demo 2.0.0", Number, 0.3)
@@ -156,6 +157,8 @@ async function main(argv: string[]): Promise<void> {
   }
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
   if (lan) console.log(`On the LAN     http://${lan}:${twin.port}/   announced over mDNS as _moddable-ota._tcp (npx ota discover)`);
+  // Fallback mode, as a board ships: the twin joins TwinLAN at boot, so its AP stays down and the portal is on its station address (loopback here).
+  console.log("Access point   fallback mode: down while the twin is on TwinLAN, up after 60 s without it, down 300 s after a join (docs/access-point.md)");
   console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
   if (!o.server && !o.catalog) {
     console.log(`App mods       the catalog also has app mods for the twin's firmware (XS 17.7): hello-1.0.0.xsa, hello-1.1.0.xsa, hello-broken-1.2.0.xsa (throws at start: rolled back), hello-failcheck-1.3.0.xsa (fails its check: rolled back), hello-xs16-1.0.0.xsa (built for XS 16.7: refused; demo-xs16-2.2.0.bin is a firmware with XS 16.7, which disables a 17.7 mod)${owner ? `; ${MOD_UNSIGNED} and ${MOD_OTHER_KEY} are refused` : ""}`);

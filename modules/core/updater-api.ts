@@ -24,7 +24,8 @@ export interface CatalogEntry {
   /** Display annotations from the server, e.g. "11/22/26" and "10:55:15". */
   date: string;
   time: string;
-  size: number;
+  /** Bytes; absent for a mod row of AutoConnect's listing (a plain file row names no size) until our server's /api/catalog says it. */
+  size?: number;
   /** App version from the image (or the mod's ota-mod.json), when the server tells it (our server's /api/catalog). */
   version?: string;
   /** esp_app_desc_t project_name, when our server tells it. */
@@ -199,6 +200,11 @@ export interface ModView {
   remove(): string | undefined;
 }
 
+/** The access point's lifecycle (wifi/ap-lifecycle.ts): which mode is on, whether the AP is up, when it closes. */
+export type ApMode = "fallback" | "always" | "setup";
+export interface ApStatus { mode: ApMode; up: boolean; closesInS: number | null }
+export interface ApView { status(): ApStatus }
+
 /** What createPortal (modules/core/portal/portal.ts) needs; it returns a request handler. */
 export interface PortalDeps {
   updater: Updater;
@@ -216,6 +222,10 @@ export interface PortalDeps {
   signing?: SignaturePolicy;
   /** The board hosts app mods (the same ModManager the updater has): the pages show the running mod and offer Remove and Go back. */
   mods?: ModView;
+  /** The access point's lifecycle: the home page and /api/status say its mode and when it closes. Without it the AP counts as always up. */
+  ap?: ApView;
+  /** Told after the portal stored or forgot a network (the AP lifecycle decides again: setup mode reopens the AP when none is left). */
+  networksChanged?: () => void;
 }
 
 export type PortalHandler = (request: PortalRequest) => PortalResponse;

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import ts from "typescript";
+import { readApConfig } from "../../modules/core/wifi/ap-lifecycle";
 
 const root = join(import.meta.dirname, "..", "..");
 const text = readFileSync(join(root, "manifest.json"), "utf8");
@@ -275,6 +276,12 @@ test("config carries AP prefix and password, update server host/port/path and po
   assert.equal(config.updatePort, 8000, "AutoConnect's default update server port");
   const ap = String(config.apPassword);
   assert.ok(ap === "" || (ap.length >= 8 && ap.length <= 64), "xs_wifi_accessPoint needs 8-64 characters");
+});
+
+test("config carries the AP lifecycle: fallback mode, 60 s before the fallback, 300 s of linger, read without a problem", () => {
+  const config = manifest.config ?? {};
+  assert.deepEqual([config.apMode, config.apFallbackAfter, config.apLinger], ["fallback", 60, 300]);
+  assert.deepEqual(readApConfig(config), { options: { mode: "fallback", fallbackAfterMs: 60_000, lingerMs: 300_000 }, problems: [] });
 });
 
 for (const platform of ["esp32", "lin"]) {

@@ -84,7 +84,10 @@ test("update to 1.1.0 in the browser: radio list, progress to 100 %, restart, ne
   await withStack({}, async (s, page) => {
     await openUpdate(page, s, "update-1.1.0");
     const names = await page.locator('input[name="fw"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-    assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin"]);
+    const mods = ["hello-1.0.0.xsa", "hello-1.1.0.xsa", "hello-broken-1.2.0.xsa", "hello-failcheck-1.3.0.xsa", "hello-xs16-1.0.0.xsa"];
+    assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin", ...mods]);
+    const modNames = await page.locator('#mods input[name="fw"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    assert.deepEqual(modNames, mods, "the demo's app mods follow in their own part of the list");
     assert.deepEqual(await runningNames(page), ["demo-1.0.0.bin"], "before: 1.0.0 (by version and project name: the server has hashed nothing yet)");
     assert.equal(await page.locator("#other-slot").textContent(), "empty ota_1");
     await pick(page, "demo-1.1.0.bin");

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { deadPort, startStack, type Stack, type StackOptions } from "../support/stack";
 import { PASSWORD_KEY } from "../../modules/core/portal/basic-auth";
 import { REFUSED_UNSIGNED } from "../../twin/demo-signing";
+import { XS_16_7 } from "../../twin/demo-catalog";
 import { demoMod } from "../../tools/xs-archive";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -204,21 +205,33 @@ test("two boards with two --to: pushed in parallel, one verdict line each, exit 
   }
 });
 
-// A mod goes to POST /update/mod. The board side of mods is another change in
-// progress: on this branch the twin has no such route, so a pushed .xsa is
-// refused by the real twin (exit 1, nothing written); the route choice and the
-// reading of `mod`/`lastModUpdate` are checked against a minimal stand-in that
-// answers as that contract says.
-test("a mod (.xsa) on a twin without mods: sent to /update/mod, refused with exit 1, nothing erased", async () => {
+// A mod goes to POST /update/mod of the twin, which runs mods as a board does
+// (twin/adapters/mod-host.ts): the verdict comes from /api/status `mod` and
+// `lastModUpdate`.
+test("a mod (.xsa) to the twin: valid exit 0; a throwing mod rolled back exit 2; a mod for another XS refused exit 1 with the mod partitions untouched", async () => {
   await withStack({}, async (s, to) => {
-    const path = join(files, "hello.xsa");
-    writeFileSync(path, demoMod("hello", "1.0.0"));
+    const good = join(files, "hello-good.xsa");
+    writeFileSync(good, demoMod("hello", "1.0.0", { status: "hello 1.0.0: all good" }));
+    const ok = await ota(["push", good, "--to", to]);
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    assert.match(ok.out, /: valid: mod hello 1\.0\.0 on moddable-ota-demo /);
+
+    const broken = join(files, "hello-broken.xsa");
+    writeFileSync(broken, demoMod("hello", "1.2.0", { twin: "throw" }));
+    const back = await ota(["push", broken, "--to", to]);
+    assert.equal(back.code, 2, back.out + back.err);
+    assert.match(back.out, /rolled back: mod hello 1\.2\.0 .*running mod hello 1\.0\.0/);
+
+    const other = join(files, "hello-xs16.xsa");
+    writeFileSync(other, demoMod("hello", "1.3.0", { xs: XS_16_7 }));
+    const area = () => s.twin.flash.chip.read(0x3d0000, 0x30000); // xs, xs_a, xs_b (twin/flash/partition-table.ts)
+    const before = Buffer.from(area()).toString("hex");
     const erased = s.twin.flash.chip.counters.sectorsErased;
-    const r = await ota(["push", path, "--to", to]);
-    assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /mod hello 1\.0\.0/);
-    assert.match(r.out, /refused: this board's firmware takes no mods/);
-    assert.equal(s.twin.flash.chip.counters.sectorsErased, erased);
+    const refused = await ota(["push", other, "--to", to]);
+    assert.equal(refused.code, 1, refused.out + refused.err);
+    assert.match(refused.out, /refused: .*XS/);
+    assert.equal(s.twin.flash.chip.counters.sectorsErased, erased, "nothing erased");
+    assert.equal(Buffer.from(area()).toString("hex"), before, "xs, xs_a and xs_b byte for byte");
   });
 });
 

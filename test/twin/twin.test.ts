@@ -23,8 +23,9 @@ test("update to 1.1.0: catalog, download, otadata switch, restart into ota_1; th
     if (catalog.state !== "ready") return;
     assert.deepEqual(
       catalog.entries.map((e) => e.name),
-      ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin"],
+      ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin", "hello-1.0.0.xsa", "hello-1.1.0.xsa", "hello-broken-1.2.0.xsa", "hello-failcheck-1.3.0.xsa", "hello-xs16-1.0.0.xsa"],
     );
+    assert.ok(catalog.entries.filter((e) => e.name.endsWith(".xsa")).every((e) => e.kind === "mod" && e.size !== undefined), "the demo's mods, sized by /api/catalog");
     assert.match(catalog.entries.find((e) => e.name === "demo-big-3.0.0.bin")?.disabled ?? "", /Too large/);
     const started = await startUpdate(base, "demo-1.1.0.bin");
     assert.equal(started.status, 202);

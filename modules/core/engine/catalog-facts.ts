@@ -36,6 +36,8 @@ export interface CatalogFact {
   kind?: "mod";
   /** A mod's XS major.minor (the server's "17.7"). */
   xs?: { major: number; minor: number };
+  /** A mod's size in bytes (AutoConnect's listing gives none for a file row). */
+  size?: number;
 }
 
 /** The XS versions a mod host has (ModHost.xs). */
@@ -61,7 +63,7 @@ export function factsPath(path: string): string {
 
 /** A row with a name; fields of the wrong type are dropped, not trusted. */
 export function toFact(row: Record<string, unknown>): CatalogFact | undefined {
-  const { name, chipId, version, projectName, md5, signed, signer, kind, xs } = row;
+  const { name, chipId, version, projectName, md5, signed, signer, kind, xs, size } = row;
   if (typeof name !== "string" || name.length === 0 || name.length > 255) return undefined;
   const fact: CatalogFact = { name };
   if (typeof chipId === "number" && Number.isInteger(chipId) && chipId >= 0 && chipId <= 0xffff) fact.chipId = chipId;
@@ -73,6 +75,7 @@ export function toFact(row: Record<string, unknown>): CatalogFact | undefined {
   if (kind === "mod") fact.kind = "mod";
   const m = typeof xs === "string" ? /^(\d{1,3})\.(\d{1,3})(?:\.\d{1,3})?$/.exec(xs) : null;
   if (m) fact.xs = { major: Number(m[1]), minor: Number(m[2]) };
+  if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0) fact.size = size;
   return fact;
 }
 
@@ -103,7 +106,8 @@ export function signatureProblem(fact: CatalogFact, policy: SignaturePolicy | un
 }
 
 /**
- * Adds versions, project names, MD5s and the mod kind, disables mods built for
+ * Adds versions, project names, MD5s, the mod kind and a mod's size (when the
+ * listing had none), disables mods built for
  * another XS (or any mod on a board without mods) with the mod sink's wording,
  * entries built for another chip with pre-flight's
  * wording, and, on a board that takes only signed images, entries that are not
@@ -120,6 +124,7 @@ export function applyFacts(entries: CatalogEntry[], facts: CatalogFact[], runnin
     if (fact.version !== undefined) out.version = fact.version;
     if (fact.projectName !== undefined) out.projectName = fact.projectName;
     if (fact.md5 !== undefined) out.md5 = fact.md5;
+    if (out.size === undefined && fact.size !== undefined) out.size = fact.size;
     const add = (reason: string) => (out.disabled = out.disabled === undefined ? reason : `${out.disabled}; ${reason}`);
     if (fact.kind === "mod") {
       out.kind = "mod";

@@ -31,6 +31,7 @@ export const DEFAULTS = { httpTimeoutMs: 8000, stallMs: 8000, maxResumes: 3, req
 
 /** Why a catalog row cannot be installed here, known without fetching the image (`capacity`: the update slot's, or a mod slot's for a mod). */
 export function entryProblem(entry: CatalogEntry, capacity: number): string | undefined {
+  if (entry.size === undefined) return undefined; // a mod of unknown size: its download's Content-Length is checked before any erase
   if (entry.size === 0) return "Empty file";
   if (entry.size > capacity) return entry.kind === "mod" ? `Too large: ${modTooLarge(entry.size, capacity)}` : `Too large: ${formatSize(entry.size)}, the update partition holds ${formatSize(capacity)}`;
   return undefined;
@@ -157,9 +158,10 @@ export function createUpdater(deps: UpdaterDeps): Updater {
             catalog = { state: "ready", entries };
             return;
           }
-          // A row our server says is a mod is sized against a mod slot (AutoConnect's listing could not say).
+          // A row our server says is a mod is sized against a mod slot, and a mod's size it gives is checked (AutoConnect's listing could not say).
           const withFacts = applyFacts(entries, facts, deps.device.chipId, deps.signatures?.policy, mods?.xs);
-          catalog = { state: "ready", entries: withFacts.map((e, i) => (e.kind === "mod" && entries[i].kind !== "mod" && !entries[i].disabled ? sized(e) : e)) };
+          const learnt = (e: CatalogEntry, i: number) => (e.kind === "mod" && entries[i].kind !== "mod") || (e.size !== undefined && entries[i].size === undefined);
+          catalog = { state: "ready", entries: withFacts.map((e, i) => (learnt(e, i) && !entries[i].disabled ? sized(e) : e)) };
         }, outcome);
       });
     },

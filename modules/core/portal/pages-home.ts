@@ -8,6 +8,8 @@ import { isActivePhase } from "./page-progress";
 import { bootSection, bootStatusJson, type BootStatusJson } from "./pages-boot";
 import { signingJson, signingSection, type SigningJson } from "./signing";
 import { modSection, modStatusJson, type ModStatusJson } from "./pages-mods";
+import { apStateText, apStatus } from "./ap-status";
+import type { ApStatus } from "../updater-api";
 
 export interface StatusJson extends BootStatusJson, ModStatusJson {
   app: string;
@@ -16,7 +18,8 @@ export interface StatusJson extends BootStatusJson, ModStatusJson {
   chip: number;
   /** Differs after every restart. */
   boot: string;
-  ap: { ssid: string; address: string };
+  /** The AP's name and address, and its lifecycle: mode, up, seconds until it closes (null: no close planned). */
+  ap: { ssid: string; address: string } & ApStatus;
   station: { connected: boolean; ssid?: string; address?: string };
   update: string;
   /** Whether the board takes only signed images, and the keys' fingerprints. */
@@ -33,7 +36,7 @@ export function statusJson(context: PortalContext): StatusJson {
     partition: device.runningPartition,
     chip: device.chipId,
     boot: context.bootId,
-    ap: { ssid: w.apSsid, address: w.apAddress },
+    ap: { ssid: w.apSsid, address: w.apAddress, ...apStatus(context.deps.ap, w) },
     station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false },
     update: updater.progress().phase,
     signing: signingJson(context.deps.signing),
@@ -65,7 +68,7 @@ export function homePage(context: PortalContext): string {
     "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
     `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +
-    "</dl></section><nav>" +
+    `</dl><p id=ap-state>${esc(apStateText(apStatus(context.deps.ap, w)))}</p></section><nav>` +
     `<a id=menu-wifi href="/wifi">Wi-Fi</a><a id=menu-update href="/update">UPDATE</a>` +
     `<a id=menu-password class=alt href="/password">Portal password${storedPassword(store) ? " (set)" : ""}</a>` +
     "</nav>";

@@ -50,12 +50,13 @@ function entryRow(entry: CatalogEntry, required: boolean, running: RunningImage)
   const off = entry.disabled !== undefined;
   const mod = entry.kind === "mod";
   const cls = mod ? (off ? ` class="mod-row off"` : " class=mod-row") : off ? " class=off" : "";
+  // A mod's row from AutoConnect's listing has no date or time (and no size without our server): no empty parts.
+  const when = `${esc(entry.date)} ${esc(formatHHMM(entry.time))}`.trim();
+  const meta = [when, entry.size === undefined ? "" : esc(formatSize(entry.size)), entry.version === undefined ? "" : esc(versionLabel(entry.version))].filter((part) => part !== "").join(" · ");
   return (
     `<li${cls}><label>` +
     `<input type=radio name=fw value="${esc(entry.name)}"${off ? " disabled" : required ? " required" : ""}>` +
-    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
-    (entry.version !== undefined ? ` · ${esc(versionLabel(entry.version))}` : "") +
-    "</span>" +
+    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${meta}</span>` +
     (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
     "</span></label></li>"
   );

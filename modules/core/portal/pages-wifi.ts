@@ -93,6 +93,7 @@ function connect(context: PortalContext): ReturnType<typeof htmlResponse> {
   }
   const error = rememberCredential(store, { ssid, password });
   if (error) return htmlResponse(wifiPage(context, error), 400);
+  context.deps.networksChanged?.();
   wifi.connect(ssid, password);
   return htmlResponse(wifiPage(context, undefined, `Joining ${ssid}…`, ssid));
 }
@@ -112,6 +113,7 @@ export const wifiRoutes: Route[] = [
     post: (c) => {
       const ssid = c.form.get("ssid") ?? "";
       const gone = forgetCredential(c.deps.store, ssid);
+      if (gone) c.deps.networksChanged?.();
       return htmlResponse(gone ? wifiPage(c, undefined, `Forgot ${ssid}.`) : wifiPage(c, "That network is not stored."), gone ? 200 : 404);
     },
     guarded: true,

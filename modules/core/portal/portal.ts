@@ -20,6 +20,7 @@ import { passwordRoutes } from "./pages-password";
 import { bootRoutes } from "./pages-boot";
 import { uploadKind, uploadRoutes, uploadSink } from "./upload";
 import { modRoutes } from "./pages-mods";
+import { portalHome } from "./ap-status";
 
 export { MAX_FORM_BODY } from "./form";
 
@@ -66,7 +67,6 @@ export function createPortal(deps: PortalDeps): Portal {
   const bootId = deps.bootId ?? newBootId(deps.clock.now());
   const scanner = createScanner(deps.wifi, deps.clock);
   const appName = deps.device.appName;
-  const home = `http://${deps.portalHost}/`;
 
   // JSON clients (the pages' scripts, tools, uploads) get errors as JSON, people get a page.
   function fail(request: PortalRequest, status: number, title: string, message: string): PortalResponse {
@@ -86,6 +86,7 @@ export function createPortal(deps: PortalDeps): Portal {
       return r;
     }
     const w = deps.wifi.status();
+    const home = portalHome(deps.portalHost, deps.ap, w);
     if (!isPortalHost(request.headers.get("host"), [deps.portalHost, w.apAddress, w.stationAddress])) return redirect(home);
     if (isProbePath(request.path)) return redirect(home);
 

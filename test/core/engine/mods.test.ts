@@ -93,6 +93,32 @@ test("catalog: .xsa file rows are mods on a board that hosts them; the server's 
   }
 });
 
+test("catalog: .xsa rows as our server and updateserver.py list them (name and type only) are mods, sized by /api/catalog and checked against a mod slot; with no /api/catalog the size stays unknown and the mod still installs", async () => {
+  // What server/folders.ts writes for a mod: no date, time or size.
+  const bare = json(`[{"name":"fw-2.0.0.bin","type":"bin","date":"11/22/26","time":"10:55:15","size":${IMAGE.length}},{"name": "hello-1.1.0.xsa", "type": "file"},{"name": "huge.xsa", "type": "file"},{"name": "notes.txt", "type": "file"}]`);
+  const facts = json(`[{"name":"hello-1.1.0.xsa","kind":"mod","version":"1.1.0","xs":"17.7","size":${HELLO.length}},{"name":"huge.xsa","kind":"mod","version":"9.0.0","xs":"17.7","size":40000}]`);
+  const listed = async (withFacts: boolean) => {
+    const { rig, mods } = modBoard(new ModRig(), { route: serve((r) => (r.path.startsWith("/_catalog") ? bare : r.path.startsWith("/api/catalog") ? (withFacts ? facts : { status: 404 }) : undefined)) });
+    rig.updater.loadCatalog();
+    await rig.settle();
+    const catalog = rig.updater.catalog();
+    assert.equal(catalog.state, "ready");
+    return { rig, mods, by: new Map((catalog.state === "ready" ? catalog.entries : []).map((e) => [e.name, e])) };
+  };
+  const known = await listed(true);
+  assert.deepEqual([...known.by.keys()], ["fw-2.0.0.bin", "hello-1.1.0.xsa", "huge.xsa"]);
+  assert.deepEqual([known.by.get("hello-1.1.0.xsa")?.kind, known.by.get("hello-1.1.0.xsa")?.size, known.by.get("hello-1.1.0.xsa")?.disabled], ["mod", HELLO.length, undefined]);
+  assert.equal(known.by.get("huge.xsa")?.disabled, "Too large: Mod is 39.1 KB, the mod partition holds 16 KB");
+  const unknown = await listed(false);
+  const hello = unknown.by.get("hello-1.1.0.xsa");
+  assert.deepEqual([hello?.kind, hello?.size, hello?.disabled], ["mod", undefined, undefined]);
+  assert.equal(unknown.rig.updater.start("hello-1.1.0.xsa"), undefined);
+  await unknown.rig.settle();
+  const p = unknown.rig.updater.progress();
+  assert.equal(p.phase, "done", p.error);
+  assert.equal(p.received, HELLO.length);
+});
+
 test("catalog: without mods the board lists only firmware, sends no mod headers, and a mod row of our server is refused with the reason", async () => {
   const rig = createRig({
     route: serve((r) =>

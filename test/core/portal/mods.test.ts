@@ -249,6 +249,11 @@ test("UPDATE page: app mods in their own part of the list (#mods, .mod-row) with
   assert.match(page, /<label for=upload-file>Firmware \(\.bin\) or app mod \(\.xsa\)<\/label><input type=file id=upload-file name=file accept="\.bin,\.xsa,application\/octet-stream" required>/);
   // the script sends a .xsa to /update/mod, anything else to /update/upload
   assert.ok(UPLOAD_SCRIPT.includes("fetch(/\\.xsa$/i.test(f.name)?'/update/mod':'/update/upload',"));
+  // a mod row as AutoConnect's listing gives it (no date, time or size), with and without our server's facts: no empty parts
+  web.updater.catalogState = { state: "ready", entries: [mod(3, { date: "", time: "", size: 3291 }), mod(4, { date: "", time: "", size: undefined, version: undefined })] };
+  const bare = web.get("/update?cached=1").body;
+  assert.match(bare, /<b>sensor-app-3\.xsa<\/b><br><span class=meta>3\.2 KB · v1\.3\.0<\/span>/);
+  assert.match(bare, /<b>sensor-app-4\.xsa<\/b><br><span class=meta><\/span>/);
   // a catalog with mods only
   web.updater.catalogState = { state: "ready", entries: [mod(1)] };
   assert.match(web.get("/update?cached=1").body, /<form id=update-form method=post action="\/update"><div id=mods>.*required>.*<button id=update-btn>UPDATE<\/button>/);

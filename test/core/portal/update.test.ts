@@ -113,7 +113,7 @@ test("bad settings are refused with a message and nothing stored", () => {
 
 test("UPDATE warns when the station link is down and links a running update", () => {
   const rig = portalRig();
-  rig.wifi.current = { apSsid: "ap", apAddress: "192.168.4.1", connected: false };
+  rig.wifi.current = { apSsid: "ap", apAddress: "192.168.4.1", apUp: true, connected: false };
   rig.updater.state = { phase: "downloading", target: "a.bin", received: 1, total: 2, rate: 0, resumes: 0 };
   const page = rig.get("/update?cached=1").body;
   assert.match(page, /station link is down/);
