@@ -149,6 +149,9 @@ describe("admin token", () => {
     await send(s.port, "GET", "/api/devices", { authorization: `Bearer ${TOKEN}zz` });
     await send(s.port, "POST", "/dashboard/login", { "content-type": "application/x-www-form-urlencoded" }, `token=${TOKEN}`);
     await send(s.port, "GET", "/dashboard", { cookie: `${SESSION_COOKIE}=${TOKEN}` });
+    // in a query string, under any name that says secret, escaped, after ; too
+    for (const q of [`%74oken=${TOKEN}`, `t=1;token=${TOKEN}`, `admin_token=${TOKEN}`, `api_key=${TOKEN}`])
+      await send(s.port, "GET", `/_catalog?op=list&path=.&${q}`, {});
     await s.fleet!.settled();
     const text = JSON.stringify(s.logs);
     assert.ok(s.logs.length > 10);
