@@ -14,11 +14,15 @@
 //      time) against the
 //      reference (every check-in a row, nothing pruned), interleaved by run,
 //      with µs per check-in min/median/max over the simulated days.
-// Sizes are used pages (SQLite, after a WAL checkpoint) or the tables' total
-// relation size after VACUUM (PostgreSQL). Prints figures; asserts nothing.
+// Prunes run with the event loop's delay measured (the longest stall is how
+// long a check-in could wait behind one), and retention is finally turned on
+// for the reference's month of rows. Sizes are used pages (SQLite, after a WAL
+// checkpoint) or the tables' total relation size after VACUUM (PostgreSQL).
+// BENCH_SQLITE_ONLY=1 skips PostgreSQL. Prints figures; asserts nothing.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { join } from "node:path";
 import pg from "pg";
 import { bucketOf } from "../server/fleet/cohort";
@@ -154,6 +158,21 @@ interface MonthFigures {
   rows: string;
   perDayUs: number[];
   checkins: number;
+  /** Longest event-loop stall while a prune ran, ms (a check-in waits at most that long behind it). */
+  pruneStallMs: number;
+  /** The reference's registry when retention (30 days, 1000 per board) is turned on at the month's end. */
+  late?: { deleted: number; seconds: number; stallMs: number; size: number };
+}
+
+/** Runs a prune with the event loop's delay measured (1 ms resolution). */
+async function timedPrune(retention: Retention): Promise<{ deleted: number; seconds: number; stallMs: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const t0 = performance.now();
+  const r = await retention.prune();
+  const seconds = (performance.now() - t0) / 1000;
+  h.disable();
+  return { deleted: r.checkins + r.downloads, seconds, stallMs: h.max / 1e6 };
 }
 
 /** 2: a month at BOARDS boards; `folded` is this server, otherwise the reference. */
@@ -166,6 +185,7 @@ async function month(backend: Backend, folded: boolean): Promise<MonthFigures> {
   const version = new Array<number>(BOARDS).fill(0);
   const perDayUs: number[] = [];
   let checkins = 0;
+  let pruneStallMs = 0;
   let dayStart = performance.now();
   let dayCount = 0;
   for (now = START; now < START + DAYS * DAY; now += step) {
@@ -185,14 +205,18 @@ async function month(backend: Backend, folded: boolean): Promise<MonthFigures> {
       checkins++;
       dayCount++;
     }
-    if ((now - START) % HOUR < step) await retention.prune();
+    if ((now - START) % HOUR < step) pruneStallMs = Math.max(pruneStallMs, (await timedPrune(retention)).stallMs);
     if ((now + step - START) % DAY < step) {
       perDayUs.push(((performance.now() - dayStart) * 1000) / dayCount);
       dayStart = performance.now();
       dayCount = 0;
     }
   }
-  const figures = { size: await t.size(), rows: await rowsOf(t.db), perDayUs, checkins };
+  const figures: MonthFigures = { size: await t.size(), rows: await rowsOf(t.db), perDayUs, checkins, pruneStallMs };
+  if (!folded) {
+    const late = await timedPrune(new Retention(t.db, () => now, { historyDays: 30, historyPerBoard: 1000 }));
+    figures.late = { ...late, size: await t.size() };
+  }
   await t.drop();
   return figures;
 }
@@ -204,7 +228,8 @@ const stats = (xs: number[]) => {
 
 const backends = [sqlite];
 const pgUrl = process.env.BENCH_PG_URL ?? process.env.OTA_TEST_PG_URL;
-if (pgUrl) backends.push(postgres(pgUrl));
+if (process.env.BENCH_SQLITE_ONLY === "1") console.log("PostgreSQL skipped: BENCH_SQLITE_ONLY=1");
+else if (pgUrl) backends.push(postgres(pgUrl));
 else console.log("PostgreSQL skipped: set BENCH_PG_URL (or OTA_TEST_PG_URL) to a server's admin URL");
 
 for (const backend of backends) {
@@ -216,5 +241,10 @@ for (const backend of backends) {
     const f = await month(backend, folded);
     const label = folded ? "this server (folded, 30 days, 1000/board)" : "reference (every check-in a row, kept)";
     console.log(`  ${label.padEnd(44)} ${(f.size / 1024 / 1024).toFixed(2).padStart(8)} MiB  ${f.checkins} check-ins; rows: ${f.rows}; µs/check-in by day min/median/max ${stats(f.perDayUs)}`);
+    if (folded) console.log(`    hourly prunes: longest event-loop stall ${f.pruneStallMs.toFixed(1)} ms`);
+    if (f.late)
+      console.log(
+        `    retention turned on at the month's end: ${f.late.deleted} rows deleted in ${f.late.seconds.toFixed(1)} s, longest event-loop stall ${f.late.stallMs.toFixed(1)} ms; used size after: ${(f.late.size / 1024 / 1024).toFixed(2)} MiB`,
+      );
   }
 }
