@@ -123,6 +123,9 @@ const updater = createUpdater({
   mods,
   signatures: { policy: signing, verifier: nativeVerifier },
   log: (line) => trace(`${line}\n`),
+  // config.fleetSecret: check-ins carry board credentials (docs/fleet.md). The time is the
+  // wall clock: until SNTP has set it the server finds it outside its window.
+  ...(config.fleetSecret ? { options: { boardAuth: { secret: String(config.fleetSecret), wallTime: () => Date.now() } } } : {}),
   defaults: {
     host: String(config.updateHost ?? "192.168.4.2"),
     port: Number(config.updatePort ?? 8000),

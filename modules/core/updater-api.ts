@@ -130,6 +130,12 @@ export interface UpdaterOptions {
   restartDelayMs?: number;
   /** Advanced-updater check-in on a schedule. */
   checkIn?: { url: string; intervalMs: number };
+  /**
+   * Board credentials (engine/checkin-auth.ts): the fleet secret from the
+   * board's config signs every check-in; `wallTime` is the host's wall clock in
+   * ms (SNTP on the board: the server refuses times outside its window).
+   */
+  boardAuth?: { secret: string; wallTime: () => number };
 }
 
 /**

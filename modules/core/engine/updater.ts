@@ -11,6 +11,7 @@ import type { UpdateSink } from "../mods/mod-sink";
 import { fetchCatalog } from "./catalog-client";
 import { applyFacts, fetchCatalogFacts } from "./catalog-facts";
 import { checkInHeaders, modHeaders, parseUpdateUrl, updateResultHeaders } from "./checkin";
+import { checkInAuthHeader } from "./checkin-auth";
 import { formatSize, modTooLarge } from "../messages";
 import { ImageSink } from "./image-sink";
 import { SniffSink, kindOfHeader } from "./sniff-sink";
@@ -85,6 +86,16 @@ export function createUpdater(deps: UpdaterDeps): Updater {
 
   /** The board's check-in headers, and a mod host's. */
   const deviceHeaders = () => [...checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()), ...modHeaders(mods)];
+
+  // Each signed check-in's time is after the last one's, as the server requires, even within one millisecond.
+  let lastAuthAt = 0;
+  const auth = options.boardAuth;
+  const signCheckIn = auth
+    ? (headers: ReadonlyArray<readonly [string, string]>) => {
+        lastAuthAt = Math.max(Math.floor(auth.wallTime()), lastAuthAt + 1);
+        return checkInAuthHeader(deps.digest, auth.secret, headers, lastAuthAt);
+      }
+    : undefined;
 
   /** A check-in's answer: firmware or a mod, by its x-Ota-Kind and its first bytes. */
   const chooseSink = (head: HttpResponseHead): UpdateSink | { error: string } => {
@@ -182,7 +193,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
     checkIn(url) {
       const parsed = parseUpdateUrl(url);
       if ("error" in parsed) return parsed.error;
-      return begin({ name: url.trim(), ...parsed, headers: deviceHeaders(), acceptNotModified: true }, undefined, mods ? chooseSink : undefined);
+      return begin({ name: url.trim(), ...parsed, headers: deviceHeaders(), acceptNotModified: true, sign: signCheckIn }, undefined, mods ? chooseSink : undefined);
     },
 
     upload(request) {
