@@ -278,6 +278,10 @@ test("config carries AP prefix and password, update server host/port/path and po
   assert.ok(ap === "" || (ap.length >= 8 && ap.length <= 64), "xs_wifi_accessPoint needs 8-64 characters");
 });
 
+test("fleet credentials: off by default (config.fleetSecret empty), so check-ins carry no x-Ota-Auth until an owner sets one", () => {
+  assert.equal(manifest.config?.fleetSecret, "");
+});
+
 test("config carries the AP lifecycle: fallback mode, 60 s before the fallback, 300 s of linger, read without a problem", () => {
   const config = manifest.config ?? {};
   assert.deepEqual([config.apMode, config.apFallbackAfter, config.apLinger], ["fallback", 60, 300]);
