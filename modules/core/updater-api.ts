@@ -24,7 +24,8 @@ export interface CatalogEntry {
   /** Display annotations from the server, e.g. "11/22/26" and "10:55:15". */
   date: string;
   time: string;
-  size: number;
+  /** Bytes; absent for a mod row of AutoConnect's listing (a `file` row has no size) until our server's /api/catalog tells it. */
+  size?: number;
   /** App version from the image (or the mod's ota-mod.json), when the server tells it (our server's /api/catalog). */
   version?: string;
   /** esp_app_desc_t project_name, when our server tells it. */

@@ -30,6 +30,8 @@ export const DEFAULTS = { httpTimeoutMs: 8000, stallMs: 8000, maxResumes: 3, req
 
 /** Why a catalog row cannot be installed here, known without fetching the image (`capacity`: the update slot's, or a mod slot's for a mod). */
 export function entryProblem(entry: CatalogEntry, capacity: number): string | undefined {
+  // Unknown (a mod row of AutoConnect's listing): the download's Content-Length is checked instead.
+  if (entry.size === undefined) return undefined;
   if (entry.size === 0) return "Empty file";
   if (entry.size > capacity) return entry.kind === "mod" ? `Too large: ${modTooLarge(entry.size, capacity)}` : `Too large: ${formatSize(entry.size)}, the update partition holds ${formatSize(capacity)}`;
   return undefined;
@@ -146,9 +148,10 @@ export function createUpdater(deps: UpdaterDeps): Updater {
             catalog = { state: "ready", entries };
             return;
           }
-          // A row our server says is a mod is sized against a mod slot (AutoConnect's listing could not say).
+          // A row our server says is a mod, or whose size only our server knows, is sized against its slot now (AutoConnect's listing could not say).
           const withFacts = applyFacts(entries, facts, deps.device.chipId, deps.signatures?.policy, mods?.xs);
-          catalog = { state: "ready", entries: withFacts.map((e, i) => (e.kind === "mod" && entries[i].kind !== "mod" && !entries[i].disabled ? sized(e) : e)) };
+          const resize = (e: CatalogEntry, i: number) => !entries[i].disabled && ((e.kind === "mod" && entries[i].kind !== "mod") || (entries[i].size === undefined && e.size !== undefined));
+          catalog = { state: "ready", entries: withFacts.map((e, i) => (resize(e, i) ? sized(e) : e)) };
         }, outcome);
       });
     },

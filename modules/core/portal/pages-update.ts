@@ -53,7 +53,7 @@ function entryRow(entry: CatalogEntry, required: boolean, running: RunningImage)
   return (
     `<li${cls}><label>` +
     `<input type=radio name=fw value="${esc(entry.name)}"${off ? " disabled" : required ? " required" : ""}>` +
-    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
+    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))}${entry.size !== undefined ? ` · ${esc(formatSize(entry.size))}` : ""}` +
     (entry.version !== undefined ? ` · ${esc(versionLabel(entry.version))}` : "") +
     "</span>" +
     (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
