@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ServerContext } from "./context";
 import { isHttpUpdateRequest, parseDeviceHeaders } from "./device-headers";
+import { isModName } from "./mod-facts";
 import { preflight } from "./preflight";
 import { targetCandidates } from "./request-path";
 import { refuse } from "./responses";
@@ -50,7 +51,8 @@ export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = a
     }
     const { file } = opened;
     // A board that takes only signed images fetches `<image>.sig` when no header came: not an image, no pre-flight.
-    if (parsed.kind === "device" && !isSignatureName(file.name)) {
+    // Nor is a mod (.xsa) an app image: the board's mod sink checks it (XS_A, VERS, size) before it erases anything.
+    if (parsed.kind === "device" && !isSignatureName(file.name) && !isModName(file.name)) {
       const refusal = preflight(parsed.device, file.version.size, file.entry.facts);
       if (refusal) {
         await file.handle?.close();

@@ -6,7 +6,7 @@
 // /api/firmware describes one whole. Mods are written with tools/xs-archive.ts.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { truncate, writeFile } from "node:fs/promises";
+import { readFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildArchive, demoMod } from "../../tools/xs-archive";
@@ -16,7 +16,7 @@ import { MAX_MOD_FILE_BYTES } from "../../server/mod-facts";
 import { JsonRowParser } from "../../modules/core/engine/catalog-parser";
 import { FACTS_LIMITS, toFact } from "../../modules/core/engine/catalog-facts";
 import { signImage, testKey } from "../fakes/signature";
-import { rawRequest, requestText, start, type Running } from "./helpers";
+import { esp32Headers, rawRequest, requestText, start, type Running } from "./helpers";
 
 const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -107,6 +107,18 @@ describe("mods in the catalog", () => {
     assert.equal(server.context.images.loads, loads, "served from what the listing read");
     await writeFile(join(server.dir, "hello-1.0.0.xsa"), demoMod("hello", "1.0.1"));
     assert.equal((await row("hello-1.0.0.xsa"))?.version, "1.0.1", "a new version of the file is read again");
+  });
+
+  test("a board downloads a mod from the catalog with its HTTPUpdate headers: no app-image pre-flight, the very bytes", async () => {
+    const bytes = await readFile(join(server.dir, "hello-1.0.0.xsa")); // (the test above wrote 1.0.1 under this name)
+    const r = await rawRequest(server.port, requestText("/hello-1.0.0.xsa", esp32Headers({ Host: `127.0.0.1:${server.port}`, "x-Ota-Mod-Host": "17.7", "x-Ota-Mod": "" }), "GET", "HTTP/1.1"));
+    assert.equal(r.status, 200, r.body.toString("utf8"));
+    assert.ok(r.body.equals(bytes));
+    assert.equal(r.headers["x-md5"], md5(bytes));
+    // anything else still goes through pre-flight for the same board: the .xsa's bytes under a .bin name are refused
+    await writeFile(join(server.dir, "hello.bin"), bytes);
+    const asImage = await rawRequest(server.port, requestText("/hello.bin", esp32Headers({ Host: `127.0.0.1:${server.port}` }), "GET", "HTTP/1.1"));
+    assert.equal(asImage.status, 409, "Not an ESP app image");
   });
 
   test("a .xsa larger than any mod is not read: its row says why", async () => {
