@@ -45,6 +45,13 @@ function versionLabel(version: string): string {
   return /^[0-9]/.test(version) ? `v${version}` : version;
 }
 
+/** Date and time, size, version: what the row knows (a mod's row of AutoConnect's listing has no date, time or size). */
+function meta(entry: CatalogEntry): string {
+  const when = `${entry.date} ${formatHHMM(entry.time)}`.trim();
+  const parts = [when, entry.size !== undefined ? formatSize(entry.size) : "", entry.version !== undefined ? versionLabel(entry.version) : ""];
+  return parts.filter((part) => part !== "").join(" · ");
+}
+
 /** One row; `required` on one radio makes the group required (the label holds its input: no ids needed). A mod's row has the class mod-row. */
 function entryRow(entry: CatalogEntry, required: boolean, running: RunningImage): string {
   const off = entry.disabled !== undefined;
@@ -53,9 +60,7 @@ function entryRow(entry: CatalogEntry, required: boolean, running: RunningImage)
   return (
     `<li${cls}><label>` +
     `<input type=radio name=fw value="${esc(entry.name)}"${off ? " disabled" : required ? " required" : ""}>` +
-    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))}${entry.size !== undefined ? ` · ${esc(formatSize(entry.size))}` : ""}` +
-    (entry.version !== undefined ? ` · ${esc(versionLabel(entry.version))}` : "") +
-    "</span>" +
+    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(meta(entry))}</span>` +
     (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
     "</span></label></li>"
   );

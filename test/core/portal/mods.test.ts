@@ -251,7 +251,7 @@ test("UPDATE page: app mods in their own part of the list (#mods, .mod-row) with
   assert.ok(UPLOAD_SCRIPT.includes("fetch(/\\.xsa$/i.test(f.name)?'/update/mod':'/update/upload',"));
   // AutoConnect's listing gives a mod's file row no date, time or size (and no /api/catalog to add them): the row says what it knows
   web.updater.catalogState = { state: "ready", entries: [{ name: "bare.xsa", kind: "mod", date: "", time: "" }] };
-  assert.match(web.get("/update?cached=1").body, /<li class=mod-row><label><input type=radio name=fw value="bare\.xsa" required><span><b>bare\.xsa<\/b><br><span class=meta> <\/span><\/span><\/label><\/li>/);
+  assert.match(web.get("/update?cached=1").body, /<li class=mod-row><label><input type=radio name=fw value="bare\.xsa" required><span><b>bare\.xsa<\/b><br><span class=meta><\/span><\/span><\/label><\/li>/);
   // a catalog with mods only
   web.updater.catalogState = { state: "ready", entries: [mod(1)] };
   assert.match(web.get("/update?cached=1").body, /<form id=update-form method=post action="\/update"><div id=mods>.*required>.*<button id=update-btn>UPDATE<\/button>/);
