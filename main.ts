@@ -1,5 +1,6 @@
-// Device entry: boot -> settings -> access point (AP+STA, SSID with a MAC
-// suffix) -> captive DNS -> portal HTTP server -> join the stored network ->
+// Device entry: boot -> settings -> access point lifecycle (AP+STA, SSID with a
+// MAC suffix; up or not as config.apMode says, modules/core/wifi/ap-lifecycle.ts)
+// -> captive DNS -> portal HTTP server -> join the stored network ->
 // start-up checks (a new image is confirmed or rolled back, modules/core/boot) ->
 // the app mod, if one is installed (a new one is judged like a new image:
 // modules/core/mods, docs/architecture.md "Mods").
@@ -10,7 +11,7 @@ import config from "mc/config";
 import Instrumentation from "instrumentation";
 import Timer from "timer";
 import platform from "modules/moddable/platform";
-import { setPassword, storedPassword } from "./modules/core/portal/basic-auth";
+import { seedPassword, storedPassword } from "./modules/core/portal/basic-auth";
 import { createPortal, newBootId } from "./modules/core/portal/portal";
 import { BootPolicy } from "./modules/core/boot/policy";
 import { accessPointCheck, portalCheck, stationCheck } from "./modules/core/boot/checks";
@@ -33,25 +34,19 @@ import { MdnsAnnouncer } from "./modules/moddable/mdns-announce";
 import { announceTxt } from "./modules/core/announce";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
 import { ModManager } from "./modules/core/mods/mod-boot";
+import { ApLifecycle, readApConfig } from "./modules/core/wifi/ap-lifecycle";
 import { connectHost } from "ota/host";
 
 /** Preference domain (NVS namespace: at most 15 characters). */
 const DOMAIN = "ota";
-/** Marks that config.portalPassword was applied once, so removing it in the portal sticks. */
-const SEEDED_KEY = "portal.seeded";
 
 const store = new PreferenceStore(DOMAIN);
 const clock = new TimerClock();
 const system = { restart: () => platform.restart() };
 
-if (store.get(SEEDED_KEY) === undefined) {
-  const initial = String(config.portalPassword ?? "");
-  if (initial && storedPassword(store) === undefined) {
-    const problem = setPassword(store, initial);
-    if (problem) trace(`config.portalPassword ignored: ${problem}\n`);
-  }
-  store.set(SEEDED_KEY, "1");
-}
+// config.portalPassword seeds the password once (removing it in the portal sticks).
+const seedProblem = seedPassword(store, String(config.portalPassword ?? ""));
+if (seedProblem) trace(`config.portalPassword ignored: ${seedProblem}\n`);
 
 const bootControl = platform.bootControl();
 // config.signingKeys (docs/signing.md); mcconfig's command-line form (signingKeys=MFkw...) arrives
@@ -87,12 +82,17 @@ trace(`running ${device.appVersion} from ${device.runningPartition}: ${device.sk
 const signing = signaturePolicy(keyEntries, { chipId: device.chipId, projectName: runningApp?.projectName ?? String(config.appName ?? "ota-device"), secureVersion: runningApp?.secureVersion ?? 0 }, cryptDigest);
 if (signing.required) trace(`signed updates only: keys ${signing.keys.map((k) => k.fingerprint).join(", ") || "none usable"}${signing.keyErrors.length ? ` (${signing.keyErrors.join("; ")})` : ""}\n`);
 
-const wifi = new ModdableWifi();
-wifi.onChange = (message) => trace(`wifi: ${message}\n`);
 const apSsid = String(config.apSsidPrefix ?? "ota-") + macs.ap.replace(/:/g, "").slice(-6).toUpperCase();
-wifi.startAccessPoint({ ssid: apSsid, password: String(config.apPassword ?? "") });
+const wifi = new ModdableWifi({ ssid: apSsid, password: String(config.apPassword ?? "") });
+wifi.onChange = (message) => trace(`wifi: ${message}\n`);
+// config.apMode "fallback" (default) | "always" | "setup", apFallbackAfter and apLinger in seconds (docs/access-point.md).
+const apConfig = readApConfig({ apMode: config.apMode, apFallbackAfter: config.apFallbackAfter, apLinger: config.apLinger });
+for (const problem of apConfig.problems) trace(`${problem}\n`);
+const ap = new ApLifecycle({ wifi, clock, store, log: (line) => trace(`${line}\n`) }, apConfig.options);
+wifi.powerOn(); // before any socket, even with the AP down (see ModdableWifi.powerOn)
+ap.start();
 const apAddress = wifi.status().apAddress;
-trace(`access point "${apSsid}" at ${apAddress}, running ${device.runningPartition}\n`);
+trace(`access point "${apSsid}" at ${apAddress} (${apConfig.options.mode} mode, ${ap.status().up ? "up" : "down"}), running ${device.runningPartition}\n`);
 
 const dns = platform.startCaptiveDns(() => wifi.status().apAddress);
 
@@ -123,6 +123,9 @@ const updater = createUpdater({
   mods,
   signatures: { policy: signing, verifier: nativeVerifier },
   log: (line) => trace(`${line}\n`),
+  // config.fleetSecret: check-ins carry board credentials (docs/fleet.md). The time is the
+  // wall clock: until SNTP has set it the server finds it outside its window.
+  ...(config.fleetSecret ? { options: { boardAuth: { secret: String(config.fleetSecret), wallTime: () => Date.now() } } } : {}),
   defaults: {
     host: String(config.updateHost ?? "192.168.4.2"),
     port: Number(config.updatePort ?? 8000),
@@ -133,17 +136,25 @@ const updater = createUpdater({
 const portalPort = Number(config.portalPort ?? 80);
 const portalHost = String(config.portalHost ?? (portalPort === 80 ? apAddress : `${apAddress}:${portalPort}`));
 const bootId = newBootId(clock.now());
-const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods });
+// Secure by default (docs/production.md): no update until a portal password is set, unless
+// config.requirePassword is false (a bench board; the home page then warns).
+// mcconfig's command-line form (requirePassword=false) arrives as a string.
+const security = { requirePassword: String(config.requirePassword ?? true) !== "false", apHasPassword: String(config.apPassword ?? "") !== "" };
+if (!security.requirePassword) trace("requirePassword is off: updates need no portal password\n");
+else if (storedPassword(store) === undefined) trace("no portal password yet: updates are refused until one is set on the access point (/password)\n");
+const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods, ap, networksChanged: () => ap.networksChanged(), security });
 // A port already in use is logged and retried by the server; the app goes on meanwhile
 // (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
 const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, bodyRouter: portal.bodyRouter, clock, probe: platform.portProbe, log: (line) => trace(line) });
 
-// Announced on the LAN it joins, for `ota discover` (modules/core/announce.ts).
-const announcer = new MdnsAnnouncer(apSsid, portalPort, () => announceTxt(device, storedPassword(store) !== undefined), (line) => trace(line));
+// Announced on the LAN it joins, for `ota discover` (modules/core/announce.ts); not tried where
+// mDNS cannot run (the simulator: platform-api.ts mdnsUnavailable).
+const announcer = platform.mdnsUnavailable === undefined ? new MdnsAnnouncer(apSsid, portalPort, () => announceTxt(device, storedPassword(store) !== undefined), (line) => trace(line)) : undefined;
+if (!announcer) trace(`mdns: not announced: ${String(platform.mdnsUnavailable)}\n`);
 wifi.onChange = (message) => {
   trace(`wifi: ${message}\n`);
-  if (message === "gotIP") announcer.start();
-  else if (message === "disconnect" || message === "lostIP") announcer.stop();
+  if (message === "gotIP") announcer?.start();
+  else if (message === "disconnect" || message === "lostIP") announcer?.stop();
 };
 
 const stored = loadCredentials(store)[0];
@@ -170,13 +181,17 @@ if (config.heapTrace) {
 }
 
 // The start-up checks a new image must pass within config.startupWindow seconds
-// (default 60): the access point, the portal answering on its own port, the
+// (default 60): the access point (when its lifecycle wants it up), the portal answering on its own port, the
 // station when a network is stored, and the app's own (modules/app-checks.ts).
 // A new mod passes the same host checks, plus those it registers itself through
 // "ota/host" while it starts.
 // Each policy gets its own instances: a check keeps its pass and is stopped by the
 // window that polls it.
-const hostChecks = () => [accessPointCheck(wifi), portalCheck(http, clock, { host: portalHost.split(":")[0], port: portalPort, bootId }), stationCheck(wifi, store), ...appChecks({ wifi, store, clock })];
+// The portal check asks over the AP while it is up, else over the station's address (the AP may never
+// open in fallback mode); a configured portalHost (the simulator's loopback) is always used.
+const ownHost = portalHost.split(":")[0];
+const selfHost = () => (config.portalHost || ap.status().up ? ownHost : (wifi.status().stationAddress ?? ownHost));
+const hostChecks = () => [accessPointCheck(wifi, ap), portalCheck(http, clock, { host: selfHost, port: portalPort, bootId }), stationCheck(wifi, store), ...appChecks({ wifi, store, clock })];
 for (const check of hostChecks()) policy.addCheck(check);
 policy.start();
 for (const check of hostChecks()) mods.addCheck(check);
@@ -184,5 +199,5 @@ for (const check of hostChecks()) mods.addCheck(check);
 // and the portal still answers meanwhile. "restart": a mod copy was made or undone.
 trace(`mod: ${mods.start()}\n`);
 
-export default { updater, server, dns, wifi, policy, mods };
+export default { updater, server, dns, wifi, ap, policy, mods };
 

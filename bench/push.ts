@@ -53,7 +53,7 @@ function run(command: string, args: string[], until?: RegExp): Promise<{ code: n
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ota-bench-push-"));
   let lastUpload: { bytes: number; ms: number } | undefined;
-  const twin = await Twin.start({ flashPath: join(dir, "flash.bin"), fresh: true, server: { host: "127.0.0.1", port: 9, path: "." }, bytesPerSecond: 0, onUpload: (_path, bytes, ms) => (lastUpload = { bytes, ms }) });
+  const twin = await Twin.start({ requirePassword: false, flashPath: join(dir, "flash.bin"), fresh: true, server: { host: "127.0.0.1", port: 9, path: "." }, bytesPerSecond: 0, onUpload: (_path, bytes, ms) => (lastUpload = { bytes, ms }) });
   const to = `127.0.0.1:${twin.port}`;
   let minor = 1;
   const image = () => {

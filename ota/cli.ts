@@ -8,7 +8,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { Board, parseTarget, Unreachable, answerError, type BoardStatus, type Target } from "./board";
 import { discover, discoverTable } from "./discover";
-import { authorize, givenPassword, PASSWORD_ENV } from "./password";
+import { authorize, givenPassword, PASSWORD_ENV, passwordRefusal } from "./password";
 import { ProgressView, type Output } from "./progress";
 import { EXIT_CODES, pushOne, readPushFile, type PushFile, type Verdict } from "./push";
 import { statusText } from "./status";
@@ -180,7 +180,7 @@ export async function runRollback(to: Target, password: string | undefined, come
     return 3;
   }
   if (answer.status !== 200) {
-    io.out.write(`${to.label}: refused: ${answer.status === 401 ? (board.authorization ? "wrong portal password" : "this board needs the portal password") : answerError(answer)}\n`);
+    io.out.write(`${to.label}: refused: ${passwordRefusal(answer, Boolean(board.authorization)) ?? answerError(answer)}\n`);
     return 1;
   }
   io.out.write(`${to.label}: going back from ${before.app} ${before.version} to ${before.previous.version ?? "the previous firmware"}…\n`);

@@ -2,7 +2,8 @@
 // a TTY (typed without echo) when a board asks for it. Never read from a file,
 // never printed.
 import { basicHeader, PORTAL_USER } from "../modules/core/portal/basic-auth";
-import type { Board } from "./board";
+import { PASSWORD_FIRST } from "../modules/core/portal/security";
+import { answerError, type Board, type HttpAnswer } from "./board";
 
 export const PASSWORD_ENV = "OTA_PORTAL_PASSWORD";
 
@@ -59,4 +60,15 @@ export async function authorize(boards: Board[], given: string | undefined): Pro
   }
   if (password === undefined) return;
   for (const board of boards) board.authorization = basicHeader(PORTAL_USER, password);
+}
+
+/**
+ * Why a board refused a request, when the password is the reason: it needs the
+ * password (401), or takes no update at all until one is set (403 "Set a
+ * portal password first": a board with the secure defaults). Else undefined.
+ */
+export function passwordRefusal(answer: HttpAnswer, authorized: boolean, hint = ""): string | undefined {
+  if (answer.status === 401) return authorized ? "wrong portal password" : `this board needs the portal password${hint}`;
+  if (answer.status === 403 && answerError(answer).startsWith(PASSWORD_FIRST)) return `${PASSWORD_FIRST}: this board takes no update until its portal password is set (on its access point: /password)`;
+  return undefined;
 }

@@ -19,6 +19,7 @@ import { UPLOAD_PATH } from "../modules/core/portal/upload";
 import { nodeDigest } from "../server/node-digest";
 import { answerError, Board, boardProgress, headOnly, Unreachable, type BoardStatus } from "./board";
 import type { ProgressView } from "./progress";
+import { passwordRefusal } from "./password";
 
 /** The mod upload route (same contract as POST /update/upload). */
 export const MOD_UPLOAD_PATH = "/update/mod";
@@ -101,7 +102,7 @@ export async function pushOne(board: Board, file: PushFile, view: ProgressView, 
   // The upload route is guarded like /api/progress: learn about the password before sending anything.
   const probe = await attempt(board.call("GET", "/api/progress"));
   if (!probe) return unreachable("no answer from /api/progress");
-  if (probe.status === 401) return refused(board.authorization ? "wrong portal password" : "this board needs the portal password (--password or OTA_PORTAL_PASSWORD)");
+  if (probe.status === 401) return refused(passwordRefusal(probe, Boolean(board.authorization), " (--password or OTA_PORTAL_PASSWORD)") ?? "");
   const headers: Record<string, string> = { "x-md5": file.md5, "x-filename": file.name };
   if (file.signature) headers[SIGNATURE_HEADER_KEY] = file.signature;
   view.begin(row);
@@ -120,7 +121,8 @@ export async function pushOne(board: Board, file: PushFile, view: ProgressView, 
     else return unreachable(`the upload broke off: ${message(e)}`);
   }
   if (answer.status === 404 && file.kind === "mod") return refused("this board's firmware takes no mods (it has no POST /update/mod)");
-  if (answer.status === 401) return refused(board.authorization ? "wrong portal password" : "this board needs the portal password");
+  const password = passwordRefusal(answer, Boolean(board.authorization));
+  if (password !== undefined) return refused(password);
   if (answer.status !== 202 && answer.status !== 200) return refused(answerError(answer));
 
   // Verify and commit, then the restart.
@@ -142,6 +144,12 @@ export async function pushOne(board: Board, file: PushFile, view: ProgressView, 
   return follow(board, before, file, view, row, options);
 }
 
+/** What the board is doing while its start-up check runs: a mod's check is the mod's, not the firmware's. */
+export function checkingText(file: Pick<PushFile, "kind">, leftMs: number | undefined): string {
+  const what = file.kind === "mod" ? "checking the new mod" : "checking the new firmware";
+  return leftMs === undefined ? what : `${what}: ${Math.ceil(leftMs / 1000)} s left`;
+}
+
 /** Follows restarts until the board settles on a verdict for `file`. */
 async function follow(board: Board, before: BoardStatus, file: PushFile, view: ProgressView, row: number, options: PushOptions): Promise<Verdict> {
   let deadline = Date.now() + options.comeBackMs;
@@ -156,7 +164,7 @@ async function follow(board: Board, before: BoardStatus, file: PushFile, view: P
       const checking = s.validation.phase === "checking" || s.validation.phase === "rolling-back" || s.otaState === "pending-verify" || modChecking(s, file);
       if (!checking) return judge(s, file);
       const left = s.validation.remainingMs;
-      view.phase(row, left === undefined ? "checking the new firmware" : `checking the new firmware: ${Math.ceil(left / 1000)} s left`);
+      view.phase(row, checkingText(file, left));
       deadline = Math.max(deadline, Date.now() + (left ?? 0) + options.comeBackMs);
     }
     if (Date.now() > deadline) {

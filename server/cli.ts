@@ -4,7 +4,8 @@ import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "./app";
 import { TOKEN_ENV } from "./fleet/auth";
-import { fleetBanner, fleetOptionsFromCli } from "./fleet/cli-options";
+import { SECRET_ENV } from "./fleet/board-auth";
+import { DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_PER_BOARD, fleetBanner, fleetOptionsFromCli } from "./fleet/cli-options";
 import { pinoLevelFromPython } from "./options";
 import { loadRules, type Rules } from "./rules";
 import { runSigningCommand, SIGNING_VERBS } from "./signing-cli";
@@ -18,6 +19,11 @@ interface CliOptions {
   open: boolean;
   db?: string;
   adminToken?: string;
+  fleetSecret?: string;
+  fleetSecretFile?: string;
+  requireBoardAuth?: boolean;
+  historyDays?: number;
+  historyPerBoard?: number;
   accelRedirect?: string;
   accelDir?: string;
 }
@@ -26,6 +32,11 @@ function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("expected a port number 0-65535");
   return n;
+}
+
+function count(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError("expected a whole number (0: no limit)");
+  return Number(value);
 }
 
 function level(value: string): string {
@@ -45,6 +56,11 @@ export function cliProgram(): Command {
     .option("--open", "serve downloads to any client, not only ESP HTTPUpdate", false)
     .option("--db <file|url>", "device registry: a SQLite file, a postgres://user@host/db URL, or none (default: ~/.local/state/ota-server/fleet.db)")
     .option("--admin-token <token>", `token for /dashboard and the admin API (better: the ${TOKEN_ENV} variable, not shown by ps)`)
+    .option("--fleet-secret <secret>", `board credentials: the secret boards sign check-ins with (better: --fleet-secret-file or the ${SECRET_ENV} variable)`)
+    .option("--fleet-secret-file <file>", "board credentials: read the fleet secret from this file")
+    .option("--require-board-auth", "check-ins without valid board credentials are answered by the rules alone and not recorded", false)
+    .option("--history-days <days>", `drop check-in and download history older than this (0: keep; default ${DEFAULT_HISTORY_DAYS})`, count)
+    .option("--history-per-board <rows>", `keep at most this many check-ins per board (0: no cap; default ${DEFAULT_HISTORY_PER_BOARD})`, count)
     .option("--accel-redirect <prefix>", "behind nginx: answer downloads with X-Accel-Redirect to this internal location (e.g. /_ota_accel/)")
     .option("--accel-dir <dir>", "with --accel-redirect: folder of the snapshots nginx serves (its internal location's alias)")
     .addHelpText("after", "\nSigned firmware (docs/signing.md):\n  ota-server keys new [--out DIR]      owner key pair\n  ota-server sign --key K FILE...      write FILE.sig\n  ota-server verify --pub P FILE       exit 0 when signed by P\n")

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ServerContext } from "./context";
 import { isHttpUpdateRequest, parseDeviceHeaders } from "./device-headers";
+import { isModName } from "./mod-facts";
 import { preflight } from "./preflight";
 import { targetCandidates } from "./request-path";
 import { refuse } from "./responses";
@@ -49,8 +50,9 @@ export const downloadsPlugin: FastifyPluginAsync<{ context: ServerContext }> = a
       return refuse(reply, opened.status, opened.reason);
     }
     const { file } = opened;
-    // A board that takes only signed images fetches `<image>.sig` when no header came: not an image, no pre-flight.
-    if (parsed.kind === "device" && !isSignatureName(file.name)) {
+    // A board that takes only signed images fetches `<image>.sig` when no header came, and a mod host
+    // fetches a mod (`.xsa`, its own checks on the board: archive.ts) with its HTTPUpdate headers: not images, no pre-flight.
+    if (parsed.kind === "device" && !isSignatureName(file.name) && !isModName(file.name)) {
       const refusal = preflight(parsed.device, file.version.size, file.entry.facts);
       if (refusal) {
         await file.handle?.close();

@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { BufferPool } from "./buffer-pool";
 import { sendFileRange, TransferCut } from "./file-sender";
 import { decideRange } from "./range";
+import { noteSent } from "./sent-file";
 import { contentDisposition, refuse } from "./responses";
 import type { ServedFile } from "./served-file";
 import { SIGNATURE_HEADER } from "../modules/core/signature/header";
@@ -21,6 +22,8 @@ export interface SendOptions {
   signature?: string;
   /** More response headers, name and value (x-Ota-Kind for a mod). */
   extraHeaders?: ReadonlyArray<readonly [string, string]>;
+  /** What the body is, for the fleet's download record. Default firmware. */
+  kind?: "firmware" | "mod";
 }
 
 function single(request: FastifyRequest, name: string): string | undefined {
@@ -63,10 +66,10 @@ export function sendFile(request: FastifyRequest, reply: FastifyReply, file: Ser
   for (const [name, value] of options.extraHeaders ?? []) headers.push(name, value);
   if (accel) headers.push("X-Accel-Redirect", options.accelRedirect!);
 
+  if (request.method === "GET") noteSent(request, { path: file.requested, status, ...(status === 206 ? { rangeStart: start } : {}), length: accel ? 0 : end - start + 1, kind: options.kind ?? "firmware" });
   reply.hijack(); // the body is ours to write (Fastify would copy or pipe it)
   const res: ServerResponse = reply.raw;
-  // setHeader keeps each name's spelling on the wire and leaves the headers readable
-  // (getHeader) to hooks that run when the response closes (the fleet's download record).
+  // setHeader keeps each name's spelling on the wire.
   for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i], headers[i + 1]);
   res.writeHead(status);
   if (request.method === "HEAD" || end < start || accel) {

@@ -1,5 +1,5 @@
-// The signature file beside a firmware image (fw.bin -> fw.bin.sig,
-// docs/signing.md), as downloads, /api/firmware and /api/catalog report it.
+// The signature file beside a firmware image or a mod (fw.bin -> fw.bin.sig,
+// app.xsa -> app.xsa.sig; docs/signing.md, docs/mods.md), as downloads, /api/firmware and /api/catalog report it.
 // Read with the same care as an image: the catalog's containment guards and
 // hidden-file rule (catalog-root.ts: lexical, real path, O_NOFOLLOW |
 // O_NONBLOCK open, the descriptor's real target, a regular file), never more
@@ -11,6 +11,7 @@ import type { FileHandle } from "node:fs/promises";
 import type { CatalogRoot } from "./catalog-root";
 import { fileVersion, fstatVersion, statVersionNow, type FileVersion } from "./file-version";
 import { MAX_SIGNATURE_FILE, parseSignatureFile } from "../modules/core/signature/sig-file";
+import { parseModSignatureFile } from "../modules/core/mods/mod-statement";
 
 export const SIGNATURE_SUFFIX = ".sig";
 
@@ -50,11 +51,16 @@ export async function readSignature(handle: FileHandle, version: FileVersion): P
 
 export function describeSignature(bytes: Buffer): SignatureInfo {
   const info: SignatureInfo = { bytes, header: bytes.toString("base64"), signed: false };
-  try {
-    info.keyId = parseSignatureFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)).keyId;
-    info.signed = true;
-  } catch {
-    // present but not a signature file: sent as it is (the board says why), not "signed"
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  // An image's .sig or a mod's (its own statement, mod-statement.ts); whether it fits its file is the board's call.
+  for (const parse of [parseSignatureFile, parseModSignatureFile]) {
+    try {
+      info.keyId = parse(view).keyId;
+      info.signed = true;
+      break;
+    } catch {
+      // present but not this kind of signature file: sent as it is (the board says why), not "signed"
+    }
   }
   return info;
 }

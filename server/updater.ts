@@ -66,6 +66,7 @@ async function offerMod(context: ServerContext, request: FastifyRequest, reply: 
     accelRedirect: await context.accel?.redirectFor(file, request),
     signature,
     extraHeaders: [[KIND_HEADER, "mod"]],
+    kind: "mod",
   });
   return true;
 }

@@ -7,6 +7,8 @@
 //   npm start -- --fleet 50                  (also 50 virtual boards and the dashboard)
 //   npm start -- --signed                    (signed updates only: an owner key under .twin/keys)
 //   npm start -- --lan [ADDRESS]             (portal on the LAN too, announced over mDNS for `ota discover`)
+//   npm start -- --password P                (the board's defaults: updates need this portal password;
+//                                             without it the twin is a bench board, requirePassword false)
 import { dirname, join, resolve } from "node:path";
 import { networkInterfaces } from "node:os";
 import { isIPv4 } from "node:net";
@@ -14,6 +16,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "../server/app";
 import { Twin } from "./device";
 import { writeDemoCatalog } from "./demo-catalog";
+import { DEMO_SPEED_KBS, DEMO_STARTUP_WINDOW_S } from "./demo-defaults";
 import { demoKey, MOD_OTHER_KEY, MOD_UNSIGNED, REFUSED_OTHER_KEY, REFUSED_TAMPERED, REFUSED_UNSIGNED, writeSignedDemoCatalog, type DemoKey } from "./demo-signing";
 import { fleetServerOptions, startFleetSimulator } from "./fleet/demo-fleet";
 import type { FleetSimulator } from "./fleet/simulator";
@@ -33,6 +36,7 @@ interface DemoOptions {
   failShare: number;
   signed: boolean;
   lan?: string | true;
+  password?: string;
 }
 
 /** The first non-internal IPv4 address of this machine (what --lan uses by default). */
@@ -62,13 +66,14 @@ export function demoProgram(): Command {
     .option("--catalog <dir>", "serve this catalog folder instead of generating the demo catalog")
     .option("--flash <file>", "the twin's flash image file", ".twin/flash.bin")
     .option("--fresh", "recreate the flash file (the twin starts again at 1.0.0)", false)
-    .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), 300)
+    .option("--speed <KB/s>", "simulated download speed of the board, 0 = unlimited", (v) => Number.parseInt(v, 10), DEMO_SPEED_KBS)
     .option("--verbose", "print the update server's request log", false)
-    .option("--startup-window <s>", "seconds a new image has to pass its start-up check (a board's default is 60)", (v) => Number.parseInt(v, 10), 20)
+    .option("--startup-window <s>", "seconds a new image has to pass its start-up check (a board's default is 60)", (v) => Number.parseInt(v, 10), DEMO_STARTUP_WINDOW_S)
     .option("--fleet <boards>", "also simulate this many boards checking in, and serve the fleet dashboard", (v) => Number.parseInt(v, 10))
     .option("--fleet-interval <s>", "seconds between a virtual board's check-ins", Number, 5)
     .option("--fail-share <0..1>", "share of virtual boards failing their start-up check on demo 2.0.0", Number, 0.3)
     .option("--signed", "signed updates only: the twin trusts an owner key kept in .twin/keys; the demo catalog is signed with it, plus an unsigned, an other-key and a tampered image", false)
+    .option("--password <password>", "set this portal password and require it, as a board does (default: no password required, a bench board with a warning on its home page)")
     .option("--lan [address]", "also serve the portal on this machine's LAN address (default: its first IPv4) and announce the twin over mDNS (_moddable-ota._tcp) for `ota discover`")
     .showHelpAfterError();
 }
@@ -125,6 +130,9 @@ async function main(argv: string[]): Promise<void> {
       log: (line) => console.log(line),
       ...(owner ? { signingKeys: [owner.config] } : {}),
       ...(lan ? { lan: { address: lan } } : {}),
+      // One tap for the demo: a bench board unless --password asks for the board's defaults.
+      requirePassword: o.password !== undefined,
+      ...(o.password !== undefined ? { storePassword: o.password } : {}),
     });
   } catch (error) {
     console.error(`Cannot start the device twin: ${(error as Error).message} (try --portal-port or --fresh)`);
@@ -154,8 +162,12 @@ async function main(argv: string[]): Promise<void> {
     if (!o.server && !o.catalog) console.log(`               ${REFUSED_UNSIGNED} (unsigned) and ${REFUSED_OTHER_KEY} (another key) are listed refused; ${REFUSED_TAMPERED} is refused after its download`);
     else console.log(`               sign your images with: npx ota-server sign --key ${owner.privatePath} <catalog>/*.bin`);
   }
+  if (o.password !== undefined) console.log(`Portal password set and required (user admin), as a board's defaults: no update without it`);
+  else console.log(`Portal password not required: a bench board (requirePassword false; its home page warns). npm start -- --password P runs the board's defaults`);
   console.log(`Device portal  ${twin.url}   (running ${twin.device.appName} ${twin.device.appVersion} from ${twin.device.runningPartition}; flash: ${resolve(o.flash)})`);
   if (lan) console.log(`On the LAN     http://${lan}:${twin.port}/   announced over mDNS as _moddable-ota._tcp (npx ota discover)`);
+  // Fallback mode, as a board ships: the twin joins TwinLAN at boot, so its AP stays down and the portal is on its station address (loopback here).
+  console.log("Access point   fallback mode: down while the twin is on TwinLAN, up after 60 s without it, down 300 s after a join (docs/access-point.md)");
   console.log("Open the portal, choose UPDATE, pick a firmware (demo-broken-2.1.0.bin fails its start-up check and is rolled back). Ctrl-C stops both.");
   if (!o.server && !o.catalog) {
     console.log(`App mods       the catalog also has app mods for the twin's firmware (XS 17.7): hello-1.0.0.xsa, hello-1.1.0.xsa, hello-broken-1.2.0.xsa (throws at start: rolled back), hello-failcheck-1.3.0.xsa (fails its check: rolled back), hello-xs16-1.0.0.xsa (built for XS 16.7: refused; demo-xs16-2.2.0.bin is a firmware with XS 16.7, which disables a 17.7 mod)${owner ? `; ${MOD_UNSIGNED} and ${MOD_OTHER_KEY} are refused` : ""}`);

@@ -11,6 +11,9 @@
 // ModManager settles `xs` and starts the mod, before the updater and portal
 // exist: its "restart" restarts the twin, and a mod that crashes it ends the
 // boot there. The updater and portal get the manager (UpdaterDeps/PortalDeps `mods`).
+// The access point has the board's lifecycle (core wifi/ap-lifecycle.ts, TwinOptions.ap):
+// a twin joined to TwinLAN at boot keeps it down in fallback mode, and its portal
+// is served on loopback, which stands for the station's address as for the AP's.
 import { basename, dirname, join } from "node:path";
 import { mkdirSync, rmSync } from "node:fs";
 import type { DeviceInfo, SystemControl } from "../modules/core/ports";
@@ -44,8 +47,10 @@ import { demoFirmwares, demoImage } from "./demo-catalog";
 import { signaturePolicy } from "../modules/core/signature/policy";
 import { nodeVerifier } from "../server/signing";
 import { announceTxt } from "../modules/core/announce";
-import { storedPassword } from "../modules/core/portal/basic-auth";
+import { seedPassword, setPassword, storedPassword } from "../modules/core/portal/basic-auth";
 import { TwinAnnouncer } from "./adapters/mdns";
+import { ApLifecycle, DEFAULT_FALLBACK_AFTER_S, DEFAULT_LINGER_S } from "../modules/core/wifi/ap-lifecycle";
+import type { ApMode } from "../modules/core/updater-api";
 
 export interface TwinOptions {
   /** Flash image file (4 MB); created with 1.0.0 in ota_0 when missing or `fresh`. */
@@ -78,6 +83,8 @@ export interface TwinOptions {
   checks?: () => StartupCheck[];
   /** How long the station takes to join after boot. Default 200 ms. */
   joinMs?: number;
+  /** The access point's lifecycle, as manifest config apMode / apFallbackAfter / apLinger (default fallback, 60 s, 300 s). */
+  ap?: { mode?: ApMode; fallbackAfterMs?: number; lingerMs?: number };
   updater?: UpdaterOptions;
   /** Also store `server` in NVS, replacing settings saved in the portal earlier (the demo's --server). */
   storeServer?: boolean;
@@ -90,6 +97,19 @@ export interface TwinOptions {
    * a board does (_moddable-ota._tcp, twin/adapters/mdns.ts).
    */
   lan?: { address: string };
+  /**
+   * As manifest config.requirePassword: no update until a portal password is
+   * set, and Wi-Fi set-up and the password page on the access point only
+   * (the twin's loopback plays the AP). Default true, the board's; tests of
+   * an open portal say false.
+   */
+  requirePassword?: boolean;
+  /** As config.portalPassword: seeds the portal password once, as main.ts does. */
+  portalPassword?: string;
+  /** Stores this portal password at start, replacing one set earlier (the demo's --password). */
+  storePassword?: string;
+  /** As config.apPassword: the simulated access point has a WPA2 password (/api/status security.apOpen). */
+  apPassword?: string;
   /** The board's signing keys, as manifest config.signingKeys: any key makes it take only images signed with one. */
   signingKeys?: string[];
   /** XS version of the emulated firmware when its image names none (TWIN-BEHAVIOUR "xs=16.7.0"). Default Moddable 8.2.3's, 17.7.0. */
@@ -135,6 +155,8 @@ interface BootSession {
   http: NodeHttpClient;
   writer: FlashOtaWriter;
   policy: BootPolicy;
+  wifi: SimulatedWifi;
+  ap: ApLifecycle;
   /** Absent on a flash whose partition table has no mod partitions. */
   mods?: { manager: ModManager; host: TwinModHost };
   /** Set once the mod has started (the boot came up). */
@@ -154,6 +176,8 @@ export class Twin {
   private restarting: NodeJS.Timeout | undefined;
   private stopped = false;
   private announcer: TwinAnnouncer | undefined;
+  /** Networks off the air: the twin's surroundings, so they stay off across its reboots. */
+  private readonly networksDown = new Set<string>();
   port = 0;
 
   private constructor(private readonly options: TwinOptions) {
@@ -166,6 +190,12 @@ export class Twin {
     this.store = new JsonFileStore(nvsPath);
     // A new board was set up on the twin's LAN, as its owner would from the Wi-Fi page.
     if (provisioned) rememberCredential(this.store, TWIN_NETWORK);
+    const seedProblem = seedPassword(this.store, options.portalPassword ?? "");
+    if (seedProblem) options.log?.(`twin: portalPassword ignored: ${seedProblem}`);
+    if (options.storePassword !== undefined) {
+      const problem = setPassword(this.store, options.storePassword);
+      if (problem) throw new Error(`the portal password: ${problem}`);
+    }
     if (options.storeServer) {
       this.store.set(SETTINGS_KEYS.host, options.server.host);
       this.store.set(SETTINGS_KEYS.port, String(options.server.port));
@@ -211,6 +241,30 @@ export class Twin {
     return this.session?.updater !== undefined;
   }
 
+  /** This boot's radio (AP and station). */
+  get wifi(): SimulatedWifi {
+    if (!this.session) throw new Error("the twin is restarting");
+    return this.session.wifi;
+  }
+
+  /** This boot's access point lifecycle. */
+  get ap(): ApLifecycle {
+    if (!this.session) throw new Error("the twin is restarting");
+    return this.session.ap;
+  }
+
+  /** A network goes off the air (its router is off): the station on it loses its link, and joins fail until restoreNetwork(). */
+  dropNetwork(ssid: string): void {
+    this.networksDown.add(ssid);
+    this.session?.wifi.dropNetwork(ssid);
+  }
+
+  /** The network is on the air again; the station still has to be told to join it (the Wi-Fi page's Connect, or a reboot). */
+  restoreNetwork(ssid: string): void {
+    this.networksDown.delete(ssid);
+    this.session?.wifi.restoreNetwork(ssid);
+  }
+
   /** The running boot's validation policy (state of the start-up checks). */
   get policy(): BootPolicy {
     if (!this.session) throw new Error("the twin is restarting");
@@ -237,14 +291,16 @@ export class Twin {
     const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond, allowHost: this.options.allowHost });
     const ota = new EspOta(this.flash, result.slot, { chipId, chipRevision, rollback });
     const writer = new FlashOtaWriter(this.flash, ota);
-    const wifi = new SimulatedWifi(clock, this.options.lan ? { stationAddress: this.options.lan.address } : {});
+    const wifi = new SimulatedWifi(clock, { down: this.networksDown, ...(this.options.lan ? { stationAddress: this.options.lan.address } : {}) });
+    const apOptions = this.options.ap ?? {};
+    const ap = new ApLifecycle({ wifi, clock, store: this.store, log }, { mode: apOptions.mode ?? "fallback", fallbackAfterMs: apOptions.fallbackAfterMs ?? DEFAULT_FALLBACK_AFTER_S * 1000, lingerMs: apOptions.lingerMs ?? DEFAULT_LINGER_S * 1000 });
     const system: SystemControl = { restart: () => this.restart() };
     const policy = new BootPolicy({ boot: new TwinBootControl(this.flash, ota, result.app, () => this.restart()), store: this.store, clock, system, log }, { keepSecureVersion: (this.options.signingKeys?.length ?? 0) > 0, ...this.options.boot });
     // As main.ts: the running image's own project name and secure_version are what an update must match.
     const { projectName, secureVersion } = result.app.descriptor;
     const signing = signaturePolicy(this.options.signingKeys ?? [], { chipId: device.chipId, projectName, secureVersion }, nodeDigest);
     const signatures: SignatureCheck = { policy: signing, verifier: nodeVerifier };
-    const session: BootSession = { result, device, clock, http, writer, policy };
+    const session: BootSession = { result, device, clock, http, writer, policy, wifi, ap };
     this.session = session;
     try {
       this.startMods(session, system, signatures, log);
@@ -257,9 +313,17 @@ export class Twin {
     const mods = session.mods?.manager;
     const bootId = newBootId(clock.now());
     const portalHost = `127.0.0.1:${this.port}`;
-    for (const check of [accessPointCheck(wifi), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);
+    ap.start();
+    for (const check of [accessPointCheck(wifi, ap), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);
     const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater, signatures, log, ...(mods ? { mods } : {}) });
-    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, ...(mods ? { mods } : {}) });
+    const security = { requirePassword: this.options.requirePassword ?? true, apHasPassword: (this.options.apPassword ?? "") !== "" };
+    // Loopback is where the user is: the board's access point while it is up, else its station; the LAN address (options.lan) is the station.
+    this.portal.boardAddress = (local) => {
+      if (local === this.options.lan?.address) return local;
+      const w = wifi.status();
+      return ap.status().up ? w.apAddress : (w.stationAddress ?? local);
+    };
+    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, ap, networksChanged: () => ap.networksChanged(), security, ...(mods ? { mods } : {}) });
     session.updater = updater;
     this.bootCount++;
     log(`booted ${result.partition.label}: ${device.appName} ${device.appVersion} (${policy.status().otaState})${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);
@@ -287,6 +351,7 @@ export class Twin {
     const host = new TwinModHost(flash.active, { xs, seed: firmwareSeed(result.app.md5), reset: (why) => this.reset(why), log });
     const manager = new ModManager({ flash, host, store: this.store, clock, system, digest: nodeDigest, signatures, firmwareBlocked: () => policy.blocked(), log }, this.options.mods);
     host.addCheck = (check) => manager.addCheck(check);
+    host.onStatus = (text) => manager.setStatusText(text);
     session.mods = { manager, host };
     host.createVm();
     for (const check of this.options.modChecks?.() ?? []) manager.addCheck(check);

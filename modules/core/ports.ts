@@ -146,6 +146,8 @@ export interface WifiNetwork {
 export interface WifiStatus {
   apSsid: string;
   apAddress: string;
+  /** The access point is up (started, and not taken down by stopAccessPoint). */
+  apUp: boolean;
   /** Station link, when joined. */
   stationSsid?: string;
   stationAddress?: string;
@@ -157,7 +159,16 @@ export interface WifiControl {
   scan(done: (networks: WifiNetwork[]) => void): void;
   /** Joins a network (the adapter also stores nothing: the core stores credentials). */
   connect(ssid: string, password: string): void;
+  /** Brings the access point up (with the settings the host gave the adapter), keeping the station and its link. Throws when the radio refuses. */
+  startAccessPoint(): void;
+  /** Takes the access point down, keeping the station and its link. */
+  stopAccessPoint(): void;
+  /** Adds a listener of the station link: "joined" once it has an address, "lost" when it dropped or a join attempt failed. */
+  onStation(listener: (event: StationEvent) => void): void;
 }
+
+/** A station link change, as WifiControl.onStation reports it. */
+export type StationEvent = "joined" | "lost";
 
 /** esp_ota_img_states_t (ESP-IDF esp_ota_ops.h / esp_flash_partitions.h) in kebab case; "undefined" also when a slot has no otadata entry. */
 export type OtaImageState = "new" | "pending-verify" | "valid" | "invalid" | "aborted" | "undefined";
@@ -215,6 +226,20 @@ export interface PortalRequest {
   headers: ReadonlyMap<string, string>;
   /** Request body as text (form posts), already size-limited by the adapter. */
   body: string;
+  /**
+   * The client's IP address as the server adapter saw it (the TCP peer): the
+   * key of the wrong-password back-off, and on the board the only clue to the
+   * interface (a peer in the access point's subnet came over the AP). Absent
+   * when the adapter cannot tell.
+   */
+  remoteAddress?: string;
+  /**
+   * The board's own address the request arrived at (the AP's or the station's).
+   * The twin's server knows it; Moddable 8.2.3's TCP socket has no local
+   * address (modules/io/socket/lwip/tcp.c has remoteAddress only), so on the
+   * board it is absent and remoteAddress decides.
+   */
+  localAddress?: string;
 }
 
 export interface PortalResponse {

@@ -24,7 +24,8 @@ export interface CatalogEntry {
   /** Display annotations from the server, e.g. "11/22/26" and "10:55:15". */
   date: string;
   time: string;
-  size: number;
+  /** Bytes; absent for a mod row of AutoConnect's listing (a plain file row names no size) until our server's /api/catalog says it. */
+  size?: number;
   /** App version from the image (or the mod's ota-mod.json), when the server tells it (our server's /api/catalog). */
   version?: string;
   /** esp_app_desc_t project_name, when our server tells it. */
@@ -129,6 +130,12 @@ export interface UpdaterOptions {
   restartDelayMs?: number;
   /** Advanced-updater check-in on a schedule. */
   checkIn?: { url: string; intervalMs: number };
+  /**
+   * Board credentials (engine/checkin-auth.ts): the fleet secret from the
+   * board's config signs every check-in; `wallTime` is the host's wall clock in
+   * ms (SNTP on the board: the server refuses times outside its window).
+   */
+  boardAuth?: { secret: string; wallTime: () => number };
 }
 
 /**
@@ -193,6 +200,38 @@ export interface ModView {
   remove(): string | undefined;
 }
 
+/** The access point's lifecycle (wifi/ap-lifecycle.ts): which mode is on, whether the AP is up, when it closes. */
+export type ApMode = "fallback" | "always" | "setup";
+export interface ApStatus { mode: ApMode; up: boolean; closesInS: number | null }
+export interface ApView { status(): ApStatus }
+
+/** What guards the portal (manifest config; docs/production.md). */
+export interface PortalSecurity {
+  /**
+   * Routes that change what the board runs answer 403 until a portal password
+   * is set, and Wi-Fi set-up and the password page answer on the access point
+   * only (config.requirePassword). Default true; false is for bench boards,
+   * and the home page then says the board is open.
+   */
+  requirePassword?: boolean;
+  /** The access point has a WPA2 password (config.apPassword is not empty). Default false. */
+  apHasPassword?: boolean;
+  /** The wrong-password back-off (portal/login-throttle.ts); the board's defaults when absent. */
+  throttle?: ThrottleOptions;
+}
+
+/** Wrong portal passwords per client address: free tries, then a wait that doubles up to a cap (portal/login-throttle.ts). */
+export interface ThrottleOptions {
+  /** Wrong passwords an address may send before it waits. Default 3. */
+  freeFailures?: number;
+  /** The first wait. Default 1000 ms. */
+  baseMs?: number;
+  /** The longest wait. Default 300000 ms (5 min). */
+  maxMs?: number;
+  /** Addresses remembered at once. Default 16. */
+  capacity?: number;
+}
+
 /** What createPortal (modules/core/portal/portal.ts) needs; it returns a request handler. */
 export interface PortalDeps {
   updater: Updater;
@@ -210,6 +249,12 @@ export interface PortalDeps {
   signing?: SignaturePolicy;
   /** The board hosts app mods (the same ModManager the updater has): the pages show the running mod and offer Remove and Go back. */
   mods?: ModView;
+  /** The access point's lifecycle: the home page and /api/status say its mode and when it closes. Without it the AP counts as always up. */
+  ap?: ApView;
+  /** Told after the portal stored or forgot a network (the AP lifecycle decides again: setup mode reopens the AP when none is left). */
+  networksChanged?: () => void;
+  /** Password rules and what the status reports; the board's defaults (a password required) when absent. */
+  security?: PortalSecurity;
 }
 
 export type PortalHandler = (request: PortalRequest) => PortalResponse;

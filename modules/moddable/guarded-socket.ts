@@ -38,6 +38,8 @@ export interface RawTcp {
   write(data: unknown, options?: unknown): unknown;
   close(): void;
   format: string;
+  /** The peer's address (modules/io/socket/lwip/tcp.c xs_tcp_get_remoteAddress); there is no local address getter. */
+  readonly remoteAddress?: string;
 }
 /**
  * Watches a socket from its dictionary: the HTTP client adapter passes `socket: {io, watch}`,
@@ -74,6 +76,8 @@ export interface GuardOptions {
   acceptHttp10?: boolean;
   /** The status line's reason phrase for a status (server sockets); undefined keeps the SDK's. */
   reasonPhrase?: (status: number) => string | undefined;
+  /** Listeners: told the peer address of each accepted socket as it is read (undefined when the socket cannot say). */
+  accepted?: (remoteAddress: string | undefined) => void;
 }
 
 /** Longest first write read as a status line. */
@@ -278,7 +282,9 @@ export function guardListener(Listener: ListenerConstructor, Socket: GuardedTcpC
 
     read(): RawTcp | undefined {
       const tcp = this.#listener.read();
-      return tcp ? new Socket({ from: tcp }) : undefined;
+      if (!tcp) return undefined;
+      options.accepted?.(peerAddress(tcp, log));
+      return new Socket({ from: tcp });
     }
 
     close(): void {
@@ -289,4 +295,15 @@ export function guardListener(Listener: ListenerConstructor, Socket: GuardedTcpC
       return this.#listener.port;
     }
   };
+}
+
+/** The accepted socket's peer address, read before the socket is handed on (a getter that throws says nothing). */
+function peerAddress(tcp: RawTcp, log: (line: string) => void): string | undefined {
+  try {
+    const address = tcp.remoteAddress;
+    return typeof address === "string" && address !== "" ? address : undefined;
+  } catch (e) {
+    log(`listener: no peer address: ${e instanceof Error ? e.message : String(e)}\n`);
+    return undefined;
+  }
 }

@@ -72,6 +72,12 @@ export interface ServerIO {
   Server: ServerConstructor;
   /** embedded:io/socket/listener, guarded (guarded-socket.ts). */
   Listener: unknown;
+  /**
+   * The peer address of the socket the listener accepted last, taken once
+   * (network-io.ts): httpserver.js reads the socket and calls onConnect with
+   * no turn between, so onConnect takes its own connection's peer.
+   */
+  takePeer?: () => string | undefined;
 }
 
 export interface PortalServerOptions {
@@ -95,6 +101,8 @@ type Mode = "form" | "stream" | "discard";
 /** Request and response state of one connection. */
 class Exchange {
   mode: Mode = "form";
+  /** The client's address, when the listener told it. */
+  remote: string | undefined;
   head: PortalRequest | undefined;
   form: Uint8Array | undefined;
   formLength = 0;
@@ -200,6 +208,7 @@ export class PortalServer {
 
   #connect(connection: ServerConnection): void {
     const exchange = new Exchange(connection, this.#clock.now());
+    exchange.remote = this.#io.takePeer?.();
     this.#exchanges.add(exchange);
     this.#armSweep();
     // Each handler is guarded: nothing may be thrown back into the SDK's socket callbacks.
@@ -237,6 +246,7 @@ export class PortalServer {
       headers: request.headers,
       body: "",
     };
+    if (exchange.remote !== undefined) head.remoteAddress = exchange.remote;
     exchange.head = head;
     const plan = this.#bodyRouter?.(head);
     if (plan && "respond" in plan) return this.#answerNow(exchange, plan.respond);

@@ -28,9 +28,23 @@ export const clientIO: ClientIO = {
   Resolver: netResolver(resolve, log),
 };
 
+// The peer of the socket accepted last: HTTPServer's listener callback reads it and calls
+// onConnect at once (httpserver.js), where PortalServer takes it (the portal's back-off key,
+// and the clue to AP or station: the SDK's TCP has no local address).
+let acceptedPeer: string | undefined;
 export const serverIO: ServerIO = {
   Server: HTTPServer as unknown as ServerConstructor,
-  Listener: guardListener(Listener as unknown as ListenerConstructor, guardTcp(TCP as unknown as TcpConstructor, { log, ...SERVER_SOCKET }), { log }),
+  Listener: guardListener(Listener as unknown as ListenerConstructor, guardTcp(TCP as unknown as TcpConstructor, { log, ...SERVER_SOCKET }), {
+    log,
+    accepted: (peer) => {
+      acceptedPeer = peer;
+    },
+  }),
+  takePeer: () => {
+    const peer = acceptedPeer;
+    acceptedPeer = undefined;
+    return peer;
+  },
 };
 
 export const udp = UDP as unknown as UdpConstructor;

@@ -5,11 +5,19 @@
 // yet initialised in AP mode, and initialises it in AP mode itself, so the
 // mode is set to station|accessPoint (3) first; the simulator also requires
 // mode 3 before WiFi.connect() once an access point runs.
+//
+// AP down, station kept: `WiFi.mode = 1` is xs_wifi_set_mode -> esp_wifi_set_mode
+// (WIFI_MODE_STA) on the running driver: ESP-IDF stops the soft-AP
+// (WIFI_EVENT_AP_STOP; wifi_default.c stops its netif and DHCP server) and leaves
+// the station and its link alone. The AP's netif (gAP) is kept, so a later
+// mode 3 + WiFi.accessPoint() starts it again (WIFI_EVENT_AP_START). The
+// simulator's wifi.js only records the mode.
 
 import Net from "net";
 import WiFi from "wifi";
-import type { WifiControl, WifiNetwork, WifiStatus } from "../core/ports";
+import type { StationEvent, WifiControl, WifiNetwork, WifiStatus } from "../core/ports";
 
+const STATION_ONLY = 1;
 const STATION_AND_AP = 3;
 
 export interface AccessPointSettings {
@@ -27,28 +35,52 @@ interface ScanItem {
 }
 
 export class ModdableWifi implements WifiControl {
-  #apSsid = "";
   #stationSsid: string | undefined;
   #connected = false;
+  #apUp = false;
   #scanning: Array<(networks: WifiNetwork[]) => void> = [];
   #monitor: WiFi | undefined;
+  #listeners: Array<(event: StationEvent) => void> = [];
   /** Called on station link changes ("gotIP", "disconnect", ...), for logs. */
   onChange: ((message: string) => void) | undefined;
 
+  /** The AP's settings, used at each start; nothing goes on air until startAccessPoint(). */
+  constructor(private readonly settings: AccessPointSettings) {}
+
+  /**
+   * Starts Wi-Fi in station mode when nothing has started it yet. On ESP32 the SDK starts
+   * lwIP's tcpip task with Wi-Fi (xs6wifi.c initWiFi -> esp_netif_init) and every socket
+   * needs it: with the AP down at boot, the portal's listener and the captive DNS socket
+   * would otherwise come first. (WiFi.mode reads -5 on ESP32, 0 in the simulator, until then.)
+   */
+  powerOn(): void {
+    if (WiFi.mode <= 0) WiFi.mode = STATION_ONLY;
+  }
+
   /** Starts the access point with the station interface kept up. */
-  startAccessPoint(settings: AccessPointSettings): void {
+  startAccessPoint(): void {
     WiFi.mode = STATION_AND_AP;
-    const options: { ssid: string; password?: string; channel?: number; station: boolean } = { ssid: settings.ssid, station: true };
-    if (settings.password) options.password = settings.password;
-    if (settings.channel) options.channel = settings.channel;
+    const options: { ssid: string; password?: string; channel?: number; station: boolean } = { ssid: this.settings.ssid, station: true };
+    if (this.settings.password) options.password = this.settings.password;
+    if (this.settings.channel) options.channel = this.settings.channel;
     WiFi.accessPoint(options);
-    this.#apSsid = settings.ssid;
-    this.#connected = this.#stationAddress() !== undefined;
-    this.#monitor ??= new WiFi(undefined, (message) => this.#notify(message));
+    this.#apUp = true;
+    this.#watch();
+  }
+
+  /** Takes the access point down; the station keeps its link (see the top of this file). */
+  stopAccessPoint(): void {
+    WiFi.mode = STATION_ONLY;
+    this.#apUp = false;
+  }
+
+  onStation(listener: (event: StationEvent) => void): void {
+    this.#listeners.push(listener);
+    this.#watch();
   }
 
   status(): WifiStatus {
-    const status: WifiStatus = { apSsid: this.#apSsid, apAddress: address(Net.get("IP", "ap")) ?? "192.168.4.1", connected: this.#connected };
+    const status: WifiStatus = { apSsid: this.settings.ssid, apAddress: address(Net.get("IP", "ap")) ?? "192.168.4.1", apUp: this.#apUp, connected: this.#connected };
     const station = this.#stationAddress();
     if (this.#connected && station) {
       status.stationAddress = station;
@@ -87,7 +119,15 @@ export class ModdableWifi implements WifiControl {
   connect(ssid: string, password: string): void {
     this.#stationSsid = ssid;
     this.#connected = false;
+    this.#watch();
     WiFi.connect(password ? { ssid, password } : { ssid });
+  }
+
+  /** One WiFi instance gets the station's notifications (the simulator allows only one). */
+  #watch(): void {
+    if (this.#monitor) return;
+    this.#connected = this.#stationAddress() !== undefined;
+    this.#monitor = new WiFi(undefined, (message) => this.#notify(message));
   }
 
   #finishScan(networks: WifiNetwork[]): void {
@@ -97,9 +137,12 @@ export class ModdableWifi implements WifiControl {
   }
 
   #notify(message: string): void {
-    if (message === "gotIP") this.#connected = true;
-    else if (message === "disconnect" || message === "lostIP") this.#connected = false;
+    let event: StationEvent | undefined;
+    if (message === "gotIP") event = "joined";
+    else if (message === "disconnect" || message === "lostIP") event = "lost";
+    if (event) this.#connected = event === "joined";
     this.onChange?.(message);
+    if (event) for (const listener of this.#listeners) listener(event);
   }
 
   #stationAddress(): string | undefined {

@@ -32,6 +32,9 @@ export async function createRollout(fleet: Fleet, spec: RolloutSpec) {
   return fleet.rollouts.create({ ...spec, image: image.path }, image.version ?? undefined, image.family === "mod" ? "mod" : "firmware");
 }
 
+// Text that reaches the database: PostgreSQL refuses a NUL in TEXT (a 500), and no
+// channel, image or reason has control characters; refused alike on both engines.
+const NO_CONTROL = "^[^\\u0000-\\u001f\\u007f]*$";
 const idParams = { type: "object", required: ["id"], properties: { id: { type: "integer", minimum: 1 } } } as const;
 const limit = { type: "integer", minimum: 1, maximum: 10_000 } as const;
 
@@ -41,7 +44,7 @@ export const adminApiPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app, 
 
   app.get<{ Querystring: { channel?: string; limit?: number } }>(
     "/api/devices",
-    { schema: { querystring: { type: "object", additionalProperties: false, properties: { channel: { type: "string", maxLength: 32 }, limit } } } },
+    { schema: { querystring: { type: "object", additionalProperties: false, properties: { channel: { type: "string", maxLength: 32, pattern: NO_CONTROL }, limit } } } },
     async (request) => {
       const devices = await fleet.registry.devices(request.query);
       return { total: await fleet.registry.count(), devices };
@@ -75,8 +78,8 @@ export const adminApiPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app, 
           additionalProperties: false,
           required: ["channel", "image"],
           properties: {
-            channel: { type: "string" },
-            image: { type: "string", maxLength: 512 },
+            channel: { type: "string", pattern: NO_CONTROL },
+            image: { type: "string", maxLength: 512, pattern: NO_CONTROL },
             stages: { type: "array", items: { type: "integer" }, maxItems: 10 },
             threshold: { type: "number" },
             minOutcomes: { type: "integer" },
@@ -96,7 +99,7 @@ export const adminApiPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app, 
   );
   app.post<{ Params: { id: number }; Body: { reason?: string } | undefined }>(
     "/api/rollouts/:id/halt",
-    { schema: { params: idParams, body: { type: ["object", "null"], properties: { reason: { type: "string", maxLength: 200 } } } } },
+    { schema: { params: idParams, body: { type: ["object", "null"], properties: { reason: { type: "string", maxLength: 200, pattern: NO_CONTROL } } } } },
     async (request) => fleet.rollouts.halt(request.params.id, request.body?.reason ? `halted by hand: ${request.body.reason}` : undefined),
   );
   app.post<{ Params: { id: number } }>("/api/rollouts/:id/resume", { schema: { params: idParams } }, async (request) =>

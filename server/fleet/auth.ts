@@ -6,6 +6,7 @@
 // everyone out. Cookie-authenticated writes must come from the same origin.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { redactUrl } from "../redact";
 import "@fastify/cookie"; // request.cookies, parsed by the plugin the admin routes register
 
 export const SESSION_COOKIE = "ota_admin";
@@ -93,13 +94,13 @@ export function unauthorized(reply: FastifyReply, reason: string): FastifyReply 
 }
 
 /**
- * The log's request serializer (Fastify's fields): a token some client put in
- * the query string (token=, access_token=) is replaced before the URL is logged.
+ * The log's request serializer (Fastify's fields): a secret some client put in
+ * the query string (token=, api_key=, ...: redact.ts) is replaced before the URL is logged.
  */
 export function requestForLog(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
   return {
     method: req.method,
-    url: req.url.replace(/([?&](?:access_)?token=)[^&#]*/gi, "$1[redacted]"),
+    url: redactUrl(req.url),
     host: req.host,
     remoteAddress: req.ip,
     remotePort: req.socket?.remotePort,

@@ -183,7 +183,9 @@ ${actions.length ? `<div class="actions">${actions.join("")}</div>` : ""}
 }
 
 function deviceRow(d: DeviceView, now: number): string {
-  const result = d.lastResult ? `${badge(d.lastResult, d.lastResult)}${d.lastResultVersion ? ` ${esc(d.lastResultVersion)}` : ""}` : "";
+  // A report that does not count toward its rollout (rollouts.ts) is still shown, marked, with why on hover.
+  const notCounted = d.lastResultNotCounted ? ` <small class="muted not-counted" title="${esc(d.lastResultNotCounted)}">not counted</small>` : "";
+  const result = d.lastResult ? `${badge(d.lastResult, d.lastResult)}${d.lastResultVersion ? ` ${esc(d.lastResultVersion)}` : ""}${notCounted}` : "";
   return `<tr class="${d.lastResult === "rolled-back" || d.lastResult === "failed" ? esc(d.lastResult) : ""}" data-mac="${esc(d.mac)}">
 <td data-label="Device"><a href="/dashboard/devices/${esc(d.mac)}">${esc(d.mac)}</a></td>
 <td data-label="Channel" class="hide-narrow">${esc(d.channel)}</td>

@@ -10,15 +10,17 @@ import type { CatalogRoot } from "../catalog-root";
 import { parseDeviceHeaders, type DeviceRequest } from "../device-headers";
 import type { Target } from "../rules";
 import { AdminAuth } from "./auth";
+import { BoardAuth } from "./board-auth";
+import { sentFile } from "../sent-file";
 import { bucketOf } from "./cohort";
 import { openDb, type Db } from "./db";
 import { migrate } from "./migrations";
 import { parseUpdateReport, type UpdateReport } from "./outcome";
 import { Registry, type CheckinRecord } from "./registry";
+import { Retention } from "./retention";
 import { Rollouts, type Choice } from "./rollouts";
 import { isSignatureName } from "../signature-files";
 import { hostText, readModHeaders, type ModHeaders } from "../mod-headers";
-import { KIND_HEADER } from "../updater";
 
 export const DEFAULT_CHANNEL = "stable";
 
@@ -33,6 +35,17 @@ export interface FleetOptions {
   tickMs?: number;
   /** How long a check-in waits for the registry before the rules answer alone, ms. Default 2000. */
   deadlineMs?: number;
+  /** Board credentials (board-auth.ts): the fleet secret boards sign their check-ins with. Never printed. */
+  fleetSecret?: string;
+  /** With fleetSecret: a check-in without valid credentials is answered by the rules alone and not recorded. */
+  requireBoardAuth?: boolean;
+  /** How far a board's clock may be from the server's, ms. Default 5 minutes. */
+  boardAuthWindowMs?: number;
+  /** History retention (retention.ts): absent, every row is kept. */
+  historyDays?: number;
+  historyPerBoard?: number;
+  pruneEveryMs?: number;
+  pruneBatch?: number;
   now?: () => number;
 }
 
@@ -40,6 +53,11 @@ interface Decision {
   device: DeviceRequest;
   mac: string;
   report?: UpdateReport;
+  /** False when boards carry credentials and this check-in had none valid: its reports do not count. */
+  trusted: boolean;
+  /** Why its reports do not count toward their rollouts' halt rules, if they do not. */
+  reportNotCounted?: string;
+  modReportNotCounted?: string;
   image?: string;
   source?: string;
   choice?: Choice;
@@ -58,26 +76,16 @@ function chipOf(device: DeviceRequest): string | undefined {
   return device.family === "esp8266" ? "ESP8266" : undefined;
 }
 
-function header(reply: FastifyReply, name: string): string | undefined {
-  const v = reply.getHeader(name) ?? reply.raw.getHeader(name);
-  return v === undefined ? undefined : String(v);
-}
-
-function urlPath(url: string): string {
-  const raw = url.split("?")[0];
-  try {
-    return decodeURIComponent(raw).replace(/^\//, "");
-  } catch {
-    return raw.replace(/^\//, "");
-  }
-}
-
 export class Fleet {
   readonly registry: Registry;
   readonly rollouts: Rollouts;
   readonly auth: AdminAuth;
   readonly maxUploadBytes: number;
   private readonly deadlineMs: number;
+  readonly boardAuth: BoardAuth | undefined;
+  readonly retention: Retention;
+  /** Check-ins refused credentials under requireBoardAuth: answered by the rules, never recorded. */
+  private readonly unrecorded = new WeakSet<FastifyRequest>();
   private readonly decisions = new WeakMap<FastifyRequest, Decision>();
   private readonly pending = new Set<Promise<unknown>>();
   private ticker: NodeJS.Timeout | undefined;
@@ -96,15 +104,21 @@ export class Fleet {
     this.registry = new Registry(db);
     this.rollouts = new Rollouts(db, this.now);
     this.auth = auth;
+    this.boardAuth = options.fleetSecret === undefined ? undefined : new BoardAuth(options.fleetSecret, options.requireBoardAuth ?? false, options.boardAuthWindowMs);
     this.maxUploadBytes = options.maxUploadBytes ?? 16 * 1024 * 1024;
     this.deadlineMs = options.deadlineMs ?? 2000;
     const tickMs = options.tickMs ?? 1000;
     this.ticker = setInterval(() => this.track(this.rollouts.tick()).catch((error: Error) => log.error({ err: error.message }, "fleet: scheduled advance failed")), tickMs);
     this.ticker.unref();
+    this.retention = new Retention(db, this.now, options);
+    this.retention.start(options.pruneEveryMs ?? 60_000, (error) => log.error({ err: error.message }, "fleet: history prune failed"));
   }
 
   static async open(options: FleetOptions, root: CatalogRoot, endpoint: string | undefined, log: FastifyBaseLogger): Promise<Fleet> {
     const auth = new AdminAuth(options.adminToken); // refuses a short token before anything is opened
+    Retention.check(options); // and bad retention settings
+    if (options.fleetSecret !== undefined) new BoardAuth(options.fleetSecret, false); // and a short fleet secret
+    if (options.requireBoardAuth && options.fleetSecret === undefined) throw new Error("--require-board-auth needs a fleet secret (--fleet-secret-file or OTA_FLEET_SECRET)");
     const db = await openDb(options.db);
     try {
       await migrate(db);
@@ -127,18 +141,21 @@ export class Fleet {
     if (!mac) return ruled;
     const report = parseUpdateReport(request.headers, device.family);
     const mod = readModHeaders(request.headers);
-    const decision: Decision = { device, mac, report, image: device.mode === "sketch" ? ruled?.firmware : ruled?.filesystem, source: ruled?.source, mod, modImage: ruled?.mod };
+    // Trusted only once its credentials are checked, when boards carry them: a check-in the deadline
+    // cut short is then recorded as untrusted (or, under requireBoardAuth, not at all).
+    const decision: Decision = { device, mac, report, trusted: this.boardAuth === undefined, image: device.mode === "sketch" ? ruled?.firmware : ruled?.filesystem, source: ruled?.source, mod, modImage: ruled?.mod };
     this.decisions.set(request, decision);
     let timer: ReturnType<typeof setTimeout> | undefined;
     // A registry that stops answering (PostgreSQL restarting, a lock held) must not hold the board:
     // past the deadline the rules answer and the late choice is dropped.
     const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.deadlineMs)));
     try {
-      const consulted = await Promise.race([this.consult(device, ruled, mac, report, mod), late]);
+      const consulted = await Promise.race([this.consult(request, decision, ruled, mod), late]);
       if (!consulted) {
         request.log.error({ deadlineMs: this.deadlineMs }, "fleet: registry too slow, answering by the rules");
         return ruled;
       }
+      if (consulted.unrecorded) return ruled;
       for (const halted of consulted.halted) request.log.warn({ rollout: halted }, "fleet: rollout halted by its failure threshold");
       if (consulted.choice) {
         decision.choice = consulted.choice;
@@ -158,11 +175,26 @@ export class Fleet {
     }
   };
 
-  /** The registry's part of a check-in: the board's row, its report, and the rollout's choice. */
-  private async consult(device: DeviceRequest, ruled: Target | undefined, mac: string, report: UpdateReport | undefined, mod: ModHeaders) {
+  /**
+   * The registry's part of a check-in: the board's credentials, its row, its
+   * reports (counted toward a rollout only when they can be true), and the
+   * rollouts' choice. `unrecorded`: refused credentials under requireBoardAuth.
+   */
+  private async consult(request: FastifyRequest, decision: Decision, ruled: Target | undefined, mod: ModHeaders) {
+    const { device, mac, report } = decision;
     const channel = ruled?.channel ?? DEFAULT_CHANNEL;
     const bucket = bucketOf(mac);
     const halted: number[] = [];
+    if (this.boardAuth) {
+      const credentials = await this.track(this.boardAuth.check(this.db, request.headers, mac, this.now()));
+      if (credentials.ok) decision.trusted = true;
+      else if (this.boardAuth.required) {
+        this.unrecorded.add(request);
+        request.log.info({ reason: credentials.reason }, "fleet: check-in without valid board credentials: answered by the rules, not recorded");
+        return { unrecorded: true as const, target: ruled, halted };
+      }
+    }
+    const trusted = decision.trusted;
     await this.track(
       this.registry.touch(
         {
@@ -175,15 +207,19 @@ export class Fleet {
       ),
     );
     if (report) {
-      const id = await this.track(this.rollouts.recordReport(mac, report));
+      const { halted: id, notCounted } = await this.track(this.rollouts.recordReport(mac, report, "firmware", trusted));
+      decision.reportNotCounted = notCounted;
       if (id !== undefined) halted.push(id);
+      if (notCounted) request.log.info({ result: report.result, notCounted }, "fleet: report recorded, not counted toward its rollout");
     }
     if (mod.report) {
-      const id = await this.track(this.rollouts.recordReport(mac, mod.report, "mod"));
+      const { halted: id, notCounted } = await this.track(this.rollouts.recordReport(mac, mod.report, "mod", trusted));
+      decision.modReportNotCounted = notCounted;
       if (id !== undefined) halted.push(id);
+      if (notCounted) request.log.info({ result: mod.report.result, notCounted }, "fleet: mod report recorded, not counted toward its rollout");
     }
     if (device.mode !== "sketch") return { target: ruled, halted };
-    if (device.version !== undefined) await this.track(this.rollouts.noteRunningVersion(mac, device.version));
+    if (device.version !== undefined) await this.track(this.rollouts.noteRunningVersion(mac, device.version, "firmware", trusted));
     let target = ruled;
     const choice = await this.track(this.rollouts.choose(channel, mac, bucket));
     if (choice) {
@@ -193,7 +229,7 @@ export class Fleet {
     // Mod rollouts only for boards that host mods: no query for the others.
     let modChoice: Choice | undefined;
     if (mod.host) {
-      if (mod.running) await this.track(this.rollouts.noteRunningVersion(mac, mod.running, "mod"));
+      if (mod.running) await this.track(this.rollouts.noteRunningVersion(mac, mod.running, "mod", trusted));
       modChoice = await this.track(this.rollouts.choose(channel, mac, bucket, "mod"));
       if (modChoice) target = { ...(target ?? { source: modChoice.source }), mod: modChoice.image };
     }
@@ -209,11 +245,14 @@ export class Fleet {
   }
 
   private async record(request: FastifyRequest, reply: FastifyReply, bytesBefore: number, startedAt: number, startedMs: number): Promise<void> {
+    if (this.unrecorded.has(request)) return;
     const status = reply.statusCode;
     const onUpdater = this.endpoint !== undefined && request.routeOptions.url === this.endpoint;
-    // A board's `<image>.sig` fetch goes with the image's download; it is not one of its own.
-    const isDownload =
-      request.method === "GET" && (status === 200 || status === 206) && /^application\/octet-stream/i.test(header(reply, "content-type") ?? "") && !isSignatureName(urlPath(request.url));
+    // Under requireBoardAuth a check-in is recorded only once its credentials passed (not when the deadline cut the check short).
+    if (onUpdater && this.boardAuth?.required && this.decisions.get(request)?.trusted !== true) return;
+    // What the server decided to send (send-file.ts); a board's `<image>.sig` fetch goes with the image's download.
+    const sent = sentFile(request);
+    const isDownload = sent !== undefined && !isSignatureName(sent.path);
     if (!onUpdater && !isDownload) return;
     const decision = this.decisions.get(request);
     let device = decision?.device;
@@ -226,30 +265,29 @@ export class Fleet {
     const remote = request.ip;
     const choice = decision?.choice;
     const modChoice = decision?.modChoice;
-    // The advanced updater's 200 is a mod when it says so (x-Ota-Kind: mod): then it was the decision's mod.
-    const sentMod = onUpdater && status === 200 && header(reply, KIND_HEADER) === "mod";
+    // The advanced updater's 200 is a mod when it sent one: then it was the decision's mod.
+    const sentMod = onUpdater && sent?.kind === "mod";
     let completed = false;
-    if (isDownload) {
-      const length = Number(header(reply, "content-length") ?? NaN);
+    if (sent && isDownload) {
       const socket = request.raw.socket;
       // bytesWritten counts what is still queued in the socket too: a response written in
       // one call (the in-memory image) would look whole when the client left half way.
       const written = (socket.bytesWritten ?? (socket as unknown as { _bytesDispatched: number })._bytesDispatched) - (socket.writableLength ?? 0) - bytesBefore;
       const head = Buffer.byteLength((reply.raw as unknown as { _header?: string })._header ?? "", "latin1");
-      const bytesSent = Math.max(0, Math.min(Number.isFinite(length) ? length : Infinity, written - head));
-      completed = reply.raw.writableFinished && Number.isFinite(length) && bytesSent >= length;
-      const range = /^bytes (\d+)-/.exec(header(reply, "content-range") ?? "");
+      const bytesSent = Math.max(0, Math.min(sent.length, written - head));
+      completed = reply.raw.writableFinished && bytesSent >= sent.length;
+      const rollout = sentMod ? modChoice : choice;
       await this.registry.recordDownload({
         at: startedAt,
         finishedAt: now,
         mac,
-        path: onUpdater ? ((sentMod ? decision?.modImage : decision?.image) ?? urlPath(request.url)) : urlPath(request.url),
-        status,
-        length: Number.isFinite(length) ? length : undefined,
-        rangeStart: range ? Number(range[1]) : undefined,
+        path: sent.path,
+        status: sent.status,
+        length: sent.length,
+        rangeStart: sent.rangeStart,
         bytesSent,
         completed,
-        rolloutId: (sentMod ? modChoice : choice)?.kind === "rollout" ? (sentMod ? modChoice : choice)!.rolloutId : undefined,
+        rolloutId: rollout?.kind === "rollout" ? rollout.rolloutId : undefined,
         remote,
       });
     }
@@ -284,15 +322,17 @@ export class Fleet {
       modHost: mod?.host ? hostText(mod.host) : undefined,
       modReport: mod?.report,
       modImage: sentMod ? decision?.modImage : undefined,
+      reportNotCounted: decision?.report ? decision.reportNotCounted : undefined,
+      modReportNotCounted: mod?.report ? decision?.modReportNotCounted : undefined,
     });
     if (choice?.kind === "rollout" && mac) {
       // A mod goes out only to a board whose firmware is current.
       if (status === 200 && !sentMod) await this.rollouts.recordOffer(choice.rolloutId!, mac, choice.stage!, completed);
-      else if (status === 304 || sentMod) await this.rollouts.recordRunning(choice.rolloutId!, mac, choice.stage!);
+      else if (status === 304 || sentMod) await this.rollouts.recordRunning(choice.rolloutId!, mac, choice.stage!, decision?.trusted ?? true);
     }
     if (modChoice?.kind === "rollout" && mac) {
       if (sentMod) await this.rollouts.recordOffer(modChoice.rolloutId!, mac, modChoice.stage!, completed);
-      else if (status === 304 && modChoice.version !== undefined && mod?.running === modChoice.version) await this.rollouts.recordRunning(modChoice.rolloutId!, mac, modChoice.stage!);
+      else if (status === 304 && modChoice.version !== undefined && mod?.running === modChoice.version) await this.rollouts.recordRunning(modChoice.rolloutId!, mac, modChoice.stage!, decision?.trusted ?? true);
     }
   }
 
@@ -300,6 +340,7 @@ export class Fleet {
   async close(): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
+    await this.retention.stop();
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     await this.db.close();
   }

@@ -109,6 +109,8 @@ export interface UploadOptions {
 
 /** Where an upload may go: a catalog-relative .bin path without hidden segments. */
 export function uploadTarget(root: CatalogRoot, name: string): string {
+  // A backslash is no separator here: sub\..\x.bin would become one literal, misleading file name.
+  if ([...name].some((c) => c === "\\" || c < " " || c === "\x7f")) throw new FleetError(400, "name: no backslashes or control characters");
   // Said first, in words: the catalog root refuses hidden names too, but only as "not inside".
   if (name.split("/").some((s) => s.startsWith("."))) throw new FleetError(400, "name: a .bin file name (folders allowed, no hidden segments)");
   const lexical = root.lexical(name);

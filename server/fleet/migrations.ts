@@ -182,6 +182,42 @@ ALTER TABLE channels ADD COLUMN baseline_mod_rollout_id BIGINT;
   },
   {
     version: 3,
+    name: "reports count only when they can be true: known-before, counted and not-counted marks; board credentials' last timestamps",
+    sql: `
+ALTER TABLE rollout_devices ADD COLUMN known_before INTEGER;
+ALTER TABLE rollout_devices ADD COLUMN counted INTEGER;
+ALTER TABLE rollout_devices ADD COLUMN not_counted TEXT;
+UPDATE rollout_devices SET known_before = CASE WHEN EXISTS (
+  SELECT 1 FROM devices dv, rollouts r WHERE dv.mac = rollout_devices.mac AND r.id = rollout_devices.rollout_id AND dv.first_seen < r.created_at
+) THEN 1 ELSE 0 END;
+UPDATE rollout_devices SET
+  counted = CASE WHEN outcome IS NULL THEN NULL WHEN known_before = 1 AND downloaded_at IS NOT NULL THEN 1 ELSE 0 END,
+  not_counted = CASE WHEN outcome IS NULL OR (known_before = 1 AND downloaded_at IS NOT NULL) THEN NULL
+    WHEN known_before = 0 THEN 'board first seen after the rollout began' ELSE 'the board did not download the rollout image' END;
+
+ALTER TABLE devices ADD COLUMN last_result_not_counted TEXT;
+ALTER TABLE devices ADD COLUMN last_mod_result_not_counted TEXT;
+ALTER TABLE checkins ADD COLUMN report_not_counted TEXT;
+ALTER TABLE checkins ADD COLUMN mod_report_not_counted TEXT;
+
+CREATE TABLE board_auth (
+  mac TEXT PRIMARY KEY,
+  last_at BIGINT NOT NULL
+);
+`,
+  },
+  {
+    version: 4,
+    name: "bounded history: repeat check-ins that change nothing update the board's row; check-in rows per board for the per-board cap",
+    sql: `
+ALTER TABLE devices ADD COLUMN last_checkin_key TEXT;
+ALTER TABLE devices ADD COLUMN repeat_checkins BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN history_rows BIGINT NOT NULL DEFAULT 0;
+UPDATE devices SET history_rows = (SELECT count(*) FROM checkins WHERE checkins.mac = devices.mac);
+`,
+  },
+  {
+    version: 5,
     name: "dashboard at fleet scale: devices by version and by last result (the fleet's picture and its filters)",
     sql: `
 CREATE INDEX devices_version ON devices (version);

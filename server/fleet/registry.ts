@@ -1,5 +1,6 @@
 // The device registry and its history: one row per board (keyed by its STA
 // MAC), every advanced-updater check-in and every firmware download.
+import { createHash } from "node:crypto";
 import type { Db, Param } from "./db";
 import type { UpdateReport } from "./outcome";
 import type { ModReport } from "../mod-headers";
@@ -53,6 +54,10 @@ export interface CheckinRecord extends BoardFacts {
   stage?: number;
   remote?: string;
   durationMs?: number;
+  /** Why the report (x-*-update-result) does not count toward its rollout, when it does not (rollouts.ts). */
+  reportNotCounted?: string;
+  /** The same for a mod report (x-Ota-Mod-Result). */
+  modReportNotCounted?: string;
 }
 
 export interface DownloadRecord {
@@ -91,11 +96,16 @@ export interface DeviceView {
   lastResult: string | null;
   lastResultVersion: string | null;
   lastResultAt: string | null;
+  /** Why the last report did not count toward its rollout's halt rule; null when it counted or concerned none. */
+  lastResultNotCounted: string | null;
   runningMod: string | null;
   modHost: string | null;
   lastModResult: string | null;
   lastModResultVersion: string | null;
   lastModResultAt: string | null;
+  lastModResultNotCounted: string | null;
+  /** Check-ins since the last history row that changed nothing (no row of their own). */
+  repeatCheckins: number;
 }
 
 export interface CheckinView {
@@ -121,6 +131,8 @@ export interface CheckinView {
   modResult: string | null;
   modResultVersion: string | null;
   modImage: string | null;
+  reportNotCounted: string | null;
+  modReportNotCounted: string | null;
 }
 
 export interface DownloadView {
@@ -161,18 +173,35 @@ export function deviceView(r: DbRow): DeviceView {
     lastResult: str(r.last_result),
     lastResultVersion: str(r.last_result_version),
     lastResultAt: iso(r.last_result_at as number),
+    lastResultNotCounted: str(r.last_result_not_counted),
     runningMod: str(r.running_mod),
     modHost: str(r.mod_host),
     lastModResult: str(r.last_mod_result),
     lastModResultVersion: str(r.last_mod_result_version),
     lastModResultAt: iso(r.last_mod_result_at as number),
+    lastModResultNotCounted: str(r.last_mod_result_not_counted),
+    repeatCheckins: Number(r.repeat_checkins ?? 0),
   };
 }
 
 const v = <T>(x: T | undefined): T | null => (x === undefined ? null : x);
 
+/** What makes a check-in worth its own history row: everything it says but its time and duration. */
+function checkinKey(c: CheckinRecord): string {
+  const said = [
+    c.family, c.staMac, c.apMac, c.baseMac, c.chip, c.flashSize, c.freeSpace, c.sketchSize, c.version, c.sketchMd5, c.mode,
+    c.report?.result, c.report?.version, c.status, c.reason, c.answer, c.image, c.source, c.rolloutId, c.stage, c.remote,
+    c.runningMod, c.modHost, c.modReport?.result, c.modReport?.version, c.modImage, c.reportNotCounted, c.modReportNotCounted,
+  ];
+  return createHash("sha256").update(JSON.stringify(said)).digest("base64url").slice(0, 22);
+}
+
 export class Registry {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Every check-in a row, as before repeats were folded (bench/fleet-history.ts's reference only). */
+    private readonly keepRepeats = false,
+  ) {}
 
   /** Creates or refreshes the board's row with what this check-in says (answer not known yet). */
   async touch(d: DeviceSeen, now: number): Promise<void> {
@@ -213,26 +242,54 @@ export class Registry {
     );
   }
 
-  async recordCheckin(c: CheckinRecord): Promise<void> {
+  /**
+   * Records a check-in's answer. A "current" answer that says exactly what the
+   * board's previous check-in said (same facts, report, answer, image, source,
+   * address) adds no row: the board's row counts it (checkins, repeat_checkins)
+   * and its last_seen says when. Returns whether a history row was written.
+   */
+  async recordCheckin(c: CheckinRecord): Promise<boolean> {
+    const key = c.answer === "current" && c.mac !== undefined && !this.keepRepeats ? checkinKey(c) : null;
+    if (c.mac !== undefined) {
+      // A check-in with a report marks whether it counted; one without leaves the mark of the last report.
+      const row = await this.db.get<{ repeat_checkins: number }>(
+        `UPDATE devices SET checkins = checkins + 1, last_status = ?, last_answer = ?, last_image = ?,
+           last_result_not_counted = CASE WHEN ? = 1 THEN ? ELSE last_result_not_counted END,
+           last_mod_result_not_counted = CASE WHEN ? = 1 THEN ? ELSE last_mod_result_not_counted END,
+           repeat_checkins = CASE WHEN last_checkin_key = ? THEN repeat_checkins + 1 ELSE 0 END,
+           history_rows = CASE WHEN last_checkin_key = ? THEN history_rows ELSE history_rows + 1 END,
+           last_checkin_key = ?
+         WHERE mac = ? RETURNING repeat_checkins`,
+        [
+          c.status,
+          v(c.reason),
+          c.answer === "refused" ? null : v(c.answer === "mod" ? c.modImage : c.image), // what was last sent, or is current
+          c.report ? 1 : 0,
+          v(c.reportNotCounted),
+          c.modReport ? 1 : 0,
+          v(c.modReportNotCounted),
+          key,
+          key,
+          key,
+          c.mac,
+        ],
+      );
+      if (row && Number(row.repeat_checkins) > 0) return false;
+    }
     await this.db.run(
       `INSERT INTO checkins (at, mac, family, sta_mac, ap_mac, base_mac, chip, flash_size, free_space, sketch_size, version,
          sketch_md5, mode, update_result, update_version, status, reason, answer, image, source, rollout_id, stage, remote, duration_ms,
-         running_mod, mod_host, mod_result, mod_result_version, mod_image)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         running_mod, mod_host, mod_result, mod_result_version, mod_image, report_not_counted, mod_report_not_counted)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         c.at, v(c.mac), v(c.family), v(c.staMac), v(c.apMac), v(c.baseMac), v(c.chip), v(c.flashSize), v(c.freeSpace), v(c.sketchSize),
         v(c.version), v(c.sketchMd5), v(c.mode), c.report?.result ?? null, c.report?.version ?? null, c.status, v(c.reason), c.answer,
         v(c.image), v(c.source), v(c.rolloutId), v(c.stage), v(c.remote), v(c.durationMs),
         v(c.runningMod), v(c.modHost), c.modReport?.result ?? null, c.modReport?.version ?? null, v(c.modImage),
+        v(c.reportNotCounted), v(c.modReportNotCounted),
       ],
     );
-    if (c.mac === undefined) return;
-    await this.db.run("UPDATE devices SET checkins = checkins + 1, last_status = ?, last_answer = ?, last_image = ? WHERE mac = ?", [
-      c.status,
-      v(c.reason),
-      c.answer === "refused" ? null : v(c.answer === "mod" ? c.modImage : c.image), // what was last sent, or is current
-      c.mac,
-    ]);
+    return true;
   }
 
   async recordDownload(d: DownloadRecord): Promise<void> {
@@ -286,6 +343,8 @@ export class Registry {
         modResult: str(r.mod_result),
         modResultVersion: str(r.mod_result_version),
         modImage: str(r.mod_image),
+        reportNotCounted: str(r.report_not_counted),
+        modReportNotCounted: str(r.mod_report_not_counted),
       })),
       downloads: downloads.map((r) => ({
         at: iso(r.at as number)!,

@@ -12,9 +12,12 @@
 // A rollout is of firmware or of a mod (its image a .xsa, docs/mods.md); a
 // channel has at most one of each under way, and each kind has its own
 // baseline, choice and outcomes (a mod's reports come as x-Ota-Mod-Result).
-// A stage halts the rollout by itself when, among its boards' reported
+// A stage halts the rollout by itself when, among its boards' counted
 // outcomes (at least `minOutcomes`), the share failed or rolled back passes
-// `threshold`.
+// `threshold`. An outcome counts only when it can be true: from a board the
+// registry knew before the rollout began, that was offered the image and
+// downloaded it, over a trusted check-in (authenticated, when boards carry
+// credentials: board-auth.ts). Others are recorded with why they do not count.
 import type { Db, Queryable } from "./db";
 import { firstStage } from "./cohort";
 import { isFailure, type UpdateReport } from "./outcome";
@@ -60,7 +63,24 @@ export interface StageView {
   failed: number;
   /** (rolledBack + failed) / outcomes, or null before any outcome. */
   failureShare: number | null;
+  /** Outcomes recorded that do not count (valid, rolledBack and failed count only the others). */
+  notCounted: number;
 }
+
+/** What became of a board's report. */
+export interface ReportOutcome {
+  /** The rollout it halted. */
+  halted?: number;
+  /** Why it does not count toward its rollout's halt rule (absent: it counts, or is about no rollout). */
+  notCounted?: string;
+}
+
+/** Whether a check-in may be believed: false when boards carry credentials and this one had none valid. */
+export type Trust = boolean;
+
+const NOT_KNOWN = "board first seen after the rollout began";
+const NOT_DOWNLOADED = "the board did not download the rollout image";
+export const UNAUTHENTICATED = "check-in without valid board credentials";
 
 export interface RolloutEvent {
   at: string;
@@ -144,6 +164,14 @@ function normalize(r: RolloutRow): RolloutRow {
   // PostgreSQL hands DOUBLE PRECISION and INTEGER back as numbers, BIGINT via our parser; SQLite as numbers.
   return { ...r, id: Number(r.id), stage: Number(r.stage), threshold: Number(r.threshold), min_outcomes: Number(r.min_outcomes) };
 }
+
+/** Params (mac, rolloutId): 1 when the registry knew the board before the rollout began. */
+const KNOWN_BEFORE = `(SELECT CASE WHEN EXISTS (SELECT 1 FROM devices dv, rollouts r WHERE dv.mac = ? AND r.id = ? AND dv.first_seen < r.created_at) THEN 1 ELSE 0 END)`;
+/** Param (trusted 0/1): whether the row's outcome counts. */
+const countedSql = (t: string) => `CASE WHEN ? = 1 AND ${t}.known_before = 1 AND ${t}.downloaded_at IS NOT NULL THEN 1 ELSE 0 END`;
+/** Param (trusted 0/1): why the row's outcome does not count. */
+const notCountedSql = (t: string) =>
+  `CASE WHEN ? = 0 THEN '${UNAUTHENTICATED}' WHEN ${t}.known_before IS DISTINCT FROM 1 THEN '${NOT_KNOWN}' WHEN ${t}.downloaded_at IS NULL THEN '${NOT_DOWNLOADED}' ELSE NULL END`;
 
 export class Rollouts {
   constructor(
@@ -337,21 +365,26 @@ export class Rollouts {
   async recordOffer(rolloutId: number, mac: string, stage: number, downloaded: boolean): Promise<void> {
     const now = this.now();
     await this.db.run(
-      `INSERT INTO rollout_devices (rollout_id, mac, stage, offered_at, downloaded_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO rollout_devices (rollout_id, mac, stage, offered_at, downloaded_at, known_before) VALUES (?, ?, ?, ?, ?, ${KNOWN_BEFORE})
        ON CONFLICT (rollout_id, mac) DO UPDATE SET offered_at = excluded.offered_at,
          downloaded_at = COALESCE(excluded.downloaded_at, rollout_devices.downloaded_at)`,
-      [rolloutId, mac, stage, now, downloaded ? now : null],
+      [rolloutId, mac, stage, now, downloaded ? now : null, mac, rolloutId],
     );
   }
 
-  /** The board already runs the rollout's image (304): it counts as a good outcome. */
-  async recordRunning(rolloutId: number, mac: string, stage: number): Promise<void> {
+  /** The board already runs the rollout's image (304): a good outcome, counted when it can be true. */
+  async recordRunning(rolloutId: number, mac: string, stage: number, trusted: Trust = true): Promise<void> {
     const now = this.now();
     await this.db.run(
-      `INSERT INTO rollout_devices (rollout_id, mac, stage, offered_at, outcome, outcome_at) VALUES (?, ?, ?, ?, 'valid', ?)
-       ON CONFLICT (rollout_id, mac) DO UPDATE SET outcome = 'valid',
-         outcome_at = CASE WHEN rollout_devices.outcome = 'valid' THEN rollout_devices.outcome_at ELSE excluded.outcome_at END`,
-      [rolloutId, mac, stage, now, now],
+      `INSERT INTO rollout_devices (rollout_id, mac, stage, offered_at, known_before) VALUES (?, ?, ?, ?, ${KNOWN_BEFORE})
+       ON CONFLICT (rollout_id, mac) DO NOTHING`,
+      [rolloutId, mac, stage, now, mac, rolloutId],
+    );
+    await this.db.run(
+      `UPDATE rollout_devices SET outcome = 'valid', outcome_at = CASE WHEN outcome = 'valid' THEN outcome_at ELSE ? END,
+         counted = ${countedSql("rollout_devices")}, not_counted = ${notCountedSql("rollout_devices")}
+       WHERE rollout_id = ? AND mac = ?`,
+      [now, trusted ? 1 : 0, trusted ? 1 : 0, rolloutId, mac],
     );
   }
 
@@ -359,60 +392,72 @@ export class Rollouts {
    * Before choosing: a board offered a rollout image that now reports the
    * rollout's version (without a result header, as stock HTTPUpdate boards) runs it.
    */
-  async noteRunningVersion(mac: string, version: string, kind: RolloutKind = "firmware"): Promise<void> {
+  async noteRunningVersion(mac: string, version: string, kind: RolloutKind = "firmware", trusted: Trust = true): Promise<void> {
     await this.db.run(
-      `UPDATE rollout_devices SET outcome = 'valid', outcome_at = ?
+      `UPDATE rollout_devices SET outcome = 'valid', outcome_at = ?, counted = ${countedSql("rollout_devices")}, not_counted = ${notCountedSql("rollout_devices")}
        WHERE mac = ? AND outcome IS NULL AND rollout_id IN (SELECT id FROM rollouts WHERE version = ? AND kind = ?)`,
-      [this.now(), mac, version, kind],
+      [this.now(), trusted ? 1 : 0, trusted ? 1 : 0, mac, version, kind],
     );
   }
 
   /** The rollout row a report is about: the last that offered the reported version (any, without a version). */
   private reportRow(q: Queryable, mac: string, report: UpdateReport, kind: RolloutKind) {
-    type Row = { rollout_id: number; stage: number; outcome: string | null };
+    type Row = { rollout_id: number; stage: number; outcome: string | null; known_before: number | null; downloaded_at: number | null; not_counted: string | null };
+    const columns = "d.rollout_id, d.stage, d.outcome, d.known_before, d.downloaded_at, d.not_counted";
     return report.version
       ? q.get<Row>(
-          `SELECT d.rollout_id, d.stage, d.outcome FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+          `SELECT ${columns} FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
            WHERE d.mac = ? AND r.version = ? AND r.kind = ? ORDER BY d.offered_at DESC LIMIT 1`,
           [mac, report.version, kind],
         )
       : q.get<Row>(
-          `SELECT d.rollout_id, d.stage, d.outcome FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+          `SELECT ${columns} FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
            WHERE d.mac = ? AND r.kind = ? ORDER BY d.offered_at DESC LIMIT 1`,
           [mac, kind],
         );
   }
 
-  /** The board's report of its previous update; may halt the rollout it belongs to. Returns the rollout halted, if any. */
-  async recordReport(mac: string, report: UpdateReport, kind: RolloutKind = "firmware"): Promise<number | undefined> {
+  /**
+   * The board's report of its previous update; may halt the rollout it belongs
+   * to, but only when it counts (see the top of this file).
+   */
+  async recordReport(mac: string, report: UpdateReport, kind: RolloutKind = "firmware", trusted: Trust = true): Promise<ReportOutcome> {
     const now = this.now();
+    const whyNot = (row: { known_before: number | null; downloaded_at: number | null }): string | undefined =>
+      !trusted ? UNAUTHENTICATED : Number(row.known_before) !== 1 ? NOT_KNOWN : row.downloaded_at == null ? NOT_DOWNLOADED : undefined;
     // Boards repeat their report on every check-in: most change nothing and need no transaction.
     const known = await this.reportRow(this.db, mac, report, kind);
-    if (!known || known.outcome === report.result) return undefined;
+    if (!known) return {};
+    if (known.outcome === report.result && (known.not_counted ?? undefined) === whyNot(known)) return known.not_counted ? { notCounted: known.not_counted } : {};
     return this.db.transaction(async (tx) => {
       // The rollout's row first: reports of one rollout are counted one at a
       // time, so concurrent failures on several servers see each other and
       // the halt fires once.
       await this.row(tx, Number(known.rollout_id), true);
       const row = await this.reportRow(tx, mac, report, kind);
-      if (!row || row.outcome === report.result) return undefined;
+      if (!row) return {};
+      const notCounted = whyNot(row);
+      const outcome: ReportOutcome = notCounted ? { notCounted } : {};
+      if (row.outcome === report.result && (row.not_counted ?? undefined) === notCounted) return outcome;
       const rolloutId = Number(row.rollout_id);
-      await tx.run("UPDATE rollout_devices SET outcome = ?, outcome_at = ? WHERE rollout_id = ? AND mac = ?", [report.result, now, rolloutId, mac]);
-      if (!isFailure(report.result)) return undefined;
+      await tx.run("UPDATE rollout_devices SET outcome = ?, outcome_at = ?, counted = ?, not_counted = ? WHERE rollout_id = ? AND mac = ?", [
+        report.result, now, notCounted ? 0 : 1, notCounted ?? null, rolloutId, mac,
+      ]);
+      if (notCounted || !isFailure(report.result)) return outcome;
       const r = await this.row(tx, rolloutId, true);
-      if (r.state !== "active") return undefined;
+      if (r.state !== "active") return outcome;
       const stage = Number(row.stage);
       const c = await tx.get<{ done: number; bad: number }>(
         `SELECT count(*) FILTER (WHERE outcome IS NOT NULL) AS done,
                 count(*) FILTER (WHERE outcome IN ('rolled-back', 'failed')) AS bad
-         FROM rollout_devices WHERE rollout_id = ? AND stage = ? AND outcome_at >= ?`,
+         FROM rollout_devices WHERE rollout_id = ? AND stage = ? AND outcome_at >= ? AND counted = 1`,
         [rolloutId, stage, r.counted_since],
       );
       const done = Number(c?.done ?? 0);
       const bad = Number(c?.bad ?? 0);
-      if (done < r.min_outcomes || bad / done <= r.threshold) return undefined;
+      if (done < r.min_outcomes || bad / done <= r.threshold) return outcome;
       const halted = await this.haltIn(tx, r, `stage ${stage + 1}: ${bad} of ${done} updates failed or rolled back (${pct(bad / done)} > ${pct(r.threshold)})`, now, stage);
-      return halted ? rolloutId : undefined;
+      return halted ? { halted: rolloutId } : outcome;
     });
   }
 
@@ -440,9 +485,10 @@ export class Rollouts {
       const counts = await this.db.all<Record<string, number>>(
         `SELECT stage, count(*) AS offered,
                 count(*) FILTER (WHERE downloaded_at IS NOT NULL) AS downloaded,
-                count(*) FILTER (WHERE outcome = 'valid') AS valid,
-                count(*) FILTER (WHERE outcome = 'rolled-back') AS rolled_back,
-                count(*) FILTER (WHERE outcome = 'failed') AS failed
+                count(*) FILTER (WHERE outcome = 'valid' AND counted = 1) AS valid,
+                count(*) FILTER (WHERE outcome = 'rolled-back' AND counted = 1) AS rolled_back,
+                count(*) FILTER (WHERE outcome = 'failed' AND counted = 1) AS failed,
+                count(*) FILTER (WHERE outcome IS NOT NULL AND counted IS DISTINCT FROM 1) AS not_counted
          FROM rollout_devices WHERE rollout_id = ? GROUP BY stage`,
         [r.id],
       );
@@ -486,6 +532,7 @@ export class Rollouts {
             rolledBack,
             failed,
             failureShare: outcomes === 0 ? null : (rolledBack + failed) / outcomes,
+            notCounted: Number(c?.not_counted ?? 0),
           };
         }),
         threshold: r.threshold,

@@ -319,3 +319,31 @@ test("probe: refused everywhere, no answer in time, or an address the socket ref
   assert.deepEqual(answers, [false, false, false, false]);
   assert.equal(clock.pending, 0, "no timer left behind");
 });
+
+test("listener: each accepted socket's peer address is told as it is read (the portal's client address); a socket that cannot say gives undefined", () => {
+  const { Socket } = setup(true);
+  const phone = Object.assign(new FakeTcp({}), { remoteAddress: "192.168.4.2" });
+  const mute = new FakeTcp({});
+  Object.defineProperty(mute, "remoteAddress", {
+    get() {
+      throw new Error("closed"); // xsmcGetHostDataValidate on a socket already handed on
+    },
+  });
+  class FakeListener {
+    queue: RawTcp[] = [phone, mute];
+    read() {
+      return this.queue.shift();
+    }
+    close() {}
+  }
+  const peers: Array<string | undefined> = [];
+  const lines: string[] = [];
+  const Listener = guardListener(FakeListener, Socket, { accepted: (peer) => peers.push(peer), log: (line) => lines.push(line) });
+  const listener = new Listener({});
+  listener.read();
+  listener.read();
+  assert.deepEqual(peers, ["192.168.4.2", undefined]);
+  assert.match(lines.join(""), /no peer address: closed/);
+  assert.equal(listener.read(), undefined);
+  assert.equal(peers.length, 2, "nothing accepted: nothing told");
+});

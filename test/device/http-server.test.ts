@@ -226,6 +226,22 @@ test("a form post arriving in pieces is collected and decoded once, a character 
   assert.equal(c.done, true);
 });
 
+test("the listener's peer address goes on the request as remoteAddress, taken once per connection; without one the request has none", () => {
+  const seen: PortalRequest[] = [];
+  const peers = ["192.168.4.2", undefined];
+  ScriptedServer.made = [];
+  const portal = new PortalServer((request) => (seen.push(request), ok()), { Server: ScriptedServer, Listener, takePeer: () => peers.shift() }, { port: 8080, clock: new FakeClock() });
+  const server = ScriptedServer.made.at(-1)!;
+  const first = server.connect();
+  const second = server.connect();
+  first.request("GET", "/", []);
+  second.request("GET", "/", []);
+  assert.equal(seen[0].remoteAddress, "192.168.4.2");
+  assert.equal("remoteAddress" in seen[1], false);
+  assert.equal(peers.length, 0, "taken at each connect");
+  portal.close();
+});
+
 test("a Content-Length over maxBody is answered 413 inside onRequest, nothing read, the handler never called", () => {
   let calls = 0;
   const { server } = setup(() => {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import ts from "typescript";
+import { readApConfig } from "../../modules/core/wifi/ap-lifecycle";
 
 const root = join(import.meta.dirname, "..", "..");
 const text = readFileSync(join(root, "manifest.json"), "utf8");
@@ -277,6 +278,16 @@ test("config carries AP prefix and password, update server host/port/path and po
   assert.ok(ap === "" || (ap.length >= 8 && ap.length <= 64), "xs_wifi_accessPoint needs 8-64 characters");
 });
 
+test("fleet credentials: off by default (config.fleetSecret empty), so check-ins carry no x-Ota-Auth until an owner sets one", () => {
+  assert.equal(manifest.config?.fleetSecret, "");
+});
+
+test("config carries the AP lifecycle: fallback mode, 60 s before the fallback, 300 s of linger, read without a problem", () => {
+  const config = manifest.config ?? {};
+  assert.deepEqual([config.apMode, config.apFallbackAfter, config.apLinger], ["fallback", 60, 300]);
+  assert.deepEqual(readApConfig(config), { options: { mode: "fallback", fallbackAfterMs: 60_000, lingerMs: 300_000 }, problems: [] });
+});
+
 for (const platform of ["esp32", "lin"]) {
   test(`${platform}: every module main.ts reaches resolves under a manifest key`, () => {
     assert.deepEqual(unresolved(platform), []);
@@ -301,6 +312,58 @@ test("the import walk notices a module missing from the manifest", () => {
     assert.deepEqual(unresolved("lin"), ["modules/moddable/timer-clock: no module with this key"]);
   } finally {
     manifest.modules!["modules/moddable/timer-clock"] = saved;
+  }
+});
+
+/** Module keys of our own files reached from "main" on a platform (the files XS loads at run time unless preloaded). */
+function reachedKeys(platform: string): Set<string> {
+  const keys = keysFor(platform);
+  const reached = new Set<string>();
+  const queue = ["main"];
+  while (queue.length > 0) {
+    const key = queue.shift()!;
+    if (reached.has(key)) continue;
+    const file = keys.get(key);
+    if (file === undefined || !/\.(ts|js)$/.test(file) || !existsSync(join(root, file))) continue;
+    reached.add(key);
+    for (const specifier of runtimeImports(file)) queue.push(specifier.startsWith(".") ? posix.normalize(posix.join(posix.dirname(key), specifier)) : specifier);
+  }
+  return reached;
+}
+
+/**
+ * Our modules XS loads at run time, and why each cannot be preloaded (docs/architecture.md,
+ * "Memory"). A preloaded module is run by the linker at build time: its functions, classes and
+ * constants are in flash and cost no XS heap; a module loaded at run time puts every function
+ * and class it defines in the slot heap (in the simulator the idle portal went from 285-298 KB
+ * of slots to 61-69 KB by preloading the rest).
+ */
+const NOT_PRELOADED: Record<string, string> = {
+  main: "runs the app when it loads (Wi-Fi, sockets, files: native calls the linker cannot make)",
+  "modules/moddable/platform": "builds the platform when it loads (the simulator's plays the bootloader on its files)",
+  "modules/moddable/preference-store": "the SDK's preference module reads its file when it loads in the simulator",
+  "ota/host": "the host connects its receivers at run time, and mods import it by name",
+};
+/** Simulator adapters over the ECMA-419 files module, which the linker cannot run ("link: unavailable function"). */
+const NOT_PRELOADED_LIN = ["modules/moddable/files-root", "modules/moddable/flash-area-file", "modules/moddable/ota-writer-file", "modules/moddable/sim-flash"];
+
+test("preload: every core module and every adapter main reaches is preloaded, except those that cannot be", () => {
+  const coreKeys = readdirSync(join(root, "modules/core"), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => posix.join("modules/core", f.replace(/\\/g, "/").replace(/\.ts$/, "")));
+  assert.ok(coreKeys.length >= 50, `found ${coreKeys.length} core modules`);
+  for (const platform of ["esp32", "lin"]) {
+    const preload = new Set([...list(manifest.preload), ...list(manifest.platforms[platform].preload)]);
+    const keys = keysFor(platform);
+    for (const key of preload) assert.ok(keys.has(key) || key in SDK[platform] || key.startsWith("embedded:"), `${platform}: preload names ${key}, which no module has`);
+    for (const key of coreKeys) assert.ok(preload.has(key), `${platform}: ${key} is preloaded (engine-neutral: nothing in it needs the device)`);
+    const runtime = platform === "lin" ? [...Object.keys(NOT_PRELOADED), ...NOT_PRELOADED_LIN] : Object.keys(NOT_PRELOADED);
+    const reached = reachedKeys(platform);
+    assert.ok(reached.size >= 60, `${platform}: only ${reached.size} modules reached`);
+    for (const key of reached) {
+      if (runtime.includes(key)) assert.ok(!preload.has(key), `${platform}: ${key} cannot be preloaded`);
+      else assert.ok(preload.has(key), `${platform}: ${key} is loaded at run time (in the heap): preload it, or say in NOT_PRELOADED why it cannot be`);
+    }
   }
 });
 

@@ -175,9 +175,34 @@ async function sdkServerIO(options: GuardOptions = SERVER_SOCKET) {
     }
   };
   const Socket = guardTcp(LinTcp as unknown as TcpConstructor, { log, ...options });
-  const io = { Server: HTTPServer, Listener: guardListener(Recording as unknown as ListenerConstructor, Socket, { log }) };
+  // The peer hand-over of network-io.ts: the listener tells, onConnect takes.
+  let peer: string | undefined;
+  const takePeer = () => {
+    const p = peer;
+    peer = undefined;
+    return p;
+  };
+  const io = { Server: HTTPServer, Listener: guardListener(Recording as unknown as ListenerConstructor, Socket, { log, accepted: (address) => (peer = address) }), takePeer };
   return { io, port: () => made.at(-1)!.listening() };
 }
+
+test("SDK server: each request carries its own client's address (the listener's peer, taken in onConnect), several clients at once", skip, async () => {
+  const seen: string[] = [];
+  const sdkIO = await sdkServerIO();
+  const portal = new PortalServer((request) => (seen.push(`${request.path} ${request.remoteAddress}`), { status: 200, headers: [], body: "ok" }), sdkIO.io, { port: 0, clock: new FakeClock(), log });
+  closers.push(() => portal.close());
+  const port = await sdkIO.port();
+  const from = (address: string) =>
+    new Promise<void>((resolve) => {
+      const socket = net.connect({ port, host: "127.0.0.1", localAddress: address }, () => socket.write(`GET /${address} HTTP/1.1\r\nHost: x\r\n\r\n`));
+      socket.on("data", () => undefined);
+      socket.on("close", () => resolve());
+      socket.on("error", () => resolve());
+    });
+  await Promise.all(["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"].map(from));
+  assert.deepEqual(seen.sort(), ["/127.0.0.1 127.0.0.1", "/127.0.0.2 127.0.0.2", "/127.0.0.3 127.0.0.3", "/127.0.0.4 127.0.0.4"]);
+  assert.deepEqual(escaped, []);
+});
 
 function raw(port: number, request: string | Buffer, { resetAfterMs }: { resetAfterMs?: number } = {}): Promise<string> {
   return new Promise((resolve) => {

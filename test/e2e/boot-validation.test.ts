@@ -35,7 +35,7 @@ const waitText = (page: Page, id: string, pattern: RegExp, timeout = 20_000) =>
   page.waitForFunction(([i, source]) => new RegExp(source).test(document.getElementById(i)?.textContent ?? ""), [id, pattern.source] as const, { timeout });
 
 test("the broken image: boots pending, fails its start-up check, rolls back; the pages say so, otadata marks it INVALID", async () => {
-  await withStack({}, async (s, page) => {
+  await withStack({ twin: { requirePassword: false } }, async (s, page) => {
     await update(page, s, "demo-broken-2.1.0.bin");
     await waitText(page, "status", /^Checking the new firmware 2\.1\.0: \d+ s left/);
     assert.match((await text(page, "status")) ?? "", /waiting for Wi-Fi station: not joined to TwinLAN/);
@@ -64,7 +64,7 @@ test("the broken image: boots pending, fails its start-up check, rolls back; the
 });
 
 test("a good image is confirmed after its check, and Go back restarts into the previous image", async () => {
-  await withStack({}, async (s, page) => {
+  await withStack({ twin: { requirePassword: false } }, async (s, page) => {
     await update(page, s, "demo-1.1.0.bin");
     await waitText(page, "result", /Now running moddable-ota-demo 1\.1\.0; it passed its start-up check|Now running moddable-ota-demo 1\.1\.0$/);
     await page.goto(s.twin.url);
@@ -86,7 +86,7 @@ test("a good image is confirmed after its check, and Go back restarts into the p
 });
 
 test("a power cut during the otadata write: the board comes back on one of its two images", async () => {
-  await withStack({}, async (s, page) => {
+  await withStack({ twin: { requirePassword: false } }, async (s, page) => {
     // the commit erases the other otadata sector (op 0), then programs its entry (op 1): cut the program
     s.twin.cutPower({ afterOps: 1, region: { offset: s.twin.flash.otadata.offset, length: s.twin.flash.otadata.size } });
     await update(page, s, "demo-1.1.0.bin");

@@ -12,7 +12,7 @@ import type { Browser } from "playwright-core";
 import { launchChromium } from "../support/browser";
 import type { PortalHandler } from "../../modules/core/updater-api";
 import { fakeDevice } from "../fakes/device";
-import { portalRig, type PortalRig } from "../fakes/portal-client";
+import { OPEN_PORTAL, portalRig, type PortalRig } from "../fakes/portal-client";
 
 interface Harness {
   rig: PortalRig;
@@ -29,10 +29,10 @@ interface Harness {
 let server: Server;
 let browser: Browser;
 let base = "";
-const h: Harness = { rig: portalRig(), handler: () => ({ status: 500, headers: [], body: "" }), down: false, holdProgressMs: 0, inFlight: 0, maxInFlight: 0, polls: [] };
+const h: Harness = { rig: portalRig(OPEN_PORTAL), handler: () => ({ status: 500, headers: [], body: "" }), down: false, holdProgressMs: 0, inFlight: 0, maxInFlight: 0, polls: [] };
 
 function reset(): PortalRig {
-  const rig = portalRig({ portalHost: new URL(base).host });
+  const rig = portalRig({ ...OPEN_PORTAL, portalHost: new URL(base).host });
   Object.assign(h, { rig, handler: rig.portal, down: false, holdProgressMs: 0, inFlight: 0, maxInFlight: 0, polls: [] });
   return rig;
 }
@@ -116,7 +116,7 @@ test("progress: polls, keeps the last state through missed polls, waits for the 
   // The device restarts: unreachable for a while, then a new firmware answers.
   h.down = true;
   await page.waitForFunction(() => /restart/.test(document.getElementById("status")?.textContent ?? ""));
-  const next = portalRig({ portalHost: new URL(base).host, device: fakeDevice({ appVersion: "2.0.0", runningPartition: "ota_1" }) });
+  const next = portalRig({ ...OPEN_PORTAL, portalHost: new URL(base).host, device: fakeDevice({ appVersion: "2.0.0", runningPartition: "ota_1" }) });
   h.handler = next.portal;
   h.down = false;
   await page.waitForFunction(() => document.getElementById("version")?.textContent === "2.0.0");
@@ -147,7 +147,7 @@ test("progress: a restart between two polls that hides \"done\" still ends at 10
   await page.goto(`${base}/progress`);
   assert.equal(await page.getAttribute("#progress", "aria-valuenow"), "92");
   // The device commits and restarts before the page's next poll: the page never sees "done".
-  h.handler = portalRig({ portalHost: new URL(base).host, device: fakeDevice({ appVersion: "2.0.0", runningPartition: "ota_1" }) }).portal;
+  h.handler = portalRig({ ...OPEN_PORTAL, portalHost: new URL(base).host, device: fakeDevice({ appVersion: "2.0.0", runningPartition: "ota_1" }) }).portal;
   await page.waitForFunction(() => document.getElementById("version")?.textContent === "2.0.0");
   assert.equal(await page.getAttribute("#progress", "aria-valuenow"), "100");
   assert.equal(await page.textContent("#result"), "Now running ota-demo 2.0.0");
@@ -161,7 +161,7 @@ test("progress: a restart mid-download on the old version is reported as an unfi
   const { page, context } = await phonePage();
   await page.goto(`${base}/progress`);
   // Power loss: the device comes back on the version it ran before (fakeDevice's default).
-  h.handler = portalRig({ portalHost: new URL(base).host }).portal;
+  h.handler = portalRig({ ...OPEN_PORTAL, portalHost: new URL(base).host }).portal;
   await page.waitForFunction(() => (document.getElementById("error")?.textContent ?? "") !== "");
   assert.match((await page.textContent("#error")) ?? "", /^The device restarted before the update finished; it still runs ota-demo \S+$/);
   assert.equal(await page.textContent("#result"), "");

@@ -29,7 +29,7 @@ after(async () => {
 const otadata = (s: Stack) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.otadata.offset, s.twin.flash.otadata.size)).toString("hex");
 const NOT_OWNER = "Not signed by this board's owner";
 
-const withPhone = (run: (s: Stack, page: Page) => Promise<void>) => withStackPage(browser, { signed: true, twin: { boot: { windowMs: 4000, pollMs: 200 } } }, PHONE, run);
+const withPhone = (run: (s: Stack, page: Page) => Promise<void>) => withStackPage(browser, { signed: true, twin: { requirePassword: false, boot: { windowMs: 4000, pollMs: 200 } } }, PHONE, run);
 
 /** The UPDATE page once the catalog has loaded (its script reloads the page with ?cached=1). */
 async function updatePage(page: Page, s: Stack): Promise<void> {

@@ -81,10 +81,13 @@ async function watchProgress(page: Page): Promise<number[]> {
 }
 
 test("update to 1.1.0 in the browser: radio list, progress to 100 %, restart, new version and otadata", async () => {
-  await withStack({}, async (s, page) => {
+  await withStack({ twin: { requirePassword: false } }, async (s, page) => {
     await openUpdate(page, s, "update-1.1.0");
     const names = await page.locator('input[name="fw"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
-    assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin"]);
+    const mods = ["hello-1.0.0.xsa", "hello-1.1.0.xsa", "hello-broken-1.2.0.xsa", "hello-failcheck-1.3.0.xsa", "hello-xs16-1.0.0.xsa"];
+    assert.deepEqual(names, ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin", ...mods]);
+    const modNames = await page.locator('#mods input[name="fw"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    assert.deepEqual(modNames, mods, "the demo's app mods follow in their own part of the list");
     assert.deepEqual(await runningNames(page), ["demo-1.0.0.bin"], "before: 1.0.0 (by version and project name: the server has hashed nothing yet)");
     assert.equal(await page.locator("#other-slot").textContent(), "empty ota_1");
     await pick(page, "demo-1.1.0.bin");
@@ -123,7 +126,7 @@ test("update to 1.1.0 in the browser: radio list, progress to 100 %, restart, ne
 });
 
 test("one corrupted byte: MD5 error shown; running version and otadata unchanged", async () => {
-  await withStack({ fault: { flipAt: 150_000 } }, async (s, page) => {
+  await withStack({ twin: { requirePassword: false }, fault: { flipAt: 150_000 } }, async (s, page) => {
     const otadata = otadataHex(s);
     await openUpdate(page, s);
     await pick(page, "demo-1.1.0.bin");
@@ -140,7 +143,7 @@ test("one corrupted byte: MD5 error shown; running version and otadata unchanged
 });
 
 test("connection cut at 50 %: resumed with Range, the update succeeds", async () => {
-  await withStack({ fault: { cutAt: 0.5 } }, async (s, page) => {
+  await withStack({ twin: { requirePassword: false }, fault: { cutAt: 0.5 } }, async (s, page) => {
     await openUpdate(page, s);
     await pick(page, "demo-1.1.0.bin");
     const seen = await watchProgress(page);
@@ -154,7 +157,7 @@ test("connection cut at 50 %: resumed with Range, the update succeeds", async ()
 });
 
 test("server down: the UPDATE page says the server cannot be reached", async () => {
-  await withStack({ serverPort: await deadPort() }, async (s, page) => {
+  await withStack({ twin: { requirePassword: false }, serverPort: await deadPort() }, async (s, page) => {
     await page.goto(s.twin.url);
     await page.click("#menu-update");
     const error = page.locator("#catalog-error");
@@ -168,7 +171,7 @@ test("server down: the UPDATE page says the server cannot be reached", async () 
 });
 
 test("ESP32-S3 image: shown disabled with the reason; a forced click or post is refused before any flash write, flash bytes unchanged", async () => {
-  await withStack({}, async (s, page) => {
+  await withStack({ twin: { requirePassword: false } }, async (s, page) => {
     const before = sha(s.flashPath);
     await openUpdate(page, s);
     const radio = page.locator('input[name="fw"][value="demo-s3-2.0.0.bin"]');
@@ -197,7 +200,7 @@ test("ESP32-S3 image: shown disabled with the reason; a forced click or post is 
 });
 
 test("image too large for the OTA slot: shown disabled with the reason; a forced post is refused", async () => {
-  await withStack({}, async (s, page) => {
+  await withStack({ twin: { requirePassword: false } }, async (s, page) => {
     const before = sha(s.flashPath);
     await openUpdate(page, s);
     const radio = page.locator('input[name="fw"][value="demo-big-3.0.0.bin"]');
@@ -219,7 +222,7 @@ test("image too large for the OTA slot: shown disabled with the reason; a forced
 test("an HTML-looking firmware name is rendered as text", async () => {
   const hostile = `<img src=x onerror=alert(1)>.bin`;
   const image = buildImage({ version: "6.6.6", size: 40_000 });
-  await withStack({ extra: { [hostile]: image } }, async (s, page, dialogs) => {
+  await withStack({ twin: { requirePassword: false }, extra: { [hostile]: image } }, async (s, page, dialogs) => {
     await openUpdate(page, s);
     const values = await page.locator('input[name="fw"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
     assert.ok(values.includes(hostile), `radio values: ${values.join(" | ")}`);

@@ -20,7 +20,7 @@ let browser: Browser;
 let s: Stack;
 before(async () => {
   browser = await launchChromium();
-  s = await startStack();
+  s = await startStack({ twin: { requirePassword: false } });
 });
 after(async () => {
   await s?.stop();

@@ -35,7 +35,7 @@ function file(name: string, bytes: Uint8Array): string {
 const running = (s: Stack) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.slots[0].offset, s.twin.flash.slots[0].size)).toString("hex");
 const otadata = (s: Stack) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.otadata.offset, s.twin.flash.otadata.size)).toString("hex");
 
-const withPhone = (run: (s: Stack, page: Page) => Promise<void>) => withStackPage(browser, { twin: { boot: { windowMs: 4000, pollMs: 200 } } }, PHONE, run);
+const withPhone = (run: (s: Stack, page: Page) => Promise<void>) => withStackPage(browser, { twin: { requirePassword: false, boot: { windowMs: 4000, pollMs: 200 } } }, PHONE, run);
 
 async function pickAndSend(page: Page, s: Stack, path: string): Promise<void> {
   await page.goto(new URL("/update", s.twin.url).href);

@@ -12,12 +12,23 @@ import { ScriptedUpdater } from "./scripted-updater";
 import { ScriptedBoot } from "./scripted-boot";
 
 export const PORTAL_HOST = "192.168.4.1";
+/** A phone on the board's access point, as the server adapter reports its address. */
+export const AP_CLIENT = "192.168.4.2";
+/** A computer on the station's LAN (the rig's station is 192.168.1.57). */
+export const LAN_CLIENT = "192.168.1.20";
+
+/** A bench board (config.requirePassword false): for tests that assume an open portal, and say so. */
+export const OPEN_PORTAL: Partial<PortalDeps> = { security: { requirePassword: false } };
 
 export interface RequestOptions {
   host?: string | null;
   headers?: Record<string, string>;
   query?: string;
   body?: string;
+  /** The client's address (PortalRequest.remoteAddress); default AP_CLIENT, null for none. */
+  remoteAddress?: string | null;
+  /** The board's address the request arrived at, when the adapter tells it. */
+  localAddress?: string;
 }
 
 export function request(method: string, target: string, options: RequestOptions = {}): PortalRequest {
@@ -27,7 +38,10 @@ export function request(method: string, target: string, options: RequestOptions 
   for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k.toLowerCase(), v);
   const body = options.body ?? "";
   if (method === "POST" && !headers.has("content-length")) headers.set("content-length", String(utf8Length(body)));
-  return { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? (options.query ?? "") : target.slice(q + 1), headers, body };
+  const r: PortalRequest = { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? (options.query ?? "") : target.slice(q + 1), headers, body };
+  if (options.remoteAddress !== null) r.remoteAddress = options.remoteAddress ?? AP_CLIENT;
+  if (options.localAddress !== undefined) r.localAddress = options.localAddress;
+  return r;
 }
 
 /** Form-encodes fields as a browser does. */

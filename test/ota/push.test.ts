@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { deadPort, startStack, type Stack, type StackOptions } from "../support/stack";
 import { PASSWORD_KEY } from "../../modules/core/portal/basic-auth";
 import { REFUSED_UNSIGNED } from "../../twin/demo-signing";
+import { XS_16_7 } from "../../twin/demo-catalog";
 import { demoMod } from "../../tools/xs-archive";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -44,6 +45,8 @@ export function ota(args: string[], env: Record<string, string> = {}, timeoutMs 
 }
 
 const files = mkdtempSync(join(tmpdir(), "ota-push-"));
+/** A bench board (requirePassword false): these cases push without a password. */
+const BENCH: StackOptions = { twin: { requirePassword: false } };
 
 async function withStack(options: StackOptions, run: (s: Stack, to: string) => Promise<void>): Promise<void> {
   const s = await startStack(options);
@@ -58,7 +61,7 @@ const slotHex = (s: Stack, i: number) => Buffer.from(s.twin.flash.chip.read(s.tw
 const otadata = (s: Stack) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.otadata.offset, s.twin.flash.otadata.size)).toString("hex");
 
 test("a good image: a line every 10 %, verifying, restart, start-up check, `valid: moddable-ota-demo 1.1.0`, exit 0; ota_1 holds the file", async () => {
-  await withStack({}, async (s, to) => {
+  await withStack(BENCH, async (s, to) => {
     const path = join(s.catalogDir, "demo-1.1.0.bin");
     const r = await ota(["push", path, "--to", to]);
     assert.equal(r.code, 0, r.out + r.err);
@@ -74,7 +77,7 @@ test("a good image: a line every 10 %, verifying, restart, start-up check, `vali
 });
 
 test("an ESP32-S3 image: exit 1 with the board's reason, nothing erased, no restart", async () => {
-  await withStack({}, async (s, to) => {
+  await withStack(BENCH, async (s, to) => {
     const erased = s.twin.flash.chip.counters.sectorsErased;
     const selection = otadata(s);
     const r = await ota(["push", join(s.catalogDir, "demo-s3-2.0.0.bin"), "--to", to]);
@@ -87,7 +90,7 @@ test("an ESP32-S3 image: exit 1 with the board's reason, nothing erased, no rest
 });
 
 test("a corrupted image (one byte flipped in a segment): exit 1 with the board's reason; the running slot and boot selection unchanged", async () => {
-  await withStack({}, async (s, to) => {
+  await withStack(BENCH, async (s, to) => {
     const bad = readFileSync(join(s.catalogDir, "demo-1.1.0.bin"));
     bad[100_000] ^= 0x40;
     const path = join(files, "demo-1.1.0-corrupted.bin");
@@ -105,7 +108,7 @@ test("a corrupted image (one byte flipped in a segment): exit 1 with the board's
 });
 
 test("signed-only board: an unsigned image is refused (exit 1); the owner's image with its .sig beside it goes in (exit 0)", async () => {
-  await withStack({ signed: true }, async (s, to) => {
+  await withStack({ ...BENCH, signed: true }, async (s, to) => {
     const erased = s.twin.flash.chip.counters.sectorsErased;
     const unsigned = await ota(["push", join(s.catalogDir, REFUSED_UNSIGNED), "--to", to]);
     assert.equal(unsigned.code, 1, unsigned.out + unsigned.err);
@@ -124,7 +127,7 @@ test("signed-only board: an unsigned image is refused (exit 1); the owner's imag
 });
 
 test("an image that fails its start-up check: exit 2 with the board's reason; the board runs the previous version", async () => {
-  await withStack({}, async (s, to) => {
+  await withStack(BENCH, async (s, to) => {
     const r = await ota(["push", join(s.catalogDir, "demo-broken-2.1.0.bin"), "--to", to]);
     assert.equal(r.code, 2, r.out + r.err);
     assert.match(r.out, /rolled back: moddable-ota-demo 2\.1\.0 failed its start-up check and was rolled back: Wi-Fi station: not joined to TwinLAN after 5 s; running moddable-ota-demo 1\.0\.0\n/);
@@ -133,7 +136,7 @@ test("an image that fails its start-up check: exit 2 with the board's reason; th
 });
 
 test("a board that never comes back after the commit: exit 3 after --timeout", async () => {
-  await withStack({ twin: { bootDelayMs: 600_000 } }, async (s, to) => {
+  await withStack({ twin: { requirePassword: false, bootDelayMs: 600_000 } }, async (s, to) => {
     const t0 = Date.now();
     const r = await ota(["push", join(s.catalogDir, "demo-1.1.0.bin"), "--to", to, "--timeout", "2"]);
     assert.equal(r.code, 3, r.out + r.err);
@@ -143,7 +146,7 @@ test("a board that never comes back after the commit: exit 3 after --timeout", a
 });
 
 test("a board that is not there: exit 3; a file that is neither .bin nor .xsa: exit 1", async () => {
-  await withStack({}, async (s) => {
+  await withStack(BENCH, async (s) => {
     const r = await ota(["push", join(s.catalogDir, "demo-1.1.0.bin"), "--to", `127.0.0.1:${await deadPort()}`]);
     assert.equal(r.code, 3, r.out + r.err);
     assert.match(r.out, /unreachable: .*ECONNREFUSED/);
@@ -172,8 +175,22 @@ test("a portal password: none given -> exit 1 before a byte is sent; a wrong one
   });
 });
 
-test("status and rollback: `ota rollback` is Go back (restart into the other slot); status says what runs", async () => {
+test("a board with the secure defaults and no password yet: push and rollback are refused with 'Set a portal password first', exit 1, nothing erased", async () => {
   await withStack({}, async (s, to) => {
+    const erased = s.twin.flash.chip.counters.sectorsErased;
+    const pushed = await ota(["push", join(s.catalogDir, "demo-1.1.0.bin"), "--to", to, "--password", "anything"]);
+    assert.equal(pushed.code, 1, pushed.out + pushed.err);
+    assert.match(pushed.out, /refused: Set a portal password first: this board takes no update until its portal password is set/);
+    const back = await ota(["rollback", "--to", to]);
+    assert.equal(back.code, 1, back.out + back.err);
+    assert.match(back.out, /refused: Set a portal password first/);
+    assert.equal(s.twin.flash.chip.counters.sectorsErased, erased, "nothing erased");
+    assert.equal(s.twin.device.appVersion, "1.0.0");
+  });
+});
+
+test("status and rollback: `ota rollback` is Go back (restart into the other slot); status says what runs", async () => {
+  await withStack(BENCH, async (s, to) => {
     const pushed = await ota(["push", join(s.catalogDir, "demo-1.1.0.bin"), "--to", to]);
     assert.equal(pushed.code, 0, pushed.out);
     const st = await ota(["status", "--to", to]);
@@ -191,8 +208,8 @@ test("status and rollback: `ota rollback` is Go back (restart into the other slo
 });
 
 test("two boards with two --to: pushed in parallel, one verdict line each, exit 0", async () => {
-  const a = await startStack({});
-  const b = await startStack({});
+  const a = await startStack(BENCH);
+  const b = await startStack(BENCH);
   try {
     const r = await ota(["push", join(a.catalogDir, "demo-1.1.0.bin"), "--to", `127.0.0.1:${a.twin.port}`, "--to", `127.0.0.1:${b.twin.port}`]);
     assert.equal(r.code, 0, r.out + r.err);
@@ -204,21 +221,33 @@ test("two boards with two --to: pushed in parallel, one verdict line each, exit 
   }
 });
 
-// A mod goes to POST /update/mod. The board side of mods is another change in
-// progress: on this branch the twin has no such route, so a pushed .xsa is
-// refused by the real twin (exit 1, nothing written); the route choice and the
-// reading of `mod`/`lastModUpdate` are checked against a minimal stand-in that
-// answers as that contract says.
-test("a mod (.xsa) on a twin without mods: sent to /update/mod, refused with exit 1, nothing erased", async () => {
-  await withStack({}, async (s, to) => {
-    const path = join(files, "hello.xsa");
-    writeFileSync(path, demoMod("hello", "1.0.0"));
+// A mod goes to POST /update/mod of the twin, which runs mods as a board does
+// (twin/adapters/mod-host.ts): the verdict comes from /api/status `mod` and
+// `lastModUpdate`.
+test("a mod (.xsa) to the twin: valid exit 0; a throwing mod rolled back exit 2; a mod for another XS refused exit 1 with the mod partitions untouched", async () => {
+  await withStack(BENCH, async (s, to) => {
+    const good = join(files, "hello-good.xsa");
+    writeFileSync(good, demoMod("hello", "1.0.0", { status: "hello 1.0.0: all good" }));
+    const ok = await ota(["push", good, "--to", to]);
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    assert.match(ok.out, /: valid: mod hello 1\.0\.0 on moddable-ota-demo /);
+
+    const broken = join(files, "hello-broken.xsa");
+    writeFileSync(broken, demoMod("hello", "1.2.0", { twin: "throw" }));
+    const back = await ota(["push", broken, "--to", to]);
+    assert.equal(back.code, 2, back.out + back.err);
+    assert.match(back.out, /rolled back: mod hello 1\.2\.0 .*running mod hello 1\.0\.0/);
+
+    const other = join(files, "hello-xs16.xsa");
+    writeFileSync(other, demoMod("hello", "1.3.0", { xs: XS_16_7 }));
+    const area = () => s.twin.flash.chip.read(0x3d0000, 0x30000); // xs, xs_a, xs_b (twin/flash/partition-table.ts)
+    const before = Buffer.from(area()).toString("hex");
     const erased = s.twin.flash.chip.counters.sectorsErased;
-    const r = await ota(["push", path, "--to", to]);
-    assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /mod hello 1\.0\.0/);
-    assert.match(r.out, /refused: this board's firmware takes no mods/);
-    assert.equal(s.twin.flash.chip.counters.sectorsErased, erased);
+    const refused = await ota(["push", other, "--to", to]);
+    assert.equal(refused.code, 1, refused.out + refused.err);
+    assert.match(refused.out, /refused: .*XS/);
+    assert.equal(s.twin.flash.chip.counters.sectorsErased, erased, "nothing erased");
+    assert.equal(Buffer.from(area()).toString("hex"), before, "xs, xs_a and xs_b byte for byte");
   });
 });
 

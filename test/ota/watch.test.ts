@@ -15,7 +15,7 @@ import { demoImage, PROJECT } from "../../twin/demo-catalog";
 const root = join(import.meta.dirname, "..", "..");
 
 test("ota watch: change -> build -> push -> `valid` line; a failed build prints the compiler's error and pushes nothing", async () => {
-  const s = await startStack({});
+  const s = await startStack({ twin: { requirePassword: false } });
   const dir = mkdtempSync(join(tmpdir(), "ota-watch-"));
   const src = join(dir, "src");
   mkdirSync(src);

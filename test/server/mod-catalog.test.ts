@@ -6,7 +6,7 @@
 // /api/firmware describes one whole. Mods are written with tools/xs-archive.ts.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { truncate, writeFile } from "node:fs/promises";
+import { readFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildArchive, demoMod } from "../../tools/xs-archive";
@@ -16,7 +16,8 @@ import { MAX_MOD_FILE_BYTES } from "../../server/mod-facts";
 import { JsonRowParser } from "../../modules/core/engine/catalog-parser";
 import { FACTS_LIMITS, toFact } from "../../modules/core/engine/catalog-facts";
 import { signImage, testKey } from "../fakes/signature";
-import { rawRequest, requestText, start, type Running } from "./helpers";
+import { signMod } from "../fakes/mod-signature";
+import { esp32Headers, rawRequest, requestText, start, type Running } from "./helpers";
 
 const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -27,6 +28,7 @@ describe("mods in the catalog", () => {
   const hello = demoMod("hello", "1.0.0");
   const old = demoMod("hello", "0.9.0", { xs: { major: 16, minor: 3, patch: 1 } });
   const bare = buildArchive({ archiveName: "tech.moddable.bare" }); // no ota-mod.json
+  const signedMod = demoMod("signed", "2.0.0");
   const damaged = Buffer.from(demoMod("broken", "1.0.0"));
   damaged[damaged.length - 1] ^= 0xff; // the SIGN digest no longer matches
   const image = Buffer.from(buildImage({ chip: "ESP32", version: "1.0.0", size: 20_000 }));
@@ -38,6 +40,8 @@ describe("mods in the catalog", () => {
     await writeFile(join(d, "hello-1.0.0.xsa"), hello);
     await writeFile(join(d, "hello-1.0.0.xsa.sig"), signImage(new Uint8Array(image), OWNER)); // any signature file: the server does not judge it
     await writeFile(join(d, "hello-0.9.0.xsa"), old);
+    await writeFile(join(d, "signed-2.0.0.xsa"), signedMod);
+    await writeFile(join(d, "signed-2.0.0.xsa.sig"), signMod(signedMod, OWNER, "ota-device")); // a mod's own .sig (ota-server sign --host)
     await writeFile(join(d, "bare.xsa"), bare);
     await writeFile(join(d, "damaged.xsa"), damaged);
     await writeFile(join(d, "text.xsa"), "not an archive at all\n");
@@ -45,8 +49,8 @@ describe("mods in the catalog", () => {
   });
   after(() => server.close());
 
-  const get = async (target: string) => {
-    const r = await rawRequest(server.port, requestText(target, { Host: `127.0.0.1:${server.port}` }, "GET", "HTTP/1.1"));
+  const get = async (target: string, headers: Record<string, string> = {}) => {
+    const r = await rawRequest(server.port, requestText(target, { Host: `127.0.0.1:${server.port}`, ...headers }, "GET", "HTTP/1.1"));
     return { ...r, text: r.body.toString("utf8") };
   };
   const rows = async () => JSON.parse((await get("/api/catalog?path=.")).text) as Record<string, unknown>[];
@@ -74,6 +78,8 @@ describe("mods in the catalog", () => {
       // with a signer the row is over 250 bytes with both digests: the SHA-256 goes first (the download carries x-SHA256)
     });
     assert.deepEqual(await row("hello-0.9.0.xsa"), { name: "hello-0.9.0.xsa", kind: "mod", modName: "hello", version: "0.9.0", xs: "16.3", size: old.length, signed: false, md5: md5(old), sha256: sha256(old) });
+    const signed = await row("signed-2.0.0.xsa");
+    assert.deepEqual([signed?.signed, signed?.signer], [true, signer], "a mod signature file (its statement) is a signature too");
   });
 
   test("without ota-mod.json: the archive's NAME and an empty version", async () => {
@@ -107,6 +113,14 @@ describe("mods in the catalog", () => {
     assert.equal(server.context.images.loads, loads, "served from what the listing read");
     await writeFile(join(server.dir, "hello-1.0.0.xsa"), demoMod("hello", "1.0.1"));
     assert.equal((await row("hello-1.0.0.xsa"))?.version, "1.0.1", "a new version of the file is read again");
+  });
+
+  test("an ESP32 board's download of a mod (its HTTPUpdate headers, sketch mode) is served: no image pre-flight for a mod; a .bin still has it", async () => {
+    const r = await get("/hello-1.0.0.xsa", esp32Headers());
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.body.equals(await readFile(join(server.dir, "hello-1.0.0.xsa"))), "the file as it is (an earlier test rewrites it)");
+    const text = await get("/readme.txt", esp32Headers());
+    assert.equal(text.status, 409, "any other file is still refused as no ESP app image");
   });
 
   test("a .xsa larger than any mod is not read: its row says why", async () => {

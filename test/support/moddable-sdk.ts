@@ -76,6 +76,11 @@ export class LinTcp {
     if (this.socket) this.timer = setInterval(() => this.poll(), POLL_MS);
   }
 
+  /** The peer's address (tcp.c xs_tcp_get_remoteAddress: getpeername). */
+  get remoteAddress(): string | undefined {
+    return this.socket?.remoteAddress;
+  }
+
   /** An accepted socket handed out by LinListener.read(). */
   static accepted(socket: net.Socket): LinTcp {
     const tcp = new LinTcp();

@@ -21,7 +21,7 @@ async function install(s: Stack, name: string): Promise<void> {
 }
 
 test("the broken demo image: boots pending-verify, never joins Wi-Fi, is marked invalid and the board goes back", async () => {
-  const s = await startStack({ twin: { boot: { windowMs: 1500, pollMs: 100 } } });
+  const s = await startStack({ twin: { requirePassword: false, boot: { windowMs: 1500, pollMs: 100 } } });
   try {
     await install(s, "demo-broken-2.1.0.bin");
     const pending = await waitForStatus(s.twin.url, (j) => j.version === "2.1.0", "booted 2.1.0");
@@ -45,7 +45,7 @@ test("the broken demo image: boots pending-verify, never joins Wi-Fi, is marked 
 });
 
 test("a good image is confirmed after its checks; Go back then restarts into the previous image, which is checked in turn", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     await install(s, "demo-1.1.0.bin");
     await s.twin.booted(2);
@@ -68,7 +68,7 @@ test("a good image is confirmed after its checks; Go back then restarts into the
 
 test("a reset before the check passes (a crash, the watchdog): the bootloader marks it ABORTED and the old image runs", async () => {
   const crash = buildImage({ version: "3.0.0", size: 200_000, projectName: "moddable-ota-demo", behaviour: "crash" });
-  const s = await startStack({ extra: { "demo-crash-3.0.0.bin": crash } });
+  const s = await startStack({ twin: { requirePassword: false }, extra: { "demo-crash-3.0.0.bin": crash } });
   try {
     await install(s, "demo-crash-3.0.0.bin");
     await s.twin.booted(3); // 1.0.0, 3.0.0 (crashes), 1.0.0 again
@@ -84,7 +84,7 @@ test("a reset before the check passes (a crash, the watchdog): the bootloader ma
 });
 
 test("a power cut during the commit's otadata write: the twin boots again on one of its two images", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     const before = await status(s.twin.url);
     // the first otadata operation of the update is the commit's erase of the other sector; cut at the program after it
@@ -104,7 +104,7 @@ test("a power cut during the commit's otadata write: the twin boots again on one
 });
 
 test("Go back is offered only when esp_ota_check_rollback_is_possible says so, as on a board: an erased entry for the previous image (a power cut in its rewrite) withdraws it", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     await install(s, "demo-1.1.0.bin");
     await s.twin.booted(2);

@@ -103,3 +103,30 @@ test("npm start -- --signed: an owner key made once (mode 0600) and reused, the 
   assert.equal(await done, 0, again.output());
   rmSync(dir, { recursive: true, force: true });
 });
+
+test("npm start is a bench board (requirePassword false, one tap, the home page warns); npm start -- --password P runs the board's defaults", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ota-demo-password-"));
+  writeDemoCatalog(join(dir, "catalog"), 0.2);
+  const args = ["--server-port", "0", "--portal-port", "0", "--catalog", join(dir, "catalog"), "--flash", join(dir, "flash.bin"), "--fresh"];
+  const open = await startDemo(args);
+  assert.match(open.output(), /Portal password not required: a bench board/);
+  assert.match(await (await fetch(new URL("/", open.portal))).text(), /id=open-warning/);
+  const scan = await fetch(new URL("/api/catalog", open.portal), { method: "POST" });
+  assert.equal(scan.status, 200, "no password asked");
+  let code = exited(open.child);
+  open.child.kill("SIGINT");
+  assert.equal(await code, 0, open.output());
+
+  const closed = await startDemo([...args.filter((a) => a !== "--fresh"), "--password", "demo-pass-1"]);
+  assert.match(closed.output(), /Portal password set and required \(user admin\)/);
+  const status = (await (await fetch(new URL("/api/status", closed.portal))).json()) as { security: { passwordSet: boolean } };
+  assert.equal(status.security.passwordSet, true);
+  assert.equal((await fetch(new URL("/api/update", closed.portal), { method: "POST", body: "fw=demo-1.1.0.bin" })).status, 401);
+  const auth = { authorization: `Basic ${Buffer.from("admin:demo-pass-1").toString("base64")}` };
+  assert.equal((await fetch(new URL("/api/progress", closed.portal), { headers: auth })).status, 200);
+  assert.doesNotMatch(await (await fetch(new URL("/", closed.portal))).text(), /id=open-warning|id=password-first/);
+  code = exited(closed.child);
+  closed.child.kill("SIGINT");
+  assert.equal(await code, 0, closed.output());
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -67,6 +67,57 @@ describe("fleet simulator against a server", () => {
   });
 });
 
+describe("fleet simulator with board credentials", () => {
+  let dir: string;
+  let server: OtaServer;
+  let sim: FleetSimulator | undefined;
+  let url: string;
+  const token = "sim-test-token-0123456789abcdef";
+  const secret = "sim-fleet-secret-0123456789abcdef";
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "ota-fleet-sim-auth-"));
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    mkdirSync(join(dir, "catalog"));
+    writeFileSync(join(dir, "catalog", "v1.bin"), v1);
+    writeFileSync(join(dir, "catalog", "v2.bin"), v2);
+    server = await buildServer({
+      catalogDir: join(dir, "catalog"),
+      logLevel: "silent",
+      rules: rulesFromObject({ default: { firmware: "v1.bin" } }),
+      fleet: { db: join(dir, "fleet.db"), adminToken: token, fleetSecret: secret, requireBoardAuth: true },
+    });
+    await server.app.listen({ port: 0, host: "127.0.0.1" });
+    const a = server.app.server.address();
+    url = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+  });
+  after(async () => {
+    sim?.stop();
+    await server.app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const api = async <T>(path: string, init: RequestInit = {}) =>
+    (await (await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } })).json()) as T;
+
+  test("the core's signed check-ins are recorded under --require-board-auth; a known board's rollback halts the rollout", { timeout: 30_000 }, async () => {
+    const failing = boardMac("02:F1:EE:00", 0);
+    sim = new FleetSimulator({ boards: 4, url: `${url}/update`, firstImage: boardImageOf(v1), intervalMs: 300, restartDelayMs: 50, bootDelayMs: 50, check: failingBoards([failing]), fleetSecret: secret }).start();
+    let deadline = Date.now() + 20_000;
+    while ((await api<{ total: number }>("/api/devices")).total < 4) {
+      if (Date.now() > deadline) throw new Error("the boards were not recorded: their credentials were refused");
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await api("/api/rollouts", { method: "POST", body: JSON.stringify({ channel: "stable", image: "v2.bin", stages: [100], threshold: 0.1, minOutcomes: 1 }) });
+    deadline = Date.now() + 20_000;
+    let view = await api<{ state: string; haltedReason: string | null }>("/api/rollouts/1");
+    while (view.state !== "halted") {
+      if (Date.now() > deadline) throw new Error(`not halted: ${JSON.stringify(view)}`);
+      await new Promise((res) => setTimeout(res, 100));
+      view = await api("/api/rollouts/1");
+    }
+    assert.match(view.haltedReason ?? "", /^stage 1: 1 of \d updates failed or rolled back/);
+  });
+});
+
 describe("fleet simulator parts", () => {
   test("the in-memory slot refuses what esp_ota_* refuses and boots only a whole image", () => {
     const w = new MemoryOtaWriter(100_000); // an esptool-laid-out image is 64 KB and more: the code starts at 0x10020

@@ -65,6 +65,7 @@ test("a mod installed through the twin's flash runs after the restart: confirmed
     assert.deepEqual(status.lastModUpdate, { name: "hello", version: "1.0.0", result: "valid" });
     assert.equal(twin.modHost?.started, "hello@1.0.0");
     assert.equal(twin.modHost?.statusLine, "hello 1.0.0: all good");
+    assert.equal(twin.mods?.statusText(), "hello 1.0.0: all good", "the line the portal's home page shows");
     assert.ok(lines.includes("twin: mod hello@1.0.0: hello 1.0.0: all good"), lines.join("\n"));
     const state = modState(twin)!;
     assert.equal(state.xs, 0);
@@ -97,6 +98,7 @@ test("a mod that throws at start is rolled back to the previous mod with the rea
     assert.deepEqual(status.lastModUpdate, { name: "hello", version: "1.2.0", result: "rolled-back", reason: "it threw at start-up: Error: hello threw at start" });
     assert.equal(status.previous, undefined, "the broken one is not offered to go back to");
     assert.equal(twin.modHost?.statusLine, "hello 1.0.0: all good");
+    assert.equal(twin.mods?.statusText(), "hello 1.0.0: all good");
     const state = modState(twin)!;
     assert.equal(state.xs, 0);
     assert.equal(state.slots[1]?.failed, true);

@@ -22,7 +22,7 @@ const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 const otadata = (s: { twin: Twin }) => Buffer.from(s.twin.flash.chip.read(s.twin.flash.otadata.offset, s.twin.flash.otadata.size)).toString("hex");
 
 async function withSigned(run: (s: Stack) => Promise<void>): Promise<void> {
-  const s = await startStack({ signed: true, scale: 0.3 });
+  const s = await startStack({ signed: true, scale: 0.3, twin: { requirePassword: false } });
   try {
     await run(s);
   } finally {

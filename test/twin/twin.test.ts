@@ -13,7 +13,7 @@ const otadataHex = (twin: Twin) => Buffer.from(twin.flash.chip.read(twin.flash.o
 const slotHex = (twin: Twin, slot: number, length: number) => Buffer.from(twin.flash.chip.read(twin.flash.slots[slot].offset, length)).toString("hex");
 
 test("update to 1.1.0: catalog, download, otadata switch, restart into ota_1; the flash file keeps it", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     const base = s.twin.url;
     const first = await status(base);
@@ -23,8 +23,9 @@ test("update to 1.1.0: catalog, download, otadata switch, restart into ota_1; th
     if (catalog.state !== "ready") return;
     assert.deepEqual(
       catalog.entries.map((e) => e.name),
-      ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin"],
+      ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-2.0.0.bin", "demo-big-3.0.0.bin", "demo-broken-2.1.0.bin", "demo-s3-2.0.0.bin", "demo-xs16-2.2.0.bin", "hello-1.0.0.xsa", "hello-1.1.0.xsa", "hello-broken-1.2.0.xsa", "hello-failcheck-1.3.0.xsa", "hello-xs16-1.0.0.xsa"],
     );
+    assert.ok(catalog.entries.filter((e) => e.name.endsWith(".xsa")).every((e) => e.kind === "mod" && e.size !== undefined), "the demo's mods, sized by /api/catalog");
     assert.match(catalog.entries.find((e) => e.name === "demo-big-3.0.0.bin")?.disabled ?? "", /Too large/);
     const started = await startUpdate(base, "demo-1.1.0.bin");
     assert.equal(started.status, 202);
@@ -43,7 +44,7 @@ test("update to 1.1.0: catalog, download, otadata switch, restart into ota_1; th
   } finally {
     await s.twin.stop();
     // A new twin on the same file boots what was installed.
-    const again = await Twin.start({ flashPath: s.flashPath, server: { host: "127.0.0.1", port: s.serverPort, path: "." } });
+    const again = await Twin.start({ requirePassword: false, flashPath: s.flashPath, server: { host: "127.0.0.1", port: s.serverPort, path: "." } });
     assert.equal(again.device.appVersion, "1.1.0");
     assert.equal(again.device.runningPartition, "ota_1");
     await again.stop();
@@ -52,7 +53,7 @@ test("update to 1.1.0: catalog, download, otadata switch, restart into ota_1; th
 });
 
 test("connection cut at 50 %: the download resumes with Range and the update succeeds", async () => {
-  const s = await startStack({ fault: { cutAt: 0.5 } });
+  const s = await startStack({ twin: { requirePassword: false }, fault: { cutAt: 0.5 } });
   try {
     const base = s.twin.url;
     await loadCatalog(base);
@@ -70,7 +71,7 @@ test("connection cut at 50 %: the download resumes with Range and the update suc
 });
 
 test("one corrupted byte: MD5 error, running version, ota_0 and otadata unchanged", async () => {
-  const s = await startStack({ fault: { flipAt: 100_000 } });
+  const s = await startStack({ twin: { requirePassword: false }, fault: { flipAt: 100_000 } });
   try {
     const base = s.twin.url;
     const otadata = otadataHex(s.twin);
@@ -91,7 +92,7 @@ test("one corrupted byte: MD5 error, running version, ota_0 and otadata unchange
 });
 
 test("ESP32-S3 image: listed disabled from the server's chip list; refused before any flash write (the whole flash file is unchanged)", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     const base = s.twin.url;
     const before = sha(s.flashPath);
@@ -113,7 +114,7 @@ test("ESP32-S3 image: listed disabled from the server's chip list; refused befor
 });
 
 test("ESP32-S3 image when the chip list fails (cut mid-body): listed as before, and pre-flight refuses it before any flash write", async () => {
-  const s = await startStack({ fault: { match: /^\/api\/catalog\?/, cutAt: 0.5 } });
+  const s = await startStack({ twin: { requirePassword: false }, fault: { match: /^\/api\/catalog\?/, cutAt: 0.5 } });
   try {
     const base = s.twin.url;
     const before = sha(s.flashPath);
@@ -135,7 +136,7 @@ test("ESP32-S3 image when the chip list fails (cut mid-body): listed as before, 
 });
 
 test("too large for the OTA slot: refused before any flash write", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     const base = s.twin.url;
     const before = sha(s.flashPath);
@@ -150,7 +151,7 @@ test("too large for the OTA slot: refused before any flash write", async () => {
 });
 
 test("server down: the catalog says it cannot reach the server", async () => {
-  const s = await startStack({ serverPort: await deadPort() });
+  const s = await startStack({ twin: { requirePassword: false }, serverPort: await deadPort() });
   try {
     const catalog = await loadCatalog(s.twin.url);
     assert.equal(catalog.state, "error");
@@ -161,7 +162,7 @@ test("server down: the catalog says it cannot reach the server", async () => {
 });
 
 test("stalled download: the engine notices, resumes with Range and finishes", async () => {
-  const s = await startStack({ fault: { stallAt: 120_000 }, twin: { updater: { restartDelayMs: 300, stallMs: 1000 } } });
+  const s = await startStack({ fault: { stallAt: 120_000 }, twin: { requirePassword: false, updater: { restartDelayMs: 300, stallMs: 1000 } } });
   try {
     const base = s.twin.url;
     await loadCatalog(base);

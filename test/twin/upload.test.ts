@@ -35,7 +35,7 @@ function raw(port: number, head: string, body?: Uint8Array): Promise<{ status: n
 const uploadHead = (port: number, length: number, extra = "") => `POST /update/upload HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n${extra}\r\n`;
 
 test("curl --data-binary @fw.bin -H 'x-MD5: ...': 202, streamed into ota_1, boots and passes its check", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     const image = demoImage({ ...demoFirmwares(0.3)[1] });
     const r = await fetch(new URL("/update/upload", s.twin.url), { method: "POST", headers: { "x-MD5": md5(image), "x-Filename": "demo-1.1.0.bin" }, body: Buffer.from(image) });
@@ -53,7 +53,7 @@ test("curl --data-binary @fw.bin -H 'x-MD5: ...': 202, streamed into ota_1, boot
 });
 
 test("refused at once, before the body: over the slot 413, and a form post over its cap 413", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     const before = flashHex(s);
     const big = await raw(s.twin.port, uploadHead(s.twin.port, 5 * 1024 * 1024)); // the body never comes
@@ -72,7 +72,7 @@ test("refused at once, before the body: over the slot 413, and a form post over 
 });
 
 test("an ESP32-S3 image: 422 with the reason, nothing erased; a second upload while one runs: 409", async () => {
-  const s = await startStack();
+  const s = await startStack({ twin: { requirePassword: false } });
   try {
     const before = flashHex(s);
     const s3 = demoImage(demoFirmwares(0.3).find((f) => f.chip === "ESP32-S3")!);
@@ -99,7 +99,7 @@ test("an ESP32-S3 image: 422 with the reason, nothing erased; a second upload wh
 });
 
 test("a client that stops sending: the update fails after the stall time; the running slot and boot selection are unchanged", async () => {
-  const s = await startStack(); // stallMs 2000
+  const s = await startStack({ twin: { requirePassword: false } }); // stallMs 2000
   try {
     const otadata = Buffer.from(s.twin.flash.chip.read(s.twin.flash.otadata.offset, s.twin.flash.otadata.size)).toString("hex");
     const running = Buffer.from(s.twin.flash.chip.read(s.twin.flash.slots[0].offset, 300_000)).toString("hex");

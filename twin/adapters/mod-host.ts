@@ -47,6 +47,8 @@ export class TwinModHost implements ModHost {
   addCheck: ((check: StartupCheck) => void) | undefined;
   /** The status line the started mod set (host API status()). */
   statusLine: string | undefined;
+  /** Where that line goes for the portal's home page: ModManager.setStatusText (set once the manager exists). */
+  onStatus: ((text: string) => void) | undefined;
   /** "name@version" of the mod started this boot. */
   started: string | undefined;
 
@@ -79,7 +81,10 @@ export class TwinModHost implements ModHost {
         if (!this.addCheck) throw new Error("ota/host: no host to take the check");
         this.addCheck({ name: String(name), poll });
       },
-      status: (text) => (this.statusLine = String(text).slice(0, MAX_MOD_STATUS)),
+      status: (text) => {
+        this.statusLine = String(text).slice(0, MAX_MOD_STATUS);
+        this.onStatus?.(String(text));
+      },
       log: (text) => this.options.log?.(`mod ${label}: ${text}`),
     });
     if (ended && "reset" in ended) {

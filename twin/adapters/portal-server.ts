@@ -6,7 +6,9 @@
 // the cap is answered 413 at once). Every answer has an explicit
 // Content-Length and closes the connection, as on the device. While the twin
 // "reboots" there is no handler and connections are dropped, as an
-// unreachable board would.
+// unreachable board would. Each request carries the client's address and the
+// board address it arrived at (`boardAddress` maps the socket's local address:
+// the twin's loopback plays the board's access point).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { PortalBodyRouter, PortalBodySink, PortalRequest, PortalResponse } from "../../modules/core/ports";
@@ -23,6 +25,8 @@ export class PortalServer {
   onStreamed: ((path: string, bytes: number, ms: number) => void) | undefined;
   /** The running firmware's handler (and its body router); undefined while the board restarts. */
   handler: (PortalHandler & { bodyRouter?: PortalBodyRouter }) | undefined;
+  /** The board's address a request arrived at, from the socket's local address (PortalRequest.localAddress); the socket's own when unset. */
+  boardAddress: ((local: string) => string) | undefined;
 
   constructor() {
     this.server = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10 * 60_000 }, (req, res) => this.serve(req, res));
@@ -60,7 +64,7 @@ export class PortalServer {
       req.socket.destroy();
       return;
     }
-    const head = portalRequest(req, "");
+    const head = portalRequest(req, "", this.boardAddress);
     let routed: ReturnType<PortalBodyRouter>;
     try {
       routed = handler.bodyRouter?.(head);
@@ -176,7 +180,12 @@ export class PortalServer {
   }
 }
 
-function portalRequest(req: IncomingMessage, body: string): PortalRequest {
+/** "::ffff:127.0.0.1" as "127.0.0.1". */
+function ipv4(address: string | undefined): string | undefined {
+  return address?.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+function portalRequest(req: IncomingMessage, body: string, boardAddress: ((local: string) => string) | undefined): PortalRequest {
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const headers = new Map<string, string>();
@@ -185,5 +194,10 @@ function portalRequest(req: IncomingMessage, body: string): PortalRequest {
     const previous = headers.get(name);
     headers.set(name, previous === undefined ? req.rawHeaders[i + 1] : `${previous}, ${req.rawHeaders[i + 1]}`);
   }
-  return { method: req.method ?? "GET", path: q < 0 ? url : url.slice(0, q), query: q < 0 ? "" : url.slice(q + 1), headers, body };
+  const request: PortalRequest = { method: req.method ?? "GET", path: q < 0 ? url : url.slice(0, q), query: q < 0 ? "" : url.slice(q + 1), headers, body };
+  const remote = ipv4(req.socket.remoteAddress);
+  const local = ipv4(req.socket.localAddress);
+  if (remote !== undefined) request.remoteAddress = remote;
+  if (local !== undefined) request.localAddress = boardAddress ? boardAddress(local) : local;
+  return request;
 }

@@ -36,6 +36,8 @@ export interface BoardOptions {
   check: StartupCheck;
   bytesPerSecond?: number;
   log?: (line: string) => void;
+  /** The fleet secret in the board's config: its check-ins carry credentials (modules/core/engine/checkin-auth.ts). */
+  fleetSecret?: string;
 }
 
 class MapStore implements KeyValueStore {
@@ -189,7 +191,12 @@ export class VirtualBoard {
       system,
       boot: policy,
       defaults: { host: target.host, port: target.port, path: "." },
-      options: { checkIn: { url: this.options.url, intervalMs: this.options.intervalMs }, restartDelayMs: this.options.restartDelayMs, stallMs: 5000 },
+      options: {
+        checkIn: { url: this.options.url, intervalMs: this.options.intervalMs },
+        restartDelayMs: this.options.restartDelayMs,
+        stallMs: 5000,
+        ...(this.options.fleetSecret !== undefined ? { boardAuth: { secret: this.options.fleetSecret, wallTime: () => Date.now() } } : {}),
+      },
     });
     policy.start();
     this.boots++;

@@ -20,6 +20,8 @@ export interface FleetSimOptions {
   /** MAC of board i: `${prefix}:XX:YY`. Default "02:F1:EE:00" (locally administered). */
   macPrefix?: string;
   log?: (line: string) => void;
+  /** Every board's fleet secret: signed check-ins (board credentials). */
+  fleetSecret?: string;
 }
 
 export function boardMac(prefix: string, index: number): string {
@@ -44,6 +46,7 @@ export class FleetSimulator {
         check: options.check ?? allPass,
         bytesPerSecond: options.bytesPerSecond,
         log: options.log,
+        fleetSecret: options.fleetSecret,
       };
       return new VirtualBoard(i, boardMac(prefix, i), options.firstImage, board);
     });

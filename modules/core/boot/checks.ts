@@ -3,6 +3,7 @@
 // when credentials are stored. Apps add their own (a sensor found, a cloud
 // reached) with BootPolicy.addCheck.
 import type { Clock, HttpClient, HttpExchange, KeyValueStore, TimerId, WifiControl } from "../ports";
+import type { ApStatus } from "../updater-api";
 import { loadCredentials } from "../portal/wifi-credentials";
 import { utf8Decode } from "../bytes";
 
@@ -18,10 +19,26 @@ export interface StartupCheck {
   stop?(): void;
 }
 
-export function accessPointCheck(wifi: WifiControl): StartupCheck {
+/** What the check reads of the AP lifecycle (wifi/ap-lifecycle.ts). */
+export interface ApLifecycleView {
+  status(): ApStatus;
+  problem(): string | undefined;
+}
+
+/**
+ * The AP is up. With a lifecycle, only while it wants the AP up (a board in
+ * fallback mode that joins its network at boot never opens it) and a start
+ * the radio refused fails the image.
+ */
+export function accessPointCheck(wifi: WifiControl, lifecycle?: ApLifecycleView): StartupCheck {
   return {
     name: "access point",
-    poll: () => (wifi.status().apSsid !== "" ? "pass" : { wait: "not started" }),
+    poll: () => {
+      const problem = lifecycle?.problem();
+      if (problem !== undefined) return { fail: problem };
+      if (lifecycle && !lifecycle.status().up) return "pass";
+      return wifi.status().apUp ? "pass" : { wait: "not started" };
+    },
   };
 }
 
@@ -38,8 +55,8 @@ export function stationCheck(wifi: WifiControl, store: KeyValueStore): StartupCh
 }
 
 export interface PortalCheckOptions {
-  /** An address the portal accepts as its own Host (the AP address on a board, the portal host in the twin). */
-  host: string;
+  /** An address the portal accepts as its own Host (the AP's or the station's on a board, the portal host in the twin); read at each try, since the AP may be down. */
+  host: string | (() => string);
   port: number;
   /** This boot's id: only our own portal answers with it (not another program on the port). */
   bootId: string;
@@ -73,7 +90,7 @@ export function portalCheck(http: HttpClient, clock: Clock, options: PortalCheck
     let length = 0;
     timer = clock.setTimeout(() => finish(`no answer within ${Math.round((options.timeoutMs ?? 5000) / 1000)} s`), options.timeoutMs ?? 5000);
     exchange = http.request(
-      { host: options.host, port: options.port, path: "/api/status" },
+      { host: typeof options.host === "string" ? options.host : options.host(), port: options.port, path: "/api/status" },
       {
         onHead: (head) => {
           status = head.status;

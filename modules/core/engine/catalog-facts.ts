@@ -28,6 +28,8 @@ export interface CatalogFact {
   projectName?: string;
   /** MD5 of the file (lowercase hex), when the server has hashed it. */
   md5?: string;
+  /** Bytes (a mod row's size, which AutoConnect's listing lacks). */
+  size?: number;
   /** A signature file sits beside the image (the server does not judge it). */
   signed?: boolean;
   /** The first 16 hex digits of its key id (the key's fingerprint). */
@@ -61,13 +63,14 @@ export function factsPath(path: string): string {
 
 /** A row with a name; fields of the wrong type are dropped, not trusted. */
 export function toFact(row: Record<string, unknown>): CatalogFact | undefined {
-  const { name, chipId, version, projectName, md5, signed, signer, kind, xs } = row;
+  const { name, chipId, version, projectName, md5, signed, signer, kind, xs, size } = row;
   if (typeof name !== "string" || name.length === 0 || name.length > 255) return undefined;
   const fact: CatalogFact = { name };
   if (typeof chipId === "number" && Number.isInteger(chipId) && chipId >= 0 && chipId <= 0xffff) fact.chipId = chipId;
   if (typeof version === "string" && version.length > 0 && version.length <= MAX_VERSION) fact.version = version;
   if (typeof projectName === "string" && projectName.length > 0 && projectName.length <= MAX_PROJECT) fact.projectName = projectName;
   if (typeof md5 === "string" && MD5_HEX.test(md5)) fact.md5 = md5.toLowerCase();
+  if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0) fact.size = size;
   if (typeof signed === "boolean") fact.signed = signed;
   if (typeof signer === "string" && /^[0-9a-f]{16}$/.test(signer)) fact.signer = signer;
   if (kind === "mod") fact.kind = "mod";
@@ -103,7 +106,8 @@ export function signatureProblem(fact: CatalogFact, policy: SignaturePolicy | un
 }
 
 /**
- * Adds versions, project names, MD5s and the mod kind, disables mods built for
+ * Adds versions, project names, MD5s, the mod kind and a mod's size (when the
+ * listing had none), disables mods built for
  * another XS (or any mod on a board without mods) with the mod sink's wording,
  * entries built for another chip with pre-flight's
  * wording, and, on a board that takes only signed images, entries that are not
@@ -120,6 +124,7 @@ export function applyFacts(entries: CatalogEntry[], facts: CatalogFact[], runnin
     if (fact.version !== undefined) out.version = fact.version;
     if (fact.projectName !== undefined) out.projectName = fact.projectName;
     if (fact.md5 !== undefined) out.md5 = fact.md5;
+    if (out.size === undefined && fact.size !== undefined) out.size = fact.size;
     const add = (reason: string) => (out.disabled = out.disabled === undefined ? reason : `${out.disabled}; ${reason}`);
     if (fact.kind === "mod") {
       out.kind = "mod";

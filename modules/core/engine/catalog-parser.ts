@@ -158,14 +158,20 @@ export function isModName(name: string): boolean {
   return /\.xsa$/i.test(name);
 }
 
-/** A `bin` row (or a mod's `.xsa` file row) with a usable name and size; anything else (files, folders, broken rows) is skipped. */
+/**
+ * A `bin` row with a usable name and size, or a mod's `.xsa` file row (its size
+ * when it has one: updateserver.py, and our server as it, lists a plain file by
+ * name and type only); anything else (files, folders, broken rows) is skipped.
+ */
 function toEntry(row: Record<string, unknown>, mods: boolean): CatalogEntry | undefined {
   const { name, size, date, time, type } = row;
   if (typeof name !== "string" || name.length === 0 || name.length > 255) return undefined;
   const mod = mods && type === "file" && isModName(name);
   if (type !== "bin" && !mod) return undefined;
-  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return undefined;
-  const entry: CatalogEntry = { name, date: typeof date === "string" ? date : "", time: typeof time === "string" ? time : "", size };
+  const sized = typeof size === "number" && Number.isSafeInteger(size) && size >= 0;
+  if (!sized && !(mod && size === undefined)) return undefined;
+  const entry: CatalogEntry = { name, date: typeof date === "string" ? date : "", time: typeof time === "string" ? time : "" };
+  if (sized) entry.size = size;
   if (mod) entry.kind = "mod";
   return entry;
 }

@@ -50,6 +50,8 @@ export interface SessionTarget {
   version?: string;
   /** Where the image's .sig file sits (`<path>.sig` of a catalog image), asked for first when signatures are required. */
   signaturePath?: string;
+  /** A header made afresh for each request from the others (a check-in's credentials: checkin-auth.ts; a resend must not be a replay). */
+  sign?: (headers: ReadonlyArray<readonly [string, string]>) => readonly [string, string];
 }
 
 type Interruption = "stall" | "drop" | "short";
@@ -106,6 +108,7 @@ export class UpdateSession extends SessionBase {
     this.requestedFrom = from;
     this.headSeen = false;
     const headers: Array<readonly [string, string]> = [...(this.target.headers ?? [])];
+    if (this.target.sign) headers.push(this.target.sign(headers));
     if (from > 0) headers.push(["Range", `bytes=${from}-`]);
     this.armStall();
     const live = () => seq === this.seq && this.active();

@@ -11,6 +11,7 @@ import type { UpdateSink } from "../mods/mod-sink";
 import { fetchCatalog } from "./catalog-client";
 import { applyFacts, fetchCatalogFacts } from "./catalog-facts";
 import { checkInHeaders, modHeaders, parseUpdateUrl, updateResultHeaders } from "./checkin";
+import { checkInAuthHeader } from "./checkin-auth";
 import { formatSize, modTooLarge } from "../messages";
 import { ImageSink } from "./image-sink";
 import { SniffSink, kindOfHeader } from "./sniff-sink";
@@ -30,6 +31,7 @@ export const DEFAULTS = { httpTimeoutMs: 8000, stallMs: 8000, maxResumes: 3, req
 
 /** Why a catalog row cannot be installed here, known without fetching the image (`capacity`: the update slot's, or a mod slot's for a mod). */
 export function entryProblem(entry: CatalogEntry, capacity: number): string | undefined {
+  if (entry.size === undefined) return undefined; // a mod of unknown size: its download's Content-Length is checked before any erase
   if (entry.size === 0) return "Empty file";
   if (entry.size > capacity) return entry.kind === "mod" ? `Too large: ${modTooLarge(entry.size, capacity)}` : `Too large: ${formatSize(entry.size)}, the update partition holds ${formatSize(capacity)}`;
   return undefined;
@@ -84,6 +86,16 @@ export function createUpdater(deps: UpdaterDeps): Updater {
 
   /** The board's check-in headers, and a mod host's. */
   const deviceHeaders = () => [...checkInHeaders(deps.device, deps.ota.capacity, deps.boot.lastUpdate()), ...modHeaders(mods)];
+
+  // Each signed check-in's time is after the last one's, as the server requires, even within one millisecond.
+  let lastAuthAt = 0;
+  const auth = options.boardAuth;
+  const signCheckIn = auth
+    ? (headers: ReadonlyArray<readonly [string, string]>) => {
+        lastAuthAt = Math.max(Math.floor(auth.wallTime()), lastAuthAt + 1);
+        return checkInAuthHeader(deps.digest, auth.secret, headers, lastAuthAt);
+      }
+    : undefined;
 
   /** A check-in's answer: firmware or a mod, by its x-Ota-Kind and its first bytes. */
   const chooseSink = (head: HttpResponseHead): UpdateSink | { error: string } => {
@@ -146,9 +158,10 @@ export function createUpdater(deps: UpdaterDeps): Updater {
             catalog = { state: "ready", entries };
             return;
           }
-          // A row our server says is a mod is sized against a mod slot (AutoConnect's listing could not say).
+          // A row our server says is a mod is sized against a mod slot, and a mod's size it gives is checked (AutoConnect's listing could not say).
           const withFacts = applyFacts(entries, facts, deps.device.chipId, deps.signatures?.policy, mods?.xs);
-          catalog = { state: "ready", entries: withFacts.map((e, i) => (e.kind === "mod" && entries[i].kind !== "mod" && !entries[i].disabled ? sized(e) : e)) };
+          const learnt = (e: CatalogEntry, i: number) => (e.kind === "mod" && entries[i].kind !== "mod") || (e.size !== undefined && entries[i].size === undefined);
+          catalog = { state: "ready", entries: withFacts.map((e, i) => (learnt(e, i) && !entries[i].disabled ? sized(e) : e)) };
         }, outcome);
       });
     },
@@ -180,7 +193,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
     checkIn(url) {
       const parsed = parseUpdateUrl(url);
       if ("error" in parsed) return parsed.error;
-      return begin({ name: url.trim(), ...parsed, headers: deviceHeaders(), acceptNotModified: true }, undefined, mods ? chooseSink : undefined);
+      return begin({ name: url.trim(), ...parsed, headers: deviceHeaders(), acceptNotModified: true, sign: signCheckIn }, undefined, mods ? chooseSink : undefined);
     },
 
     upload(request) {

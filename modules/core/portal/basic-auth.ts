@@ -58,6 +58,17 @@ export function authorized(store: KeyValueStore, authorization: string | undefin
   return sameText(given.user, PORTAL_USER) && sameText(given.password, password);
 }
 
+/** Marks that a build-time password (config.portalPassword) was applied once, so removing it in the portal sticks. */
+export const SEEDED_KEY = "portal.seeded";
+
+/** Applies a build-time password once per board (main.ts, the twin); an error text when it cannot be used. */
+export function seedPassword(store: KeyValueStore, initial: string): string | undefined {
+  if (store.get(SEEDED_KEY) !== undefined) return undefined;
+  const problem = initial !== "" && storedPassword(store) === undefined ? setPassword(store, initial) : undefined;
+  store.set(SEEDED_KEY, "1");
+  return problem;
+}
+
 /** Stores a new password ("" removes it); returns an error text or undefined. */
 export function setPassword(store: KeyValueStore, password: string): string | undefined {
   if (password === "") {

@@ -121,6 +121,7 @@ export const bootRoutes: Route[] = [
       return htmlResponse(restartingPage(c, `Restarting into ${version ?? "the previous firmware"}…`));
     },
     guarded: true,
+    lock: "installs",
   },
   {
     path: "/api/rollback",
@@ -129,5 +130,6 @@ export const bootRoutes: Route[] = [
       return error ? jsonResponse({ ok: false, error }, 409) : jsonResponse({ ok: true, version });
     },
     guarded: true,
+    lock: "installs",
   },
 ];

@@ -8,6 +8,9 @@ import { isActivePhase } from "./page-progress";
 import { bootSection, bootStatusJson, type BootStatusJson } from "./pages-boot";
 import { signingJson, signingSection, type SigningJson } from "./signing";
 import { modSection, modStatusJson, type ModStatusJson } from "./pages-mods";
+import { passwordFirstNotice, securityJson, securitySection, type SecurityJson } from "./security";
+import { apStateText, apStatus } from "./ap-status";
+import type { ApStatus } from "../updater-api";
 
 export interface StatusJson extends BootStatusJson, ModStatusJson {
   app: string;
@@ -16,11 +19,14 @@ export interface StatusJson extends BootStatusJson, ModStatusJson {
   chip: number;
   /** Differs after every restart. */
   boot: string;
-  ap: { ssid: string; address: string };
+  /** The AP's name and address, and its lifecycle: mode, up, seconds until it closes (null: no close planned). */
+  ap: { ssid: string; address: string } & ApStatus;
   station: { connected: boolean; ssid?: string; address?: string };
   update: string;
   /** Whether the board takes only signed images, and the keys' fingerprints. */
   signing: SigningJson;
+  /** What guards the board: password, signatures, the access point (docs/production.md). */
+  security: SecurityJson;
 }
 
 export function statusJson(context: PortalContext): StatusJson {
@@ -33,10 +39,11 @@ export function statusJson(context: PortalContext): StatusJson {
     partition: device.runningPartition,
     chip: device.chipId,
     boot: context.bootId,
-    ap: { ssid: w.apSsid, address: w.apAddress },
+    ap: { ssid: w.apSsid, address: w.apAddress, ...apStatus(context.deps.ap, w) },
     station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false },
     update: updater.progress().phase,
     signing: signingJson(context.deps.signing),
+    security: securityJson(context.deps),
     ...modStatusJson(context.deps.mods),
   };
 }
@@ -54,6 +61,7 @@ export function homePage(context: PortalContext): string {
   const running = isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "";
   const body =
     running +
+    passwordFirstNotice(context.deps) +
     "<section><dl>" +
     `<dt>App</dt><dd id=app>${esc(device.appName)}</dd>` +
     `<dt>Version</dt><dd id=version>${esc(device.appVersion)}</dd>` +
@@ -62,10 +70,11 @@ export function homePage(context: PortalContext): string {
     bootSection(context) +
     modSection(context) +
     signingSection(context.deps.signing) +
+    securitySection(context.deps) +
     "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
     `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +
-    "</dl></section><nav>" +
+    `</dl><p id=ap-state>${esc(apStateText(apStatus(context.deps.ap, w)))}</p></section><nav>` +
     `<a id=menu-wifi href="/wifi">Wi-Fi</a><a id=menu-update href="/update">UPDATE</a>` +
     `<a id=menu-password class=alt href="/password">Portal password${storedPassword(store) ? " (set)" : ""}</a>` +
     "</nav>";

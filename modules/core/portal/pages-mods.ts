@@ -130,8 +130,8 @@ function api(context: PortalContext, action: "remove" | "rollback"): ReturnType<
 }
 
 export const modRoutes: Route[] = [
-  { path: "/mod/remove", post: (c) => page(c, "remove"), guarded: true },
-  { path: "/api/mod/remove", post: (c) => api(c, "remove"), guarded: true },
-  { path: "/mod/rollback", post: (c) => page(c, "rollback"), guarded: true },
-  { path: "/api/mod/rollback", post: (c) => api(c, "rollback"), guarded: true },
+  { path: "/mod/remove", post: (c) => page(c, "remove"), guarded: true, lock: "installs" },
+  { path: "/api/mod/remove", post: (c) => api(c, "remove"), guarded: true, lock: "installs" },
+  { path: "/mod/rollback", post: (c) => page(c, "rollback"), guarded: true, lock: "installs" },
+  { path: "/api/mod/rollback", post: (c) => api(c, "rollback"), guarded: true, lock: "installs" },
 ];

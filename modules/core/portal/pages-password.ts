@@ -1,9 +1,11 @@
 // Portal password page: set, change or remove the HTTP Basic password that
-// guards the Wi-Fi and UPDATE pages. Itself guarded once a password exists.
+// guards the Wi-Fi and UPDATE pages. Itself guarded once a password exists;
+// before that, on a board that requires one, it answers on the access point only.
 import { esc, layout } from "./html";
 import { htmlResponse } from "./responses";
 import type { PortalContext, Route } from "./router";
 import { PORTAL_USER, setPassword, storedPassword } from "./basic-auth";
+import { passwordRequired } from "./security";
 
 export function passwordPage(context: PortalContext, error?: string, message?: string): string {
   const { device, store } = context.deps;
@@ -11,7 +13,7 @@ export function passwordPage(context: PortalContext, error?: string, message?: s
   const body =
     `<p id=error>${esc(error ?? "")}</p>` +
     (message ? `<p id=message class=ok>${esc(message)}</p>` : "") +
-    `<section><p id=password-state>${isSet ? `A password is set (user name: ${esc(PORTAL_USER)}).` : "No password: anyone on the access point can change Wi-Fi and firmware."}</p>` +
+    `<section><p id=password-state>${isSet ? `A password is set (user name: ${esc(PORTAL_USER)}).` : passwordRequired(context.deps) ? "No password yet: updates are refused until one is set (until then Wi-Fi set-up and this page answer on the access point only)." : "No password: anyone on the access point can change Wi-Fi and firmware."}</p>` +
     `<form id=password-form method=post action="/password">` +
     `<label for=new>New password (empty removes it)</label><input type=password id=new name=new maxlength=64 autocomplete=new-password>` +
     `<label for=confirm>Repeat it</label><input type=password id=confirm name=confirm maxlength=64 autocomplete=new-password>` +
@@ -20,7 +22,7 @@ export function passwordPage(context: PortalContext, error?: string, message?: s
 }
 
 export const passwordRoutes: Route[] = [
-  { path: "/password", get: (c) => htmlResponse(passwordPage(c)), post: savePassword, guarded: true },
+  { path: "/password", get: (c) => htmlResponse(passwordPage(c)), post: savePassword, guarded: true, lock: "setup" },
 ];
 
 function savePassword(context: PortalContext): ReturnType<typeof htmlResponse> {

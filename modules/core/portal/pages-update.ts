@@ -16,6 +16,7 @@ import { signingSection } from "./signing";
 import { slotText } from "./pages-boot";
 import { uploadScriptRoute, uploadSection } from "./page-upload";
 import { isRunningImage, runningImage, type RunningImage } from "../engine/installed";
+import { passwordFirstNotice } from "./security";
 
 /** Catalog rows per page (~210 bytes each); more are paged with ?from=N. */
 export const MAX_LISTED = 20;
@@ -50,12 +51,13 @@ function entryRow(entry: CatalogEntry, required: boolean, running: RunningImage)
   const off = entry.disabled !== undefined;
   const mod = entry.kind === "mod";
   const cls = mod ? (off ? ` class="mod-row off"` : " class=mod-row") : off ? " class=off" : "";
+  // A mod's row from AutoConnect's listing has no date or time (and no size without our server): no empty parts.
+  const when = `${esc(entry.date)} ${esc(formatHHMM(entry.time))}`.trim();
+  const meta = [when, entry.size === undefined ? "" : esc(formatSize(entry.size)), entry.version === undefined ? "" : esc(versionLabel(entry.version))].filter((part) => part !== "").join(" · ");
   return (
     `<li${cls}><label>` +
     `<input type=radio name=fw value="${esc(entry.name)}"${off ? " disabled" : required ? " required" : ""}>` +
-    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${esc(entry.date)} ${esc(formatHHMM(entry.time))} · ${esc(formatSize(entry.size))}` +
-    (entry.version !== undefined ? ` · ${esc(versionLabel(entry.version))}` : "") +
-    "</span>" +
+    `<span><b>${esc(entry.name)}</b>${!mod && isRunningImage(entry, running) ? ` <span class="ok running">running</span>` : ""}<br><span class=meta>${meta}</span>` +
     (off ? `<br><span class=why>${esc(entry.disabled ?? "")}</span>` : "") +
     "</span></label></li>"
   );
@@ -146,7 +148,7 @@ export function updatePage(context: PortalContext, error?: string, draft?: Setti
     (isActivePhase(phase) ? `<section><p>An update is running. <a href="/progress">Show progress</a></p></section>` : "") +
     (wifi.status().connected ? "" : `<section><p class=error>The station link is down: the update server is reached over it. <a href="/wifi">Wi-Fi</a></p></section>`);
   const status = boot.status();
-  const before = `<p id=error>${esc(error ?? "")}</p>` + notes + signingSection(context.deps.signing) + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
+  const before = `<p id=error>${esc(error ?? "")}</p>` + passwordFirstNotice(context.deps) + notes + signingSection(context.deps.signing) + installedSection(status, device) + `<section><h2>Firmware</h2><div id=catalog>`;
   const after =
     `</div></section>` +
     uploadSection(context.bootId, context.deps.signing?.required === true, context.deps.mods !== undefined) +
@@ -219,6 +221,7 @@ export const updateRoutes: Route[] = [
       return error === undefined ? seeOther("/progress") : htmlResponse(updatePage(c, error), 400);
     },
     guarded: true,
+    lock: "installs",
   },
   {
     path: "/update/settings",
@@ -230,6 +233,7 @@ export const updateRoutes: Route[] = [
       return seeOther("/update?cached=1");
     },
     guarded: true,
+    lock: "installs",
   },
   {
     // ESP8266/ESP32 HTTPUpdate "advanced updater" check-in: the server decides (image or 304).
@@ -240,6 +244,7 @@ export const updateRoutes: Route[] = [
       return error === undefined ? seeOther("/progress") : htmlResponse(updatePage(c, error), 400);
     },
     guarded: true,
+    lock: "installs",
   },
   {
     path: "/api/catalog",
@@ -258,5 +263,6 @@ export const updateRoutes: Route[] = [
       return error === undefined ? jsonResponse({ ok: true }, 202) : jsonResponse({ ok: false, error }, 409);
     },
     guarded: true,
+    lock: "installs",
   },
 ];

@@ -93,6 +93,7 @@ function connect(context: PortalContext): ReturnType<typeof htmlResponse> {
   }
   const error = rememberCredential(store, { ssid, password });
   if (error) return htmlResponse(wifiPage(context, error), 400);
+  context.deps.networksChanged?.();
   wifi.connect(ssid, password);
   return htmlResponse(wifiPage(context, undefined, `Joining ${ssid}…`, ssid));
 }
@@ -105,16 +106,19 @@ export const wifiRoutes: Route[] = [
       return htmlResponse(wifiPage(c));
     },
     guarded: true,
+    lock: "setup",
   },
-  { path: "/wifi/connect", post: connect, guarded: true },
+  { path: "/wifi/connect", post: connect, guarded: true, lock: "setup" },
   {
     path: "/wifi/forget",
     post: (c) => {
       const ssid = c.form.get("ssid") ?? "";
       const gone = forgetCredential(c.deps.store, ssid);
+      if (gone) c.deps.networksChanged?.();
       return htmlResponse(gone ? wifiPage(c, undefined, `Forgot ${ssid}.`) : wifiPage(c, "That network is not stored."), gone ? 200 : 404);
     },
     guarded: true,
+    lock: "setup",
   },
   {
     path: "/api/scan",
@@ -124,5 +128,6 @@ export const wifiRoutes: Route[] = [
       return jsonResponse(c.scanner.state());
     },
     guarded: true,
+    lock: "setup",
   },
 ];

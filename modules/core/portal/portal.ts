@@ -2,14 +2,18 @@
 // PortalRequest -> PortalResponse function for the HTTP server adapter.
 //
 // Order of checks: method (405), captive redirects (foreign Host, OS probes:
-// 302), route (404/405), body size (413), cross-site posts (403), password (401).
+// 302), route (404/405), body size (413), cross-site posts (403), no password
+// set yet (403: security.ts), the wrong-password back-off (429), password (401).
 // Anything slow (catalog, scan) is started by one request and polled as JSON.
 import type { PortalDeps, PortalHandler } from "../updater-api";
 import type { PortalBodyRouter, PortalRequest, PortalResponse } from "../ports";
 import { MAX_FORM_BODY, parseForm, utf8Length } from "./form";
 import { isPortalHost, isProbePath } from "./captive";
-import { authorized } from "./basic-auth";
-import { errorPage, jsonResponse, redirect } from "./responses";
+import { authorized, storedPassword } from "./basic-auth";
+import { LoginThrottle } from "./login-throttle";
+import { arrivedOnAp, PASSWORD_FIRST, passwordFirstBody, passwordRequired } from "./security";
+import { errorPage, htmlResponse, jsonResponse, redirect } from "./responses";
+import { layout } from "./html";
 import { matchRoute, type PortalContext, type Route } from "./router";
 import { createScanner } from "./wifi-scan";
 import { homeRoutes } from "./pages-home";
@@ -20,6 +24,7 @@ import { passwordRoutes } from "./pages-password";
 import { bootRoutes } from "./pages-boot";
 import { uploadKind, uploadRoutes, uploadSink } from "./upload";
 import { modRoutes } from "./pages-mods";
+import { apStatus, portalHome } from "./ap-status";
 
 export { MAX_FORM_BODY } from "./form";
 
@@ -66,11 +71,12 @@ export function createPortal(deps: PortalDeps): Portal {
   const bootId = deps.bootId ?? newBootId(deps.clock.now());
   const scanner = createScanner(deps.wifi, deps.clock);
   const appName = deps.device.appName;
-  const home = `http://${deps.portalHost}/`;
+  const throttle = new LoginThrottle(deps.clock, deps.security?.throttle);
 
   // JSON clients (the pages' scripts, tools, uploads) get errors as JSON, people get a page.
+  const jsonClient = (request: PortalRequest) => request.path.startsWith("/api/") || uploadKind(request.path) !== undefined;
   function fail(request: PortalRequest, status: number, title: string, message: string): PortalResponse {
-    return request.path.startsWith("/api/") || uploadKind(request.path) !== undefined ? jsonResponse({ ok: false, error: message }, status) : errorPage(status, title, message, appName);
+    return jsonClient(request) ? jsonResponse({ ok: false, error: message }, status) : errorPage(status, title, message, appName);
   }
 
   /**
@@ -86,6 +92,7 @@ export function createPortal(deps: PortalDeps): Portal {
       return r;
     }
     const w = deps.wifi.status();
+    const home = portalHome(deps.portalHost, deps.ap, w);
     if (!isPortalHost(request.headers.get("host"), [deps.portalHost, w.apAddress, w.stationAddress])) return redirect(home);
     if (isProbePath(request.path)) return redirect(home);
 
@@ -100,12 +107,39 @@ export function createPortal(deps: PortalDeps): Portal {
       if (!streamed && bodyTooLarge(request)) return fail(request, 413, "Too large", `Form data is limited to ${MAX_FORM_BODY} bytes.`);
       if (crossSite(request)) return fail(request, 403, "Forbidden", "Forms are only accepted from the portal's own pages.");
     }
-    if (match.route.guarded && !authorized(deps.store, request.headers.get("authorization"))) {
-      const r = fail(request, 401, "Password required", "This page needs the portal password.");
-      r.headers.push(["WWW-Authenticate", `Basic realm="${realm(appName)} portal", charset="UTF-8"`]);
+    if (match.route.guarded) return passwordGate(request, method, match.route.lock) ?? match.handler;
+    return match.handler;
+  }
+
+  /** The password's part of the gate: a refusal, or undefined to serve the route. */
+  function passwordGate(request: PortalRequest, method: string, lock: Route["lock"]): PortalResponse | undefined {
+    if (storedPassword(deps.store) === undefined) {
+      if (!passwordRequired(deps) || lock === undefined || (lock === "installs" && method !== "POST")) return undefined;
+      const wifi = deps.wifi.status();
+      const onAp = arrivedOnAp(request, wifi, apStatus(deps.ap, wifi).up);
+      if (lock === "setup" && onAp) return undefined;
+      const text = lock === "installs" ? PASSWORD_FIRST : `${PASSWORD_FIRST}: until then Wi-Fi set-up and the password page answer on the board's access point only`;
+      if (jsonClient(request)) return jsonResponse({ ok: false, error: text }, 403);
+      return htmlResponse(layout("Password first", passwordFirstBody(onAp), { appName }), 403);
+    }
+    // Guesses from an address that keeps getting it wrong wait, unchecked; a request without credentials just gets the prompt.
+    const address = request.remoteAddress ?? "unknown";
+    const given = request.headers.get("authorization");
+    const wait = given === undefined ? 0 : throttle.waitMs(address);
+    if (wait > 0) {
+      const s = Math.ceil(wait / 1000);
+      const r = fail(request, 429, "Too many wrong passwords", `Too many wrong passwords from this address: try again in ${s} s.`);
+      r.headers.push(["Retry-After", String(s)]);
       return r;
     }
-    return match.handler;
+    if (authorized(deps.store, given)) {
+      throttle.succeeded(address);
+      return undefined;
+    }
+    if (given !== undefined) throttle.failed(address);
+    const r = fail(request, 401, "Password required", "This page needs the portal password.");
+    r.headers.push(["WWW-Authenticate", `Basic realm="${realm(appName)} portal", charset="UTF-8"`]);
+    return r;
   }
 
   function handle(request: PortalRequest): PortalResponse {

@@ -25,6 +25,12 @@ export interface Route {
   post?: RouteHandler;
   /** Asks for the portal password when one is set. */
   guarded: boolean;
+  /**
+   * While no password is set and one is required (security.ts): "installs"
+   * (its POST changes what the board runs) answers POSTs 403, "setup" (Wi-Fi
+   * set-up, the password page) answers on the access point only.
+   */
+  lock?: "installs" | "setup";
 }
 
 export type RouteMatch = { kind: "found"; route: Route; handler: RouteHandler } | { kind: "no-path" } | { kind: "no-method"; allow: string };

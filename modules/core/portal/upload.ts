@@ -79,4 +79,5 @@ export const uploadRoutes: Route[] = [UPLOAD_PATH, MOD_UPLOAD_PATH].map((path) =
   path,
   post: () => jsonResponse({ ok: false, error: "This server cannot take a streamed upload" }, 501),
   guarded: true,
+  lock: "installs" as const,
 }));

@@ -45,6 +45,19 @@ test("portal: a request that never answers is given up after its time limit and 
   assert.equal(check.poll(), "pass");
 });
 
+test("portal: a host given as a function is read at each try (the AP's address, then the station's once the AP is down)", async () => {
+  const http = new ScriptedHttp([{ refuse: "connection refused" }, json('{"boot":"b-3"}')]);
+  let host = "192.168.4.1";
+  const check = portalCheck(http, new FakeClock(), { host: () => host, port: 80, bootId: "b-3" });
+  check.poll();
+  await http.settle();
+  host = "192.168.1.57";
+  check.poll();
+  await http.settle();
+  assert.equal(check.poll(), "pass");
+  assert.deepEqual(http.requests.map((r) => r.host), ["192.168.4.1", "192.168.1.57"]);
+});
+
 test("portal: stop() aborts a request in flight", async () => {
   const http = new ScriptedHttp([{ silent: true }]);
   const check = portalCheck(http, new FakeClock(), { host: "127.0.0.1", port: 8080, bootId: "b" });
@@ -65,10 +78,23 @@ test("station: passes with no stored network; with one, only once the station ha
   assert.equal(check.poll(), "pass");
 });
 
-test("access point: passes once it has an SSID", () => {
-  const wifi = new FakeWifi({ apSsid: "" });
+test("access point: passes once it is up", () => {
+  const wifi = new FakeWifi({ apUp: false });
   const check = accessPointCheck(wifi);
   assert.deepEqual(check.poll(), { wait: "not started" });
-  wifi.current = { ...wifi.current, apSsid: "ota-ABCDEF" };
+  wifi.current = { ...wifi.current, apUp: true };
   assert.equal(check.poll(), "pass");
+});
+
+test("access point with a lifecycle: passes while it keeps the AP down, waits for it when it wants it up, fails when the radio refused", () => {
+  const wifi = new FakeWifi({ apUp: false });
+  const lifecycle = { up: false, problem: undefined as string | undefined, status: () => ({ mode: "fallback" as const, up: lifecycle.up, closesInS: null }) };
+  const check = accessPointCheck(wifi, { status: () => lifecycle.status(), problem: () => lifecycle.problem });
+  assert.equal(check.poll(), "pass", "fallback mode joined at boot: the AP is not wanted");
+  lifecycle.up = true;
+  assert.deepEqual(check.poll(), { wait: "not started" }, "wanted up: the radio must say so");
+  wifi.current = { ...wifi.current, apUp: true };
+  assert.equal(check.poll(), "pass");
+  lifecycle.problem = "the access point could not start: esp_wifi_start failed";
+  assert.deepEqual(check.poll(), { fail: "the access point could not start: esp_wifi_start failed" });
 });

@@ -17,7 +17,7 @@ import { createRig, type Rig, type RigOptions } from "../../fakes/rig";
 import type { ScriptedResponse } from "../../fakes/http";
 import { buildImage } from "../../fakes/image";
 import { FakeWifi } from "../../fakes/wifi";
-import { portalRig, request } from "../../fakes/portal-client";
+import { OPEN_PORTAL, portalRig, request } from "../../fakes/portal-client";
 import { utf8Length } from "../../../modules/core/portal/form";
 
 const json = (text: string, extra: Partial<ScriptedResponse> = {}): ScriptedResponse => ({
@@ -211,7 +211,7 @@ test("the UPDATE page shows the version in the meta line and the chip reason und
     '{"name":"fw-s3-2.0.0.bin","chip":"ESP32-S3","chipId":9,"version":"2.0.0"}]';
   const rig = await loaded(json(facts));
   const wifi = new FakeWifi({ connected: true, stationSsid: "lab", stationAddress: "192.168.1.57" });
-  const portal = createPortal({ updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
+  const portal = createPortal({ ...OPEN_PORTAL, updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
   const page = portal(request("GET", "/update?cached=1")).body;
   assert.match(page, /<span class=meta>11\/22\/26 10:56 · 48\.8 KB · v2\.0\.0<\/span>/);
   assert.match(page, /value="fw-s3-2\.0\.0\.bin" disabled>.*<span class=why>Image is for ESP32-S3, this board is ESP32<\/span>/);
@@ -228,7 +228,7 @@ test("UPDATE pages stay under 8 KB with versions and chip reasons on every row; 
   const LIMIT = 8192;
   const names = (page: string) => [...page.matchAll(/name=fw value="([^"]*)"/g)].map((m) => m[1]);
   const walk = (entries: CatalogEntry[]) => {
-    const rig = portalRig();
+    const rig = portalRig(OPEN_PORTAL);
     rig.updater.catalogState = { state: "ready", entries };
     const seen: string[] = [];
     const perPage: number[] = [];
@@ -285,7 +285,7 @@ test("the UPDATE list marks the running image: by version and project name, or b
   rig.updater.loadCatalog();
   await rig.settle();
   const wifi = new FakeWifi({ connected: true, stationSsid: "lab", stationAddress: "192.168.1.57" });
-  const portal = createPortal({ updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
+  const portal = createPortal({ ...OPEN_PORTAL, updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
   const page = portal(request("GET", "/update?cached=1")).body;
   const marked = page
     .split("<li")

@@ -93,6 +93,32 @@ test("catalog: .xsa file rows are mods on a board that hosts them; the server's 
   }
 });
 
+test("catalog: .xsa rows as our server and updateserver.py list them (name and type only) are mods, sized by /api/catalog and checked against a mod slot; with no /api/catalog the size stays unknown and the mod still installs", async () => {
+  // What server/folders.ts writes for a mod: no date, time or size.
+  const bare = json(`[{"name":"fw-2.0.0.bin","type":"bin","date":"11/22/26","time":"10:55:15","size":${IMAGE.length}},{"name": "hello-1.1.0.xsa", "type": "file"},{"name": "huge.xsa", "type": "file"},{"name": "notes.txt", "type": "file"}]`);
+  const facts = json(`[{"name":"hello-1.1.0.xsa","kind":"mod","version":"1.1.0","xs":"17.7","size":${HELLO.length}},{"name":"huge.xsa","kind":"mod","version":"9.0.0","xs":"17.7","size":40000}]`);
+  const listed = async (withFacts: boolean) => {
+    const { rig, mods } = modBoard(new ModRig(), { route: serve((r) => (r.path.startsWith("/_catalog") ? bare : r.path.startsWith("/api/catalog") ? (withFacts ? facts : { status: 404 }) : undefined)) });
+    rig.updater.loadCatalog();
+    await rig.settle();
+    const catalog = rig.updater.catalog();
+    assert.equal(catalog.state, "ready");
+    return { rig, mods, by: new Map((catalog.state === "ready" ? catalog.entries : []).map((e) => [e.name, e])) };
+  };
+  const known = await listed(true);
+  assert.deepEqual([...known.by.keys()], ["fw-2.0.0.bin", "hello-1.1.0.xsa", "huge.xsa"]);
+  assert.deepEqual([known.by.get("hello-1.1.0.xsa")?.kind, known.by.get("hello-1.1.0.xsa")?.size, known.by.get("hello-1.1.0.xsa")?.disabled], ["mod", HELLO.length, undefined]);
+  assert.equal(known.by.get("huge.xsa")?.disabled, "Too large: Mod is 39.1 KB, the mod partition holds 16 KB");
+  const unknown = await listed(false);
+  const hello = unknown.by.get("hello-1.1.0.xsa");
+  assert.deepEqual([hello?.kind, hello?.size, hello?.disabled], ["mod", undefined, undefined]);
+  assert.equal(unknown.rig.updater.start("hello-1.1.0.xsa"), undefined);
+  await unknown.rig.settle();
+  const p = unknown.rig.updater.progress();
+  assert.equal(p.phase, "done", p.error);
+  assert.equal(p.received, HELLO.length);
+});
+
 test("catalog: without mods the board lists only firmware, sends no mod headers, and a mod row of our server is refused with the reason", async () => {
   const rig = createRig({
     route: serve((r) =>
@@ -138,6 +164,50 @@ test("install from the catalog: fw=<name>.xsa goes through the ModSink, is stage
   assert.equal(mods.boot(), "run");
   mods.settle();
   assert.deepEqual(mods.mods.status().mod, { name: "hello", version: "1.1.0", state: "valid" });
+});
+
+// What AutoConnect's updateserver.py and our server really list: a `file` row is a name and a type, no size.
+const BARE_CATALOG = json(
+  `[{"name":"fw-2.0.0.bin","type":"bin","date":"11/22/26","time":"10:55:15","size":${IMAGE.length}},` +
+    `{"name":"hello-1.1.0.xsa","type":"file"},{"name":"huge.xsa","type":"file"},{"name":"notes.txt","type":"file"},{"name":"nosize.bin","type":"bin"}]`,
+);
+const BARE_FACTS = json(
+  `[{"name":"hello-1.1.0.xsa","kind":"mod","version":"1.1.0","xs":"17.7","size":${HELLO.length},"md5":"${md5Hex(HELLO)}","signed":false},` +
+    `{"name":"huge.xsa","kind":"mod","version":"9.0.0","xs":"17.7","size":40000,"signed":false}]`,
+);
+
+test("catalog: a mod's file row has no size in AutoConnect's listing: kept, sized by our server's row (too large refused), unknown without it, and it installs", async () => {
+  const withFacts = modBoard(new ModRig(), { route: serve((r) => (r.path.startsWith("/_catalog") ? BARE_CATALOG : r.path.startsWith("/api/catalog") ? BARE_FACTS : undefined)) });
+  withFacts.rig.updater.loadCatalog();
+  await withFacts.rig.settle();
+  let catalog = withFacts.rig.updater.catalog();
+  assert.ok(catalog.state === "ready");
+  if (catalog.state !== "ready") return;
+  assert.deepEqual(catalog.entries.map((e) => e.name), ["fw-2.0.0.bin", "hello-1.1.0.xsa", "huge.xsa"], "a bin row still needs its size; plain files are skipped");
+  const [, hello, huge] = catalog.entries;
+  assert.equal(hello.kind, "mod");
+  assert.equal(hello.size, HELLO.length, "the size our server gives");
+  assert.equal(hello.disabled, undefined);
+  assert.equal(huge.size, 40000);
+  assert.equal(huge.disabled, "Too large: Mod is 39.1 KB, the mod partition holds 16 KB", "sized against a mod slot once the size is known");
+
+  // AutoConnect's updateserver.py has no /api/catalog: the size stays unknown and the download's Content-Length decides.
+  const bare = modBoard(new ModRig(), { route: serve((r) => (r.path.startsWith("/_catalog") ? BARE_CATALOG : r.path.startsWith("/api/catalog") ? { status: 404 } : undefined)) });
+  bare.rig.updater.loadCatalog();
+  await bare.rig.settle();
+  catalog = bare.rig.updater.catalog();
+  assert.ok(catalog.state === "ready");
+  if (catalog.state !== "ready") return;
+  const unknown = catalog.entries.find((e) => e.name === "hello-1.1.0.xsa");
+  assert.equal(unknown?.kind, "mod");
+  assert.equal(unknown?.size, undefined);
+  assert.equal(unknown?.disabled, undefined);
+  assert.equal(bare.rig.updater.start("hello-1.1.0.xsa"), undefined);
+  await bare.rig.settle();
+  const p = bare.rig.updater.progress();
+  assert.equal(p.phase, "done", p.error);
+  assert.equal(p.received, HELLO.length);
+  assert.equal(modState(bare.mods).slots[0]?.name, "hello");
 });
 
 test("a refused mod download is recorded as the last mod update, not as a firmware update", async () => {

@@ -3,13 +3,13 @@
 // wording, and POST /rollback and /api/rollback.
 import { test, assert } from "../../harness/t";
 import { setPassword } from "../../../modules/core/portal/basic-auth";
-import { portalRig } from "../../fakes/portal-client";
+import { portalRig, OPEN_PORTAL } from "../../fakes/portal-client";
 import { bootStatus } from "../../fakes/scripted-boot";
 
 const V200 = { version: "2.0.0", projectName: "ota-demo", secureVersion: 0 };
 
 test("/api/status: otaState, lastUpdate {version, result}, previous {partition, version, bootable}", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   let s = JSON.parse(web.get("/api/status").body);
   assert.equal(s.otaState, "valid");
   assert.equal(s.lastUpdate, null);
@@ -30,7 +30,7 @@ test("/api/status: otaState, lastUpdate {version, result}, previous {partition, 
 });
 
 test("home page: a rolled-back update says so plainly, with the reason, and offers no way back to it", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   web.boot.current = bootStatus({
     running: { partition: "ota_0", app: V200, state: "valid", bootable: true },
     lastUpdate: { version: "2.1.0", result: "rolled-back", reason: "Wi-Fi station: not joined to home after 60 s" },
@@ -44,7 +44,7 @@ test("home page: a rolled-back update says so plainly, with the reason, and offe
 });
 
 test("home page: while checking, the time left and what it waits for; no Go back meanwhile", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   web.boot.current = bootStatus({ otaState: "pending-verify", phase: "checking", remainingMs: 12_400, waitingFor: "portal: <no answer>", previous: { partition: "ota_1", app: V200, state: "valid", bootable: true } });
   const page = web.get("/").body;
   assert.match(page, /<p id=boot-check>Checking the new firmware: 12\.4 s left <span class=meta>\(waiting for portal: &lt;no answer&gt;\)<\/span>/);
@@ -53,7 +53,7 @@ test("home page: while checking, the time left and what it waits for; no Go back
 });
 
 test("home page: a bootable previous image is offered as 'Go back to 2.0.0'; an old bootloader is pointed out", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   web.boot.current = bootStatus({ lastUpdate: { version: "2.1.0", result: "valid" }, previous: { partition: "ota_1", app: V200, state: "valid", bootable: true }, bootloaderWithoutRollback: true });
   const page = web.get("/").body;
   assert.match(page, /<p id=last-update class=ok>2\.1\.0 passed its start-up check<\/p>/);
@@ -64,7 +64,7 @@ test("home page: a bootable previous image is offered as 'Go back to 2.0.0'; an 
 });
 
 test("home page: a previous image below the running secure_version (signed-only board) is named with the reason, no Go back button", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   const reason = "2.0.0 cannot be started again: its secure_version 1 is lower than the running firmware's 2";
   web.boot.current = bootStatus({ previous: { partition: "ota_1", app: { ...V200, secureVersion: 1 }, state: "valid", bootable: true }, goBackRefused: reason });
   const page = web.get("/").body;
@@ -73,7 +73,7 @@ test("home page: a previous image below the running secure_version (signed-only 
 });
 
 test("POST /rollback and /api/rollback: go back, or 409 with the reason; guarded by the portal password", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   web.boot.current = bootStatus({ previous: { partition: "ota_1", app: V200, state: "valid", bootable: true } });
   const page = web.post("/rollback", {});
   assert.equal(page.status, 200);

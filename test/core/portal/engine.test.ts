@@ -9,7 +9,7 @@ import { serveBytes, type ScriptedResponse } from "../../fakes/http";
 import { buildImage } from "../../fakes/image";
 import { md5Hex } from "../../fakes/digest";
 import { FakeWifi } from "../../fakes/wifi";
-import { formBody, header, request } from "../../fakes/portal-client";
+import { formBody, header, request, OPEN_PORTAL } from "../../fakes/portal-client";
 
 const IMAGE = buildImage({ size: 60_000, seed: 11 });
 
@@ -30,7 +30,7 @@ function engineRig(md5 = md5Hex(IMAGE)): Rig {
 
 function portalOver(rig: Rig) {
   const wifi = new FakeWifi({ connected: true, stationSsid: "lab", stationAddress: "192.168.1.57" });
-  const portal = createPortal({ updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
+  const portal = createPortal({ ...OPEN_PORTAL, updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1" });
   return {
     get: (target: string) => portal(request("GET", target)),
     post: (target: string, fields: Record<string, string>) => portal(request("POST", target, { body: formBody(fields) })),

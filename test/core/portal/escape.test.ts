@@ -15,7 +15,7 @@ function assertInert(page: string, where: string): void {
 
 test("hostile names are escaped on every page", () => {
   const rig = portalRig({ device: fakeDevice({ appName: EVIL, appVersion: EVIL, runningPartition: EVIL }) });
-  rig.wifi.current = { apSsid: EVIL, apAddress: "192.168.4.1", connected: true, stationSsid: EVIL, stationAddress: "192.168.1.57" };
+  rig.wifi.current = { apSsid: EVIL, apAddress: "192.168.4.1", apUp: true, connected: true, stationSsid: EVIL, stationAddress: "192.168.1.57" };
   rig.updater.current = { host: EVIL, port: 8000, path: EVIL };
   rig.updater.catalogState = { state: "ready", entries: [{ name: EVIL, date: EVIL, time: EVIL, size: 10, disabled: undefined }, { name: "b.bin", date: "", time: "", size: 1, disabled: EVIL }] };
   rig.updater.state = { phase: "failed", target: EVIL, received: 1, total: 2, rate: 0, resumes: 0, error: EVIL };

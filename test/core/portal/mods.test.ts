@@ -16,7 +16,7 @@ import { ModStore } from "../../../modules/core/mods/mod-store";
 import { demoMod } from "../../../tools/xs-archive";
 import { ModRig } from "../../fakes/mod-rig";
 import { createRig, type Rig } from "../../fakes/rig";
-import { portalRig, request, header } from "../../fakes/portal-client";
+import { portalRig, request, header, OPEN_PORTAL } from "../../fakes/portal-client";
 import { FakeWifi } from "../../fakes/wifi";
 import { buildImage } from "../../fakes/image";
 import { md5Hex } from "../../fakes/digest";
@@ -42,15 +42,15 @@ function board(v2?: string): ModRig {
 }
 
 test("/api/status: mod and lastModUpdate, exactly; null on a board without mods", () => {
-  let s = JSON.parse(portalRig().get("/api/status").body);
+  let s = JSON.parse(portalRig(OPEN_PORTAL).get("/api/status").body);
   assert.equal(s.mod, null);
   assert.equal(s.lastModUpdate, null);
-  s = JSON.parse(portalRig({ mods: new ModRig().mods }).get("/api/status").body);
+  s = JSON.parse(portalRig({ ...OPEN_PORTAL, mods: new ModRig().mods }).get("/api/status").body);
   assert.deepEqual([s.mod, s.lastModUpdate], [null, null]);
-  s = JSON.parse(portalRig({ mods: board().mods }).get("/api/status").body);
+  s = JSON.parse(portalRig({ ...OPEN_PORTAL, mods: board().mods }).get("/api/status").body);
   assert.deepEqual(s.mod, { name: "app", version: "1.0.0", state: "valid" });
   assert.deepEqual(s.lastModUpdate, { name: "app", version: "1.0.0", result: "valid" });
-  s = JSON.parse(portalRig({ mods: board("fail-check").mods }).get("/api/status").body);
+  s = JSON.parse(portalRig({ ...OPEN_PORTAL, mods: board("fail-check").mods }).get("/api/status").body);
   assert.deepEqual(s.mod, { name: "app", version: "1.0.0", state: "valid" });
   assert.deepEqual(s.lastModUpdate, { name: "app", version: "2.0.0", result: "rolled-back", reason: "app sensor: sensor not found" });
   assert.equal(typeof s.boot, "string", "the rest of the status is as before");
@@ -61,21 +61,21 @@ test("home page: the running mod, its status line (escaped, bounded), what happe
   mods.mods.setStatusText(`<b>42 °C</b>\n${"x".repeat(200)}`);
   const text = mods.mods.statusText() ?? "";
   assert.equal(text.length, MAX_MOD_STATUS_TEXT);
-  const page = portalRig({ mods: mods.mods }).get("/").body;
+  const page = portalRig({ ...OPEN_PORTAL, mods: mods.mods }).get("/").body;
   assert.match(page, /<section id=mod><h2>App mod<\/h2>/);
   assert.match(page, /<dd id=mod-name>app <span class=meta>1\.0\.0<\/span><\/dd><dt>State<\/dt><dd id=mod-state>running<\/dd>/);
   assert.match(page, /<p id=mod-status>&lt;b&gt;42 °C&lt;\/b&gt; x{107}<\/p>/);
   assert.match(page, /<p id=mod-last class=error>app 2\.0\.0 failed its start-up check and was rolled back; running app 1\.0\.0<\/p>/);
   assert.match(page, /<p id=mod-reason class=meta>app sensor: sensor not found<\/p>/);
   assert.doesNotMatch(page, /id=mod-rollback/, "the failed mod is not offered");
-  assert.match(portalRig({ mods: board().mods }).get("/").body, /<p id=mod-status><\/p>/, "an empty line until the mod sets one");
+  assert.match(portalRig({ ...OPEN_PORTAL, mods: board().mods }).get("/").body, /<p id=mod-status><\/p>/, "an empty line until the mod sets one");
   assert.match(page, /<form method=post action="\/mod\/remove"><button class=alt id=mod-remove>Remove the app mod<\/button><\/form>/);
   // after a good update the previous mod is offered
-  const good = portalRig({ mods: board("ok").mods }).get("/").body;
+  const good = portalRig({ ...OPEN_PORTAL, mods: board("ok").mods }).get("/").body;
   assert.match(good, /<p id=mod-last class=ok>app 2\.0\.0 passed its start-up check<\/p>/);
   assert.match(good, /<form method=post action="\/mod\/rollback"><button class=alt id=mod-rollback>Go back to app 1\.0\.0<\/button><\/form>/);
-  assert.doesNotMatch(portalRig().get("/").body, /id=mod\b/, "no section without mods");
-  assert.match(portalRig({ mods: new ModRig().mods }).get("/").body, /<p id=mod-none class=meta>No app mod is installed\.<\/p>/);
+  assert.doesNotMatch(portalRig(OPEN_PORTAL).get("/").body, /id=mod\b/, "no section without mods");
+  assert.match(portalRig({ ...OPEN_PORTAL, mods: new ModRig().mods }).get("/").body, /<p id=mod-none class=meta>No app mod is installed\.<\/p>/);
 });
 
 test("home page: while a new mod is checked, its time left and no actions", () => {
@@ -84,15 +84,15 @@ test("home page: while a new mod is checked, its time left and no actions", () =
   mods.mods.stagedRestart();
   mods.boot();
   mods.clock.advance(1000);
-  const page = portalRig({ mods: mods.mods }).get("/").body;
+  const page = portalRig({ ...OPEN_PORTAL, mods: mods.mods }).get("/").body;
   assert.match(page, /<dd id=mod-state>being checked<\/dd><\/dl><p id=mod-check>Checking the new app mod: 9 s left\./);
   assert.doesNotMatch(page, /id=mod-remove|id=mod-rollback/);
-  assert.deepEqual(JSON.parse(portalRig({ mods: mods.mods }).get("/api/status").body).mod, { name: "app", version: "1.0.0", state: "pending" });
+  assert.deepEqual(JSON.parse(portalRig({ ...OPEN_PORTAL, mods: mods.mods }).get("/api/status").body).mod, { name: "app", version: "1.0.0", state: "pending" });
 });
 
 test("POST /mod/rollback and /api/mod/rollback: back to the previous mod, restart shortly; 409 with the reason", () => {
   const mods = board("ok");
-  const web = portalRig({ mods: mods.mods });
+  const web = portalRig({ ...OPEN_PORTAL, mods: mods.mods });
   const api = web.post("/api/mod/rollback", {});
   assert.equal(api.status, 200);
   assert.deepEqual(JSON.parse(api.body), { ok: true, name: "app", version: "1.0.0" });
@@ -101,37 +101,37 @@ test("POST /mod/rollback and /api/mod/rollback: back to the previous mod, restar
   assert.equal(mods.system.restarts, 1);
   assert.equal(mods.boot(), "run");
   assert.equal(mods.mods.installed(), "app@1.0.0");
-  assert.match(portalRig({ mods: mods.mods }).post("/api/mod/rollback", {}).body, /still being checked/, "judged again as new: no way back meanwhile");
+  assert.match(portalRig({ ...OPEN_PORTAL, mods: mods.mods }).post("/api/mod/rollback", {}).body, /still being checked/, "judged again as new: no way back meanwhile");
   mods.settle();
-  const again = portalRig({ mods: mods.mods });
+  const again = portalRig({ ...OPEN_PORTAL, mods: mods.mods });
   const page = again.post("/mod/rollback", {});
   assert.equal(page.status, 200);
   assert.match(page.body, /<p id=status>Restarting into app 2\.0\.0…<\/p>/);
   const refused = again.post("/api/mod/rollback", {});
   assert.deepEqual([refused.status, JSON.parse(refused.body)], [409, { ok: false, error: "The board is restarting" }]);
-  const none = portalRig({ mods: new ModRig().mods }).post("/api/mod/rollback", {});
+  const none = portalRig({ ...OPEN_PORTAL, mods: new ModRig().mods }).post("/api/mod/rollback", {});
   assert.deepEqual([none.status, JSON.parse(none.body)], [409, { ok: false, error: "No app mod is running" }]);
 });
 
 test("POST /mod/remove and /api/mod/remove: the mod is removed and the board restarts; 409 when there is none; 404 without mods", () => {
   const mods = board();
-  const page = portalRig({ mods: mods.mods }).post("/mod/remove", {});
+  const page = portalRig({ ...OPEN_PORTAL, mods: mods.mods }).post("/mod/remove", {});
   assert.equal(page.status, 200);
   assert.match(page.body, /<p id=status>Restarting without app 1\.0\.0…<\/p>/);
   mods.clock.advance(500);
   assert.equal(mods.system.restarts, 1);
   assert.equal(mods.boot(), "none");
   assert.equal(new ModStore(mods.store).load().xs, null);
-  const web = portalRig({ mods: mods.mods });
+  const web = portalRig({ ...OPEN_PORTAL, mods: mods.mods });
   assert.deepEqual(JSON.parse(web.get("/api/status").body).lastModUpdate, { name: "app", version: "1.0.0", result: "removed" });
   const api = web.post("/api/mod/remove", {});
   assert.deepEqual([api.status, JSON.parse(api.body)], [409, { ok: false, error: "No app mod is installed" }]);
   assert.equal(web.post("/mod/remove", {}).status, 409);
-  const bare = portalRig();
+  const bare = portalRig(OPEN_PORTAL);
   assert.deepEqual(JSON.parse(bare.post("/api/mod/remove", {}).body), { ok: false, error: "This board's firmware does not take app mods" });
   assert.equal(bare.post("/api/mod/rollback", {}).status, 404);
   // not while an update runs
-  const busy = portalRig({ mods: board().mods });
+  const busy = portalRig({ ...OPEN_PORTAL, mods: board().mods });
   busy.updater.state = { ...busy.updater.state, phase: "downloading" };
   assert.deepEqual(JSON.parse(busy.post("/api/mod/remove", {}).body), { ok: false, error: "An update is running; cancel it first" });
   busy.updater.state = { ...busy.updater.state, phase: "done" };
@@ -141,7 +141,7 @@ test("POST /mod/remove and /api/mod/remove: the mod is removed and the board res
 
 test("the mod actions are guarded like Go back: the portal password (401), same-origin posts (403)", () => {
   const mods = board("ok");
-  const web = portalRig({ mods: mods.mods });
+  const web = portalRig({ ...OPEN_PORTAL, mods: mods.mods });
   for (const path of ["/mod/remove", "/api/mod/remove", "/mod/rollback", "/api/mod/rollback"]) {
     assert.equal(web.post(path, {}, { headers: { origin: "http://evil.example" } }).status, 403, path);
   }
@@ -163,7 +163,7 @@ function engineBoard(o: { signingKeys?: string[] } = {}) {
   mods.boot();
   const rig: Rig = createRig({ route: [], mods, signingKeys: o.signingKeys });
   const wifi = new FakeWifi({ connected: true, stationSsid: "lab", stationAddress: "192.168.1.57" });
-  const portal = createPortal({ updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1", mods: mods.mods });
+  const portal = createPortal({ ...OPEN_PORTAL, updater: rig.updater, boot: rig.boot, device: rig.device, wifi, store: rig.store, system: rig.system, clock: rig.clock, portalHost: "192.168.4.1", mods: mods.mods });
   const route = (headers: Record<string, string>) => portal.bodyRouter(request("POST", "/update/mod", { headers: { "content-type": "application/octet-stream", ...headers } }));
   return { mods, rig, portal, route };
 }
@@ -225,9 +225,9 @@ test("POST /update/mod: 411, 415, 413, 409, 401, 422 as for /update/upload; 404 
   assert.equal(unsigned.status, 422);
   assert.match(JSON.parse(unsigned.body).error, /the mod has no signature \(send its \.sig file, base64, in x-Firmware-Signature\)/);
   // no mods: 404 from the updater, through the same route code
-  const bare = portalRig();
+  const bare = portalRig(OPEN_PORTAL);
   const rigNoMods = createRig({ route: [] });
-  const portalNoMods = createPortal({ ...bare.deps, updater: rigNoMods.updater });
+  const portalNoMods = createPortal({ ...OPEN_PORTAL, ...bare.deps, updater: rigNoMods.updater });
   const none = portalNoMods.bodyRouter(request("POST", "/update/mod", { headers: { "content-length": "100" } }));
   assert.deepEqual(none && "respond" in none ? [none.respond.status, JSON.parse(none.respond.body)] : [], [404, { ok: false, error: "This board's firmware does not take app mods" }]);
 });
@@ -236,7 +236,7 @@ const mod = (i: number, extra: Partial<CatalogEntry> = {}): CatalogEntry => ({ n
 const fw = (i: number): CatalogEntry => ({ name: `firmware-${i}.bin`, date: "11/22/26", time: "10:55:15", size: 1500000 + i, version: `2.${i}.0` });
 
 test("UPDATE page: app mods in their own part of the list (#mods, .mod-row) with version, size and why one is refused; the upload takes .xsa", () => {
-  const web = portalRig({ mods: new ModRig().mods });
+  const web = portalRig({ ...OPEN_PORTAL, mods: new ModRig().mods });
   web.updater.catalogState = { state: "ready", entries: [mod(1), fw(1), mod(2, { disabled: "Mod built for XS 16.7; this board's firmware has XS 17.7: rebuild it with this firmware's SDK" }), fw(2)] };
   const page = web.get("/update?cached=1").body;
   const list = /<form id=update-form[^]*?<\/form>/.exec(page)?.[0] ?? "";
@@ -249,6 +249,11 @@ test("UPDATE page: app mods in their own part of the list (#mods, .mod-row) with
   assert.match(page, /<label for=upload-file>Firmware \(\.bin\) or app mod \(\.xsa\)<\/label><input type=file id=upload-file name=file accept="\.bin,\.xsa,application\/octet-stream" required>/);
   // the script sends a .xsa to /update/mod, anything else to /update/upload
   assert.ok(UPLOAD_SCRIPT.includes("fetch(/\\.xsa$/i.test(f.name)?'/update/mod':'/update/upload',"));
+  // a mod row as AutoConnect's listing gives it (no date, time or size), with and without our server's facts: no empty parts
+  web.updater.catalogState = { state: "ready", entries: [mod(3, { date: "", time: "", size: 3291 }), mod(4, { date: "", time: "", size: undefined, version: undefined })] };
+  const bare = web.get("/update?cached=1").body;
+  assert.match(bare, /<b>sensor-app-3\.xsa<\/b><br><span class=meta>3\.2 KB · v1\.3\.0<\/span>/);
+  assert.match(bare, /<b>sensor-app-4\.xsa<\/b><br><span class=meta><\/span>/);
   // a catalog with mods only
   web.updater.catalogState = { state: "ready", entries: [mod(1)] };
   assert.match(web.get("/update?cached=1").body, /<form id=update-form method=post action="\/update"><div id=mods>.*required>.*<button id=update-btn>UPDATE<\/button>/);
@@ -258,7 +263,7 @@ test("UPDATE page: app mods in their own part of the list (#mods, .mod-row) with
 });
 
 test("UPDATE page: with 64 firmware and mod rows, long reasons and names, every page stays under the page budget", () => {
-  const web = portalRig({ mods: new ModRig().mods });
+  const web = portalRig({ ...OPEN_PORTAL, mods: new ModRig().mods });
   const reason = "Too large: Mod is 39.1 KB, the mod partition holds 16 KB; Signed updates only: the mod has no signature";
   web.updater.catalogState = {
     state: "ready",
@@ -279,7 +284,7 @@ test("UPDATE page: with 64 firmware and mod rows, long reasons and names, every 
 });
 
 test("/api/progress says kind mod; the progress page's script judges a mod by /api/status mod and lastModUpdate", () => {
-  const web = portalRig({ mods: new ModRig().mods });
+  const web = portalRig({ ...OPEN_PORTAL, mods: new ModRig().mods });
   web.updater.state = { phase: "done", target: "app.xsa (app mod)", received: 10, total: 10, rate: 0, resumes: 0, kind: "mod" };
   assert.equal(JSON.parse(web.get("/api/progress").body).kind, "mod");
   const page = web.get("/progress").body;

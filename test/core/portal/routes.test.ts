@@ -14,7 +14,7 @@ test("home shows app, version, partition, AP and station, and the menu", () => {
   assert.match(r.body, /id=ap>ota-demo-AP <span class=meta>192\.168\.4\.1<\/span>/);
   assert.match(r.body, /id=station>home <span class=meta>192\.168\.1\.57<\/span>/);
   for (const href of ["/wifi", "/update", "/password"]) assert.ok(r.body.includes(`href="${href}"`), href);
-  rig.wifi.current = { apSsid: "ota-demo-AP", apAddress: "192.168.4.1", connected: false };
+  rig.wifi.current = { apSsid: "ota-demo-AP", apAddress: "192.168.4.1", apUp: true, connected: false };
   assert.match(rig.get("/").body, /id=station><span class=off>not connected/);
 });
 

@@ -3,7 +3,7 @@
 // keys' fingerprints; the upload route hands the x-Firmware-Signature header
 // to the updater. Nothing changes while signatures are off.
 import { test, assert } from "../../harness/t";
-import { portalRig, request } from "../../fakes/portal-client";
+import { OPEN_PORTAL, portalRig, request } from "../../fakes/portal-client";
 import { signaturePolicy } from "../../../modules/core/signature/policy";
 import { utf8Length } from "../../../modules/core/portal/form";
 import { nobleDigest } from "../../fakes/digest";
@@ -48,7 +48,7 @@ test("signatures off: no signing section, /api/status says so", () => {
 });
 
 test("POST /update/upload passes x-Firmware-Signature to the updater as sent; without it none", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   const routed = rig.portal.bodyRouter(request("POST", "/update/upload", { headers: { "content-type": "application/octet-stream", "content-length": "4", "x-firmware-signature": "bW9kZGFibGU=" } }));
   if (!routed || !("stream" in routed)) return assert.fail("not streamed");
   routed.stream.write(new Uint8Array(4));

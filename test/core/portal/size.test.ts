@@ -1,7 +1,7 @@
 // Pages are sent from the device's RAM: each stays under 8 KB with realistic
 // data (a full catalog page of 20 rows, 20 scanned networks, 5 stored credentials).
 import { test, assert } from "../../harness/t";
-import { portalRig } from "../../fakes/portal-client";
+import { OPEN_PORTAL, portalRig, type PortalRig } from "../../fakes/portal-client";
 import { utf8Length } from "../../../modules/core/portal/form";
 import { rememberCredential } from "../../../modules/core/portal/wifi-credentials";
 
@@ -37,7 +37,20 @@ test("every page is under 8 KB", () => {
 });
 
 test("the UPDATE page stays under 8 KB when everything on it is long: notes, an error, settings of escaped quotes, a running row, both paging links", () => {
-  const rig = portalRig();
+  // The settings form is refused (400) on an open bench board; the locked board's pages carry the set-a-password notice instead.
+  const rig = portalRig(OPEN_PORTAL);
+  const locked = portalRig();
+  for (const r of [rig, locked]) fill(r);
+  const r = rig.post("/update/settings?from=20", { host: '"'.repeat(64), port: "x", path: '"'.repeat(128) });
+  assert.equal(r.status, 400);
+  const sizes = [utf8Length(r.body)];
+  for (const from of [0, 20, 40]) for (const board of [rig, locked]) sizes.push(utf8Length(board.get(`/update?cached=1&from=${from}`).body));
+  for (const size of sizes) assert.ok(size < LIMIT, `UPDATE pages of ${sizes.join(", ")} bytes`);
+  assert.match(locked.get("/update?cached=1").body, /id=password-first/, "the locked board's notice is on the measured page");
+  assert.match(rig.get("/update?cached=1&from=20").body, /class="ok running"/, "the measured rows carry the running mark");
+});
+
+function fill(rig: PortalRig): void {
   const md5 = "0123456789abcdef0123456789abcdef";
   rig.updater.catalogState = {
     state: "ready",
@@ -54,11 +67,5 @@ test("the UPDATE page stays under 8 KB when everything on it is long: notes, an 
   };
   rig.updater.state = { phase: "downloading", target: "x.bin", received: 1, total: 2, rate: 1, resumes: 0 };
   rig.wifi.current = { ...rig.wifi.current, connected: false };
-  // A refused settings form shows what was typed: 64 and 128 quotes, each escaped to 6 bytes.
-  const r = rig.post("/update/settings?from=20", { host: '"'.repeat(64), port: "x", path: '"'.repeat(128) });
-  assert.equal(r.status, 400);
-  const sizes = [utf8Length(r.body)];
-  for (const from of [0, 20, 40]) sizes.push(utf8Length(rig.get(`/update?cached=1&from=${from}`).body));
-  for (const size of sizes) assert.ok(size < LIMIT, `UPDATE pages of ${sizes.join(", ")} bytes`);
-  assert.match(rig.get("/update?cached=1&from=20").body, /class="ok running"/, "the measured rows carry the running mark");
-});
+  // A refused settings form (above) shows what was typed: 64 and 128 quotes, each escaped to 6 bytes.
+}

@@ -1,5 +1,5 @@
 import { test, assert } from "../../harness/t";
-import { header, portalRig } from "../../fakes/portal-client";
+import { header, portalRig, OPEN_PORTAL } from "../../fakes/portal-client";
 import type { CatalogEntry } from "../../../modules/core/updater-api";
 import { MAX_LISTED } from "../../../modules/core/portal/pages-update";
 import { bootStatus } from "../../fakes/scripted-boot";
@@ -12,7 +12,7 @@ const ENTRIES: CatalogEntry[] = [
 ];
 
 test("opening UPDATE loads the catalog and the page polls /api/catalog until it settles", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   const r = rig.get("/update");
   assert.equal(r.status, 200);
   assert.deepEqual(rig.updater.calls, ["loadCatalog"]);
@@ -25,7 +25,7 @@ test("opening UPDATE loads the catalog and the page polls /api/catalog until it 
 });
 
 test("the catalog is a radio list with name, date, HH:MM and size; unfit entries disabled with the reason", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: ENTRIES };
   const r = rig.get("/update?cached=1");
   assert.deepEqual(rig.updater.calls, [], "?cached=1 shows the last catalog without reloading");
@@ -41,7 +41,7 @@ test("the catalog is a radio list with name, date, HH:MM and size; unfit entries
 });
 
 test("an empty catalog says No available firmwares; errors are shown; all-disabled disables UPDATE", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: [] };
   assert.match(rig.get("/update?cached=1").body, /No available firmwares/);
   rig.updater.catalogState = { state: "error", error: "Update server 192.168.1.10:8000 answered 404" };
@@ -51,7 +51,7 @@ test("an empty catalog says No available firmwares; errors are shown; all-disabl
 });
 
 test("UPDATE starts the chosen firmware and sends the browser to the progress page", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: ENTRIES };
   const r = rig.post("/update", { fw: "fw-1.1.0.bin" });
   assert.equal(r.status, 303);
@@ -60,7 +60,7 @@ test("UPDATE starts the chosen firmware and sends the browser to the progress pa
 });
 
 test("UPDATE refuses no choice, unknown and disabled entries, and shows the engine's refusal", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: ENTRIES };
   const none = rig.post("/update", {});
   assert.equal(none.status, 400);
@@ -73,7 +73,7 @@ test("UPDATE refuses no choice, unknown and disabled entries, and shows the engi
 });
 
 test("POST /api/update answers JSON", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: ENTRIES };
   const ok = rig.post("/api/update", { fw: "fw-1.1.0.bin" });
   assert.equal(ok.status, 202);
@@ -85,7 +85,7 @@ test("POST /api/update answers JSON", () => {
 });
 
 test("settings are shown, saved through the updater and trigger a catalog reload", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: [] };
   const page = rig.get("/update?cached=1").body;
   assert.match(page, /<form id=settings-form method=post action="\/update\/settings">/);
@@ -99,7 +99,7 @@ test("settings are shown, saved through the updater and trigger a catalog reload
 });
 
 test("bad settings are refused with a message and nothing stored", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   const port = rig.post("/update/settings", { host: "10.0.0.2", port: "80a", path: "." });
   assert.equal(port.status, 400);
   assert.match(port.body, /<p id=error>The port is a number from 1 to 65535\.<\/p>/);
@@ -112,8 +112,8 @@ test("bad settings are refused with a message and nothing stored", () => {
 });
 
 test("UPDATE warns when the station link is down and links a running update", () => {
-  const rig = portalRig();
-  rig.wifi.current = { apSsid: "ap", apAddress: "192.168.4.1", connected: false };
+  const rig = portalRig(OPEN_PORTAL);
+  rig.wifi.current = { apSsid: "ap", apAddress: "192.168.4.1", apUp: true, connected: false };
   rig.updater.state = { phase: "downloading", target: "a.bin", received: 1, total: 2, rate: 0, resumes: 0 };
   const page = rig.get("/update?cached=1").body;
   assert.match(page, /station link is down/);
@@ -121,7 +121,7 @@ test("UPDATE warns when the station link is down and links a running update", ()
 });
 
 test("opening UPDATE during a download does not fetch the catalog again", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: ENTRIES };
   rig.updater.state = { phase: "downloading", target: "fw-1.1.0.bin", received: 1, total: 2, rate: 0, resumes: 0 };
   rig.get("/update");
@@ -132,7 +132,7 @@ test("opening UPDATE during a download does not fetch the catalog again", () => 
 });
 
 test("check-in posts the URL to the updater's advanced-updater check-in", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: [] };
   assert.match(rig.get("/update?cached=1").body, /<form id=checkin-form method=post action="\/update\/checkin">/);
   const r = rig.post("/update/checkin", { url: " http://10.0.0.2:8000/update.php " });
@@ -145,7 +145,7 @@ test("check-in posts the URL to the updater's advanced-updater check-in", () => 
 });
 
 test("a long catalog is paged, MAX_LISTED rows at a time", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   const many: CatalogEntry[] = Array.from({ length: MAX_LISTED + 5 }, (_, i) => ({ name: `fw-${i}.bin`, date: "11/22/26", time: "10:55:15", size: 1000 }));
   rig.updater.catalogState = { state: "ready", entries: many };
   const first = rig.get("/update?cached=1").body;
@@ -162,7 +162,7 @@ test("a long catalog is paged, MAX_LISTED rows at a time", () => {
 });
 
 test("an unloaded catalog (e.g. during a download) offers a load instead of polling forever", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.state = { phase: "downloading", target: "a.bin", received: 1, total: 2, rate: 0, resumes: 0 };
   const page = rig.get("/update").body;
   assert.equal(rig.updater.catalog().state, "idle");
@@ -171,7 +171,7 @@ test("an unloaded catalog (e.g. during a download) offers a load instead of poll
 });
 
 test("the UPDATE page says what is installed: the running version and slot, and the other slot's version", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   rig.updater.catalogState = { state: "ready", entries: ENTRIES };
   let page = rig.get("/update?cached=1").body;
   assert.match(page, /<dt>Running<\/dt><dd id=running-version>1\.0\.0 <span class=meta>ota_0<\/span><\/dd>/);
@@ -194,7 +194,7 @@ test("the UPDATE page says what is installed: the running version and slot, and 
 });
 
 test("one radio carries required (it makes the group required): the first one that can be chosen", () => {
-  const rig = portalRig();
+  const rig = portalRig(OPEN_PORTAL);
   const row = (name: string, disabled?: string): CatalogEntry => ({ name, date: "11/22/26", time: "10:55:15", size: 1000, disabled });
   rig.updater.catalogState = { state: "ready", entries: [row("off.bin", "Too large"), row("a.bin"), row("b.bin")] };
   const page = rig.get("/update?cached=1").body;

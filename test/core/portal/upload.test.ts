@@ -2,7 +2,7 @@
 // usual checks on the request head alone, then the body to the updater as a
 // stream; 202 once it is in; refusals before a byte is read.
 import { test, assert } from "../../harness/t";
-import { portalRig, request, header } from "../../fakes/portal-client";
+import { portalRig, request, header, OPEN_PORTAL } from "../../fakes/portal-client";
 import { basicHeader, setPassword } from "../../../modules/core/portal/basic-auth";
 import type { PortalBodySink, PortalResponse } from "../../../modules/core/ports";
 
@@ -21,7 +21,7 @@ function responded(routed: ReturnType<ReturnType<typeof portalRig>["portal"]["bo
 }
 
 test("an upload's body goes to the updater in pieces; 202 once it is in", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   const sink = streamed(web.portal.bodyRouter(upload({ "content-length": "10000", "x-md5": "0123456789ABCDEF0123456789ABCDEF", "x-filename": "fw\u0007-1.2.0.bin" })));
   sink.write(new Uint8Array(4096));
   sink.write(new Uint8Array(4096));
@@ -34,7 +34,7 @@ test("an upload's body goes to the updater in pieces; 202 once it is in", () => 
 });
 
 test("refused from the head alone: no size 411, a form 415, busy 409, too large 413, cross-site 403, foreign host redirected", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   assert.equal(responded(web.portal.bodyRouter(request("POST", "/update/upload", { headers: { "content-length": "abc" } }))).status, 411);
   const form = responded(web.portal.bodyRouter(upload({ "content-length": "100", "content-type": "multipart/form-data; boundary=x" })));
   assert.equal(form.status, 415);
@@ -54,7 +54,7 @@ test("refused from the head alone: no size 411, a form 415, busy 409, too large 
 });
 
 test("a client that stops sending: once the updater gives up, the sink answers 408 with the error (the server sends it and closes)", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   const sink = streamed(web.portal.bodyRouter(upload({ "content-length": "10000" })));
   const answers: PortalResponse[] = [];
   sink.watch?.((response) => answers.push(response));
@@ -67,7 +67,7 @@ test("a client that stops sending: once the updater gives up, the sink answers 4
 });
 
 test("the portal password guards the upload; the right credentials pass", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   setPassword(web.store, "s3cret-pass");
   const refused = responded(web.portal.bodyRouter(upload({ "content-length": "100" })));
   assert.equal(refused.status, 401);
@@ -79,7 +79,7 @@ test("the portal password guards the upload; the right credentials pass", () => 
 });
 
 test("a body broken off is reported to the updater; a server that cannot stream gets 501 from the route table", () => {
-  const web = portalRig();
+  const web = portalRig(OPEN_PORTAL);
   const sink = streamed(web.portal.bodyRouter(upload({ "content-length": "1000" })));
   sink.write(new Uint8Array(10));
   sink.abort("the client went away");

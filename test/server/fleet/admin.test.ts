@@ -149,6 +149,9 @@ describe("admin token", () => {
     await send(s.port, "GET", "/api/devices", { authorization: `Bearer ${TOKEN}zz` });
     await send(s.port, "POST", "/dashboard/login", { "content-type": "application/x-www-form-urlencoded" }, `token=${TOKEN}`);
     await send(s.port, "GET", "/dashboard", { cookie: `${SESSION_COOKIE}=${TOKEN}` });
+    // in a query string, under any name that says secret, escaped, after ; too
+    for (const q of [`%74oken=${TOKEN}`, `t=1;token=${TOKEN}`, `admin_token=${TOKEN}`, `api_key=${TOKEN}`])
+      await send(s.port, "GET", `/_catalog?op=list&path=.&${q}`, {});
     await s.fleet!.settled();
     const text = JSON.stringify(s.logs);
     assert.ok(s.logs.length > 10);
@@ -205,6 +208,10 @@ describe("image upload", () => {
       ["%2e%2e/escape.bin", v1, {}, 400, /inside the catalog|\.bin file name/],
       [".hidden.bin", v1, {}, 400, /hidden/],
       ["readme.txt", v1, {}, 400, /\.bin file name/],
+      ["sub%5C..%5C..%5Cx.bin", v1, {}, 400, /no backslashes/],
+      ["sub%5Cx.bin", v1, {}, 400, /no backslashes/],
+      ["tab%09name.bin", v1, {}, 400, /control characters/],
+      ["del%7Fname.bin", v1, {}, 400, /control characters/],
     ];
     for (const [name, body, headers, status, message] of cases) {
       const r = await put(name, body, headers);
@@ -212,7 +219,7 @@ describe("image upload", () => {
       assert.match(JSON.parse(r.text).error, message, name);
     }
     const files = await readdir(s.dir, { recursive: true });
-    for (const name of ["notes.bin", "md5.bin", "too-big.bin", ".hidden.bin", "readme.txt"]) assert.ok(!files.includes(name), name);
+    for (const name of ["notes.bin", "md5.bin", "too-big.bin", ".hidden.bin", "readme.txt", "sub\\..\\..\\x.bin", "sub\\x.bin", "tab\tname.bin"]) assert.ok(!files.includes(name), name);
     assert.ok(!(await readdir(join(s.dir, ".."))).includes("escape.bin"));
     assert.deepEqual(await leftovers(), []);
   });

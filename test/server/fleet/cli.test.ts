@@ -85,6 +85,24 @@ describe("ota-server fleet flags", () => {
     await without.exited;
   });
 
+  test("a fleet secret from a file (never printed), --require-board-auth and the retention flags show in the banner", async () => {
+    const secretFile = join(dir, "fleet.secret");
+    const secret = "cli-fleet-secret-0123456789abcdef";
+    await writeFile(secretFile, `${secret}\n`);
+    const s = await run(["-d", catalog, "--config", rules, "--db", ":memory:", "--fleet-secret-file", secretFile, "--require-board-auth", "--history-days", "7", "--history-per-board", "50"], { OTA_ADMIN_TOKEN: TOKEN });
+    children.push(s.child);
+    await new Promise((r) => setTimeout(r, 200)); // the banner's last lines
+    assert.match(s.output(), /boards: +credentials checked \(fleet secret set\), required/);
+    assert.match(s.output(), /history: +7 days, at most 50 check-ins per board/);
+    assert.ok(!s.output().includes(secret));
+    // an unsigned check-in is answered by the rules and not recorded
+    assert.equal((await rawRequest(s.port, requestText("/update", esp32Headers()))).status, 200);
+    const devices = await fetch(`http://127.0.0.1:${s.port}/api/devices`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(((await devices.json()) as { total: number }).total, 0);
+    s.child.kill("SIGTERM");
+    assert.equal(await s.exited, 0);
+  });
+
   test("--db none turns the registry off", async () => {
     const s = await run(["-d", catalog, "--db", "none"], { OTA_ADMIN_TOKEN: "" });
     children.push(s.child);
@@ -97,11 +115,14 @@ describe("ota-server fleet flags", () => {
     ["a SQLite file inside the catalog", ["--db", "CATALOG/fleet.db"], {}, /inside the catalog, where boards could download it/],
     ["a short token", ["--db", ":memory:", "--admin-token", "short"], {}, /at least 16 characters/],
     ["a token with --db none", ["--db", "none"], { OTA_ADMIN_TOKEN: TOKEN }, /--admin-token needs the registry/],
+    ["--require-board-auth without a fleet secret", ["--db", ":memory:", "--require-board-auth"], { OTA_FLEET_SECRET: "" }, /--require-board-auth needs a fleet secret/],
+    ["a short fleet secret", ["--db", ":memory:"], { OTA_FLEET_SECRET: "short" }, /fleet secret must be at least 16 characters/],
+    ["an unreadable --fleet-secret-file", ["--db", ":memory:", "--fleet-secret-file", "/nonexistent/secret"], {}, /--fleet-secret-file: cannot read it \(ENOENT\)/],
     ["an unreachable PostgreSQL", ["--db", "postgres://nobody:secret-pw@127.0.0.1:1/x"], {}, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/x/],
   ];
   for (const [label, args, env, message] of refusals) {
     test(`${label} stops startup with a reason`, () => {
-      const r = spawnSync(CLI[0], [...CLI.slice(1), "-d", catalog, ...args.map((a) => a.replace("CATALOG", catalog))], { cwd: ROOT, encoding: "utf8", env: { ...process.env, OTA_ADMIN_TOKEN: "", ...env } });
+      const r = spawnSync(CLI[0], [...CLI.slice(1), "-d", catalog, ...args.map((a) => a.replace("CATALOG", catalog))], { cwd: ROOT, encoding: "utf8", env: { ...process.env, OTA_ADMIN_TOKEN: "", OTA_FLEET_SECRET: "", ...env } });
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, message);
       assert.ok(!r.stderr.includes("secret-pw"));

@@ -8,7 +8,7 @@ import { openDb, type Db } from "../../../server/fleet/db";
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from "../../../server/fleet/migrations";
 import { BACKENDS, type FreshDb } from "../../support/databases";
 
-const TABLES = ["channels", "checkins", "devices", "downloads", "images", "rollout_devices", "rollout_events", "rollouts", "schema_migrations"];
+const TABLES = ["board_auth", "channels", "checkins", "devices", "downloads", "images", "rollout_devices", "rollout_events", "rollouts", "schema_migrations"];
 
 for (const backend of BACKENDS) {
   describe(`registry database on ${backend.name}`, { skip: backend.skip }, () => {
@@ -68,7 +68,44 @@ for (const backend of BACKENDS) {
       }
     });
 
-    test("migration 3: the devices' indexes the dashboard filters and counts by", async () => {
+    test("migration 3 on a version-2 database: past outcomes count only from boards known before the rollout that downloaded it", async () => {
+      const other = await backend.fresh();
+      const old = await openDb(other.url);
+      try {
+        assert.deepEqual(await migrate(old, MIGRATIONS.slice(0, 2)), [1, 2]);
+        const device = "INSERT INTO devices (mac, family, bucket, channel, first_seen, last_seen) VALUES (?, 'esp32', 1, 'stable', ?, ?)";
+        await old.run(device, ["AA:00:00:00:00:01", 10, 10]); // known before the rollout (created at 100)
+        await old.run(device, ["AA:00:00:00:00:02", 150, 150]); // first seen after it began
+        await old.run(device, ["AA:00:00:00:00:03", 10, 10]); // known, never downloaded
+        await old.run(
+          `INSERT INTO rollouts (channel, image, version, stages, stage, state, threshold, min_outcomes, created_at, stage_started_at, counted_since, updated_at)
+           VALUES ('stable', 'fw.bin', '2.0.0', '[100]', 0, 'active', 0.2, 3, 100, 100, 100, 100)`,
+        );
+        const row = "INSERT INTO rollout_devices (rollout_id, mac, stage, offered_at, downloaded_at, outcome, outcome_at) VALUES (1, ?, 0, 200, ?, ?, ?)";
+        await old.run(row, ["AA:00:00:00:00:01", 200, "rolled-back", 300]);
+        await old.run(row, ["AA:00:00:00:00:02", 200, "rolled-back", 300]);
+        await old.run(row, ["AA:00:00:00:00:03", null, "valid", 300]);
+        await old.run(row, ["AA:00:00:00:00:04", 200, null, null]); // no registry row at all, no outcome
+        assert.deepEqual(await migrate(old, MIGRATIONS.slice(0, 3)), [3]);
+        const rows = await old.all<{ mac: string; known_before: number; counted: number | null; not_counted: string | null }>(
+          "SELECT mac, known_before, counted, not_counted FROM rollout_devices ORDER BY mac",
+        );
+        assert.deepEqual(
+          rows.map((r) => [r.mac.slice(-2), Number(r.known_before), r.counted === null ? null : Number(r.counted), r.not_counted]),
+          [
+            ["01", 1, 1, null],
+            ["02", 0, 0, "board first seen after the rollout began"],
+            ["03", 1, 0, "the board did not download the rollout image"],
+            ["04", 0, null, null],
+          ],
+        );
+      } finally {
+        await old.close();
+        await other.drop();
+      }
+    });
+
+    test("migration 5: the devices' indexes the dashboard filters and counts by", async () => {
       const names =
         backend.name === "sqlite"
           ? await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices' ORDER BY name")

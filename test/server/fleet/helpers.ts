@@ -3,7 +3,10 @@
 // core's headers, any MAC, optional update report), and the admin API.
 import { writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { checkInAuthHeader } from "../../../modules/core/engine/checkin-auth";
+import type { FleetOptions } from "../../../server/fleet/fleet";
 import { parseRules } from "../../../server/rules";
+import { nobleDigest } from "../../fakes/digest";
 import type { Backend, FreshDb } from "../../support/databases";
 import { esp32Headers, rawRequest, requestText, start, type RawResponse, type Running } from "../helpers";
 
@@ -23,16 +26,23 @@ export interface CheckInOptions {
   resultVersion?: string;
   /** Header names exactly as sent. */
   extra?: Record<string, string>;
+  /** Sign the check-in with this fleet secret (x-Ota-Auth, the core's checkin-auth.ts). */
+  secret?: string;
 }
+
+let lastSignedAt = 0;
 
 export async function startFleetServer(
   backend: Backend,
-  options: { rules?: string; token?: string | null; files?: Record<string, Uint8Array>; tickMs?: number; logLevel?: "info" | "debug" | "trace"; now?: () => number; maxUploadBytes?: number; deadlineMs?: number } = {},
+  options: {
+    rules?: string; token?: string | null; files?: Record<string, Uint8Array>; tickMs?: number; logLevel?: "info" | "debug" | "trace"; now?: () => number; maxUploadBytes?: number; deadlineMs?: number;
+    fleet?: Partial<FleetOptions>;
+  } = {},
 ): Promise<FleetServer> {
   const db = await backend.fresh();
   const rules = options.rules === undefined ? undefined : parseRules(options.rules, "yaml");
   const token = options.token === null ? undefined : (options.token ?? TOKEN);
-  const server = await start({ rules, logLevel: options.logLevel ?? "info", fleet: { db: db.url, adminToken: token, tickMs: options.tickMs, now: options.now, maxUploadBytes: options.maxUploadBytes, deadlineMs: options.deadlineMs } });
+  const server = await start({ rules, logLevel: options.logLevel ?? "info", fleet: { db: db.url, adminToken: token, tickMs: options.tickMs, now: options.now, maxUploadBytes: options.maxUploadBytes, deadlineMs: options.deadlineMs, ...options.fleet } });
   for (const [name, bytes] of Object.entries(options.files ?? {})) {
     await mkdir(dirname(join(server.dir, name)), { recursive: true });
     await writeFile(join(server.dir, name), bytes);
@@ -62,6 +72,11 @@ export async function startFleetServer(
       if (o.version) h["x-ESP32-version"] = o.version;
       if (o.result) h["x-ESP32-update-result"] = o.result;
       if (o.resultVersion) h["x-ESP32-update-version"] = o.resultVersion;
+      if (o.secret) {
+        lastSignedAt = Math.max(Date.now(), lastSignedAt + 1);
+        const [name, value] = checkInAuthHeader(nobleDigest, o.secret, Object.entries(h), lastSignedAt);
+        h[name] = value;
+      }
       const r = await rawRequest(server.port, requestText("/update", h));
       await server.fleet!.settled();
       return r;

@@ -189,6 +189,7 @@ for (const backend of BACKENDS) {
 
     test("an earlier stage's boards can still halt the rollout after it advanced; that stage is the one shown halted", async () => {
       const early = STABLE.find((m) => firstStage(bucketOf(m), [50, 100]) === 0)!;
+      assert.equal((await s.checkIn(early, { version: "1.0.0", md5: md5(v1) })).status, 304, "known before the rollout");
       await s.api("/api/rollouts", { method: "POST", body: { channel: "stable", image: "fw/v2.bin", stages: [50, 100], threshold: 0, minOutcomes: 1 } });
       assert.equal((await s.checkIn(early, { version: "1.0.0", md5: md5(v1) })).status, 200);
       await s.api("/api/rollouts/1/advance", { method: "POST" });
