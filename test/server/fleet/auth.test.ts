@@ -1,0 +1,80 @@
+// AdminAuth without a server: the cookie's age window (inclusive 12 h, nothing
+// from the future), sign-out revocation and its bound, the token's minimum
+// length, and the same-origin rule for cookie writes (an Origin that does not
+// parse is cross-site).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { FastifyRequest } from "fastify";
+import { AdminAuth, MIN_TOKEN_LENGTH, SESSION_COOKIE, SESSION_MAX_AGE_S, sameOrigin } from "../../../server/fleet/auth";
+import { RevokedSessions } from "../../../server/fleet/revoked-sessions";
+
+const TOKEN = "0123456789abcdef-auth-test";
+const T0 = 1_800_000_000_000;
+const MAX_MS = SESSION_MAX_AGE_S * 1000;
+
+function request(init: { method?: string; cookie?: string; headers?: Record<string, string> }): FastifyRequest {
+  return { method: init.method ?? "GET", headers: { host: "ota.local:8000", ...init.headers }, cookies: init.cookie === undefined ? {} : { [SESSION_COOKIE]: init.cookie } } as unknown as FastifyRequest;
+}
+
+test("a session cookie is good from its sign-in time to exactly 12 hours after, and not from the future", () => {
+  const auth = new AdminAuth(TOKEN);
+  const cookie = auth.session(T0);
+  const at = (now: number) => auth.check(request({ cookie }), now).ok;
+  assert.equal(at(T0), true, "at its sign-in time");
+  assert.equal(at(T0 + MAX_MS), true, "12 h on the dot");
+  assert.equal(at(T0 + MAX_MS + 1), false, "1 ms past 12 h");
+  assert.equal(at(T0 - 1), false, "issued 1 ms in the future (a forged or clock-skewed cookie)");
+});
+
+test("sign-out revokes that cookie (and copies of it) at once; other sessions stay", () => {
+  const auth = new AdminAuth(TOKEN);
+  const mine = auth.session(T0);
+  const other = auth.session(T0 + 5);
+  auth.signOut(mine, T0 + 10);
+  assert.equal(auth.check(request({ cookie: mine }), T0 + 11).ok, false);
+  assert.equal(auth.check(request({ cookie: other }), T0 + 11).ok, true);
+  auth.signOut(`${T0}.${"A".repeat(43)}`, T0 + 12); // a forged cookie revokes nothing
+  assert.equal(auth.check(request({ cookie: other }), T0 + 13).ok, true);
+});
+
+test("the revocation set is bounded: expired entries go, and an overflow refuses every older session instead of forgetting one", () => {
+  const revoked = new RevokedSessions(1000, 3);
+  revoked.revoke(10, "a", 100);
+  revoked.revoke(20, "b", 100);
+  revoked.revoke(30, "c", 100);
+  assert.equal(revoked.size, 3);
+  revoked.revoke(40, "d", 100); // full: collapses into a floor at 40
+  assert.equal(revoked.size, 0);
+  for (const [issued, sig] of [[10, "a"], [30, "c"], [40, "d"], [35, "unrevoked but older"]] as const) assert.equal(revoked.has(issued, sig), true, sig);
+  assert.equal(revoked.has(41, "e"), false);
+  revoked.revoke(39, "old", 100); // under the floor already: nothing stored
+  assert.equal(revoked.size, 0);
+  revoked.revoke(500, "x", 600);
+  revoked.revoke(600, "y", 600);
+  revoked.revoke(700, "z", 1600); // x (issued 500) expired at 1500: dropped, no overflow
+  assert.equal(revoked.size, 2);
+  assert.equal(revoked.has(500, "x"), false, "x expired from the set (its cookie is refused by age anyway)");
+  assert.equal(revoked.has(600, "y"), true);
+  assert.equal(revoked.has(41, "e"), false, "the floor did not move");
+});
+
+test(`the admin token needs at least ${MIN_TOKEN_LENGTH} characters`, () => {
+  assert.throws(() => new AdminAuth("x".repeat(MIN_TOKEN_LENGTH - 1)), /at least 16 characters/);
+  assert.equal(new AdminAuth("x".repeat(MIN_TOKEN_LENGTH)).enabled, true);
+  assert.equal(new AdminAuth(undefined).enabled, false);
+});
+
+test("cookie writes need this server's origin: an Origin or Referer that does not parse, or names another host, is refused", () => {
+  const auth = new AdminAuth(TOKEN);
+  const cookie = auth.session(T0);
+  const post = (headers: Record<string, string>) => auth.check(request({ method: "POST", cookie, headers }), T0 + 1);
+  assert.deepEqual(post({ origin: "http://ota.local:8000" }), { ok: true, via: "cookie" });
+  assert.deepEqual(post({ referer: "http://ota.local:8000/dashboard" }), { ok: true, via: "cookie" });
+  for (const origin of ["not a url", "http://[ota.local:8000", "http://ota.local:8001", "null"]) {
+    assert.deepEqual(post({ origin }), { ok: false, reason: "Cross-site request refused" }, origin);
+  }
+  assert.deepEqual(post({}), { ok: false, reason: "Cross-site request refused" });
+  // a value whose text contains the host but does not parse is no origin at all
+  assert.equal(sameOrigin(request({ headers: { origin: "ota.local:8000" } })), false);
+  assert.equal(sameOrigin(request({ headers: { origin: "http://ota.local:8000", host: "" } })), false);
+});
