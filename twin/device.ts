@@ -57,6 +57,8 @@ export interface TwinOptions {
   server: ServerSettings;
   /** Portal port on 127.0.0.1; 0 picks a free one. */
   portalPort?: number;
+  /** The portal closes a connection with no traffic for this long, as the board's server does. Default 30 s. */
+  portalIdleMs?: number;
   /** Download speed of the simulated board, bytes/s (0 = unlimited). */
   bytesPerSecond?: number;
   /** How long the board is unreachable while it restarts. Default 1500 ms. */
@@ -147,7 +149,7 @@ export const TWIN_NETWORK = { ssid: "TwinLAN", password: "twinlan-2026" };
 export class Twin {
   readonly flash: DeviceFlash;
   readonly store: JsonFileStore;
-  private readonly portal = new PortalServer();
+  private readonly portal: PortalServer;
   private session: BootSession | undefined;
   private bootCount = 0;
   private bootWaiters: Array<{ count: number; resolve: () => void }> = [];
@@ -157,6 +159,7 @@ export class Twin {
   port = 0;
 
   private constructor(private readonly options: TwinOptions) {
+    this.portal = new PortalServer({ idleMs: options.portalIdleMs });
     mkdirSync(dirname(options.flashPath), { recursive: true });
     const first = options.firstApp ?? (() => demoImage(demoFirmwares()[0]));
     const nvsPath = join(dirname(options.flashPath), `${basename(options.flashPath)}.nvs.json`);
