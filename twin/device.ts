@@ -234,7 +234,14 @@ export class Twin {
     // Powered again after a cut; a cut armed for a later operation survives an orderly restart.
     if (this.flash.chip.dead) this.flash.chip.powerRestored();
     this.store.reload();
-    const result = boot(this.flash, { chipId, chipRevision, rollback });
+    let result: BootResult;
+    try {
+      result = boot(this.flash, { chipId, chipRevision, rollback });
+    } catch (error) {
+      // The power went during the bootloader's own otadata write (ABORTED or PENDING_VERIFY): the twin is resetting already.
+      if (error instanceof PowerLoss) return;
+      throw error;
+    }
     const device = deviceInfo(result, this.flash.chip.size, chipRevision);
     const clock = new NodeClock();
     const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond, allowHost: this.options.allowHost });
