@@ -195,6 +195,56 @@ test("go back is refused without a bootable image and while the new image is bei
   assert.equal(rolled.policy.goBack(), "ota_1 holds no bootable firmware");
 });
 
+test("go back while a failed image is rolling back: refused, and neither the journal nor the boot slot is touched", () => {
+  const x = board("pending-verify", [scripted("sensor", { fail: "no reply on I2C" })]);
+  x.clock.advance(0);
+  assert.equal(x.policy.status().phase, "rolling-back");
+  const last = new BootJournal(x.store).last();
+  assert.equal(x.policy.goBack(), "The board is going back to the previous firmware");
+  assert.deepEqual(new BootJournal(x.store).last(), last, "still the rollback's record");
+  assert.equal(new BootJournal(x.store).pending(), undefined, "no Go back pending");
+  assert.equal(x.flash.states[1], "valid", "the previous image was not set NEW by a second switch");
+  x.clock.advance(60_000);
+  assert.equal(x.system.restarts, 0, "no second restart scheduled (the rollback's is the bootloader's)");
+});
+
+test("go back whose boot switch fails (esp_ota_set_boot_partition refuses): said so, recorded as failed, no pending record left for the next boot to call a rollback, no restart", () => {
+  const x = board("valid", []);
+  assert.equal(x.policy.status().previous.bootable, true);
+  x.flash.intact[1] = false; // the image went bad after the page was drawn: bootOther() throws
+  const refused = "Cannot start 2.0.0: esp_ota_set_boot_partition: image does not verify (ESP_ERR_OTA_VALIDATE_FAILED)";
+  assert.equal(x.policy.goBack(), refused);
+  const failed = { version: "2.0.0", result: "failed", reason: "esp_ota_set_boot_partition: image does not verify (ESP_ERR_OTA_VALIDATE_FAILED)" };
+  assert.deepEqual(new BootJournal(x.store).last(), failed);
+  assert.equal(x.store.get(PENDING_KEY), undefined);
+  assert.equal(x.flash.bootSlot, 0);
+  x.clock.advance(60_000);
+  assert.equal(x.system.restarts, 0);
+  assert.equal(x.policy.blocked(), undefined, "not left 'going back'");
+  // the next boot (a reset, the same image) reports the failure, not a rollback that never happened
+  const next = board("valid", [], {}, true, x.store);
+  assert.deepEqual(next.policy.status().lastUpdate, failed);
+});
+
+test("start() twice: the window opens once (one poll per period, one deadline), and a settled record is not settled again", () => {
+  const check = scripted("station", { wait: "not joined" });
+  const x = board("pending-verify", [check]);
+  x.clock.advance(4000);
+  x.policy.start();
+  const polls = check.polls;
+  x.clock.advance(1000);
+  assert.equal(check.polls, polls + 1, "one timer");
+  x.clock.advance(5000);
+  assert.equal(x.flash.boot.restarts, 1, "the window still closes 10 s after the first start()");
+  const store = new MemoryStore();
+  new BootJournal(store).setPending({ partition: "ota_1", version: "3.0.0" });
+  const y = board("valid", [], {}, true, store);
+  new BootJournal(store).settle({ version: "3.1.0", result: "failed", reason: "later" });
+  new BootJournal(store).setPending({ partition: "ota_1", version: "3.2.0" });
+  y.policy.start();
+  assert.deepEqual(new BootJournal(store).pending(), { partition: "ota_1", version: "3.2.0" }, "a later pending record is not settled by a second start()");
+});
+
 test("go back on a board that keeps its secure_version: refused to an older secure_version, with the reason in status; allowed to an equal one", () => {
   const store = new MemoryStore();
   const flash = new FakeFlash({ slotSize: 65536, runningImage: buildAppImage({ size: 4096, seed: 3, version: "2.1.0", secureVersion: 2 }), runningState: "valid", otherImage: buildAppImage({ size: 4096, seed: 4, version: "2.0.0", secureVersion: 1 }) });
