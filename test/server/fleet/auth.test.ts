@@ -3,9 +3,10 @@
 // length, and the same-origin rule for cookie writes (an Origin that does not
 // parse is cross-site).
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { test } from "node:test";
-import type { FastifyRequest } from "fastify";
-import { AdminAuth, MIN_TOKEN_LENGTH, SESSION_COOKIE, SESSION_MAX_AGE_S, sameOrigin } from "../../../server/fleet/auth";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { AdminAuth, MIN_TOKEN_LENGTH, SESSION_COOKIE, SESSION_MAX_AGE_S, sameOrigin, unauthorized } from "../../../server/fleet/auth";
 import { RevokedSessions } from "../../../server/fleet/revoked-sessions";
 
 const TOKEN = "0123456789abcdef-auth-test";
@@ -77,4 +78,66 @@ test("cookie writes need this server's origin: an Origin or Referer that does no
   // a value whose text contains the host but does not parse is no origin at all
   assert.equal(sameOrigin(request({ headers: { origin: "ota.local:8000" } })), false);
   assert.equal(sameOrigin(request({ headers: { origin: "http://ota.local:8000", host: "" } })), false);
+});
+
+test("the cookie's format: sign-in time in ms, a dot, HMAC-SHA-256 of it (base64url) under a key derived from the token for this purpose alone", () => {
+  const key = createHmac("sha256", TOKEN).update("ota-server dashboard session").digest();
+  const expected = `${T0}.${createHmac("sha256", key).update(String(T0)).digest("base64url")}`;
+  assert.equal(new AdminAuth(TOKEN).session(T0), expected, "a restart or an upgrade keeps everyone signed in");
+});
+
+test("malformed cookies are refused, never thrown on", () => {
+  const auth = new AdminAuth(TOKEN);
+  const good = auth.session(T0);
+  const [issued, sig] = good.split(".");
+  for (const bad of [`x${good}`, `${good}x`, `${issued}.${sig}A`, `${issued}.${sig.slice(1)}`, `${issued}${sig}`, `.${sig}`, `1${issued.padStart(15, "0")}.${sig}`, ""]) {
+    assert.equal(auth.check(request({ cookie: bad }), T0).ok, false, bad);
+  }
+  // without a token nothing is signed in, and signing out is a no-op
+  const off = new AdminAuth(undefined);
+  assert.doesNotThrow(() => off.signOut(good, T0));
+  assert.equal(off.accepts(""), false);
+  assert.equal(off.accepts(TOKEN), false);
+});
+
+test("the Bearer header: scheme in any case, spaces around the token; anything else is a wrong token; reasons as the API says them", () => {
+  const auth = new AdminAuth(TOKEN);
+  const bearer = (authorization: string) => auth.check(request({ headers: { authorization } }), T0);
+  for (const ok of [`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `BEARER   ${TOKEN}  `]) assert.deepEqual(bearer(ok), { ok: true, via: "bearer" }, ok);
+  for (const wrong of [`Bearer ${TOKEN} x`, `xBearer ${TOKEN}`, `Bearer${TOKEN}`, `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, ""]) assert.deepEqual(bearer(wrong), { ok: false, reason: "Wrong admin token" }, wrong);
+  assert.deepEqual(auth.check(request({}), T0), { ok: false, reason: "Admin token required (Authorization: Bearer <token>, or sign in at /dashboard)" });
+  assert.deepEqual(new AdminAuth(undefined).check(request({ headers: { authorization: `Bearer ${TOKEN}` } }), T0), { ok: false, reason: "The admin surface is off: start ota-server with --admin-token or OTA_ADMIN_TOKEN" });
+});
+
+test("with the cookie, GET and HEAD need no Origin; every other method does", () => {
+  const auth = new AdminAuth(TOKEN);
+  const cookie = auth.session(T0);
+  for (const method of ["GET", "HEAD"]) assert.deepEqual(auth.check(request({ method, cookie }), T0), { ok: true, via: "cookie" }, method);
+  for (const method of ["POST", "PUT", "DELETE", "PATCH"]) assert.deepEqual(auth.check(request({ method, cookie }), T0), { ok: false, reason: "Cross-site request refused" }, method);
+});
+
+test("unauthorized(): 401 Unauthorized, the Bearer challenge, the reason as JSON", () => {
+  const sent: Record<string, unknown> = { headers: {} };
+  const reply = {
+    raw: {} as { statusMessage?: string },
+    code(status: number) {
+      sent.status = status;
+      return reply;
+    },
+    header(name: string, value: string) {
+      (sent.headers as Record<string, string>)[name] = value;
+      return reply;
+    },
+    type(type: string) {
+      sent.type = type;
+      return reply;
+    },
+    send(body: unknown) {
+      sent.body = body;
+      return reply;
+    },
+  };
+  unauthorized(reply as unknown as FastifyReply, "Wrong admin token");
+  assert.equal(reply.raw.statusMessage, "Unauthorized");
+  assert.deepEqual(sent, { status: 401, headers: { "www-authenticate": 'Bearer realm="ota-server"' }, type: "application/json", body: { error: "Wrong admin token" } });
 });
