@@ -184,7 +184,8 @@ export function signedBytesRefusal(claim: Claim, sha256: string, size: number): 
  * engine's two steps in one call): checkSignatureAtHead(), then the bytes.
  */
 export function checkSignature(signature: SignatureInput, image: ReceivedImage, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
-  const verdict = checkSignatureAtHead(signature, image, policy, verifier);
+  // The head alone, as the engine has it before the bytes (given the SHA-256, verifySignature would do the second step itself).
+  const verdict = checkSignatureAtHead(signature, { size: image.size, facts: image.facts }, policy, verifier);
   if (!verdict.ok || !verdict.signed) return verdict;
   const sha256 = typeof image.sha256 === "string" ? image.sha256 : toHex(image.sha256);
   return signedBytesRefusal(verdict.claim, sha256, image.size) ?? verdict;

@@ -4,7 +4,7 @@
 // the host plugs in.
 import { test, assert } from "../../harness/t";
 import type { SignatureVerifier } from "../../../modules/core/ports";
-import { checkSignature, signaturePolicy, verifySignature, NOT_SIGNED_BY_OWNER, type BoardFacts, type ReceivedImage, type SignatureVerdict } from "../../../modules/core/signature/policy";
+import { boardRuleRefusal, checkSignature, checkSignatureAtHead, signaturePolicy, signedBytesRefusal, verifySignature, NOT_SIGNED_BY_OWNER, type BoardFacts, type ReceivedImage, type SignatureVerdict } from "../../../modules/core/signature/policy";
 import { readImageFacts } from "../../../modules/core/signature/statement";
 import { parseSignatureFile, formatSignatureFile } from "../../../modules/core/signature/sig-file";
 import { signingKeyEntries } from "../../../modules/core/signature/keys";
@@ -124,6 +124,31 @@ test("an image whose app description has a control character in its version is r
   refused(decide(SIG, buildAppImage({ size: 20_000, version: "1.2.0\u007f", secureVersion: 2, seed: 5 })), "bad-signature", message);
   // a printable version is no control character: only "swapped"
   refused(decide(SIG, buildAppImage({ size: 20_000, version: "1.2.0~", secureVersion: 2, seed: 5 })), "swapped", /for version 1\.2\.0, this image is version 1\.2\.0~/);
+});
+
+test("the two steps the engine takes: the head (facts, .sig, key, signature) before anything is erased, then the bytes' SHA-256 and size against the claim", () => {
+  const policy = signaturePolicy([OWNER.config], BOARD, nobleDigest);
+  const head = checkSignatureAtHead(SIG, { size: IMAGE.length, facts: readImageFacts(IMAGE) }, policy, nobleVerifier);
+  if (!head.ok || !head.signed) return assert.fail("the head should pass");
+  assert.equal(signedBytesRefusal(head.claim, sha256Hex(IMAGE), IMAGE.length), undefined);
+  assert.equal(signedBytesRefusal(head.claim, sha256Hex(IMAGE).toUpperCase(), IMAGE.length), undefined, "hex in any case");
+  const tampered = { ok: false, refusal: "tampered", message: "Not signed by this board's owner: the image was changed after it was signed (its SHA-256 differs)" };
+  assert.deepEqual(signedBytesRefusal(head.claim, sha256Hex(Uint8Array.of(1)), IMAGE.length), tampered);
+  assert.deepEqual(signedBytesRefusal(head.claim, sha256Hex(IMAGE), IMAGE.length + 1), tampered);
+  // .sig input that could not be read as one (the header was not base64) is "malformed" with the reason
+  const unreadable = checkSignatureAtHead({ unreadable: "x-Firmware-Signature is not base64" }, { size: IMAGE.length, facts: readImageFacts(IMAGE) }, policy, nobleVerifier);
+  assert.deepEqual(unreadable, { ok: false, refusal: "malformed", message: "Not signed by this board's owner: its signature file is unreadable (x-Firmware-Signature is not base64)" });
+  assert.equal(checkSignatureAtHead(new TextEncoder().encode(SIG), { size: IMAGE.length, facts: readImageFacts(IMAGE) }, policy, nobleVerifier).ok, true, "the .sig's bytes");
+});
+
+test("verifySignature without the image's app description, and the board rules with signatures off or no usable key", () => {
+  const keys = signaturePolicy([OWNER.config], BOARD, nobleDigest).keys;
+  assert.deepEqual(verifySignature(SIG, { size: IMAGE.length, facts: undefined }, keys, nobleVerifier), { ok: false, refusal: "no-descriptor", message: "Image has no app description (esp_app_desc_t), so it cannot be checked against its signature" });
+  assert.equal(boardRuleRefusal(undefined, signaturePolicy([], BOARD, nobleDigest)), undefined, "signatures off: no rule applies");
+  const broken = signaturePolicy(["not a key"], BOARD, nobleDigest);
+  const refusal = boardRuleRefusal(readImageFacts(IMAGE), broken);
+  assert.equal(refusal?.refusal, "no-usable-key");
+  assert.equal(refusal?.message, `Signed updates only, but none of this board's keys is usable (${broken.keyErrors.join("; ")})`);
 });
 
 test("a downgrade (lower secure_version than the running firmware) is refused even when properly signed", () => {
