@@ -145,10 +145,11 @@ test("verifySignature without the image's app description, and the board rules w
   const keys = signaturePolicy([OWNER.config], BOARD, nobleDigest).keys;
   assert.deepEqual(verifySignature(SIG, { size: IMAGE.length, facts: undefined }, keys, nobleVerifier), { ok: false, refusal: "no-descriptor", message: "Image has no app description (esp_app_desc_t), so it cannot be checked against its signature" });
   assert.equal(boardRuleRefusal(undefined, signaturePolicy([], BOARD, nobleDigest)), undefined, "signatures off: no rule applies");
-  const broken = signaturePolicy(["not a key"], BOARD, nobleDigest);
+  const broken = signaturePolicy(["not a key", "nor this"], BOARD, nobleDigest);
   const refusal = boardRuleRefusal(readImageFacts(IMAGE), broken);
   assert.equal(refusal?.refusal, "no-usable-key");
-  assert.equal(refusal?.message, `Signed updates only, but none of this board's keys is usable (${broken.keyErrors.join("; ")})`);
+  assert.equal(broken.keyErrors.length, 2);
+  assert.equal(refusal?.message, `Signed updates only, but none of this board's keys is usable (${broken.keyErrors[0]}; ${broken.keyErrors[1]})`);
 });
 
 test("a downgrade (lower secure_version than the running firmware) is refused even when properly signed", () => {
