@@ -106,6 +106,9 @@ test("the Bearer header: scheme in any case, spaces around the token; anything e
   for (const ok of [`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `BEARER   ${TOKEN}  `]) assert.deepEqual(bearer(ok), { ok: true, via: "bearer" }, ok);
   for (const wrong of [`Bearer ${TOKEN} x`, `xBearer ${TOKEN}`, `Bearer${TOKEN}`, `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, ""]) assert.deepEqual(bearer(wrong), { ok: false, reason: "Wrong admin token" }, wrong);
   assert.deepEqual(auth.check(request({}), T0), { ok: false, reason: "Admin token required (Authorization: Bearer <token>, or sign in at /dashboard)" });
+  // a route outside the cookie plugin has no request.cookies at all
+  const bare = { method: "GET", headers: { host: "ota.local:8000" } } as unknown as FastifyRequest;
+  assert.deepEqual(auth.check(bare, T0), { ok: false, reason: "Admin token required (Authorization: Bearer <token>, or sign in at /dashboard)" });
   assert.deepEqual(new AdminAuth(undefined).check(request({ headers: { authorization: `Bearer ${TOKEN}` } }), T0), { ok: false, reason: "The admin surface is off: start ota-server with --admin-token or OTA_ADMIN_TOKEN" });
 });
 
