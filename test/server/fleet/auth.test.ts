@@ -36,6 +36,10 @@ test("sign-out revokes that cookie (and copies of it) at once; other sessions st
   assert.equal(auth.check(request({ cookie: other }), T0 + 11).ok, true);
   auth.signOut(`${T0}.${"A".repeat(43)}`, T0 + 12); // a forged cookie revokes nothing
   assert.equal(auth.check(request({ cookie: other }), T0 + 13).ok, true);
+  // a later sign-out does not drop the earlier one while its cookie could still be good
+  auth.signOut(other, T0 + MAX_MS - 1000);
+  assert.equal(auth.check(request({ cookie: mine }), T0 + MAX_MS - 999).ok, false);
+  assert.equal(auth.check(request({ cookie: other }), T0 + MAX_MS - 999).ok, false);
 });
 
 test("the revocation set is bounded: expired entries go, and an overflow refuses every older session instead of forgetting one", () => {
@@ -78,6 +82,7 @@ test("cookie writes need this server's origin: an Origin or Referer that does no
   // a value whose text contains the host but does not parse is no origin at all
   assert.equal(sameOrigin(request({ headers: { origin: "ota.local:8000" } })), false);
   assert.equal(sameOrigin(request({ headers: { origin: "http://ota.local:8000", host: "" } })), false);
+  assert.equal(sameOrigin(request({ headers: { origin: "file:///etc/passwd", host: "" } })), false, "no Host: nothing is same-origin, not even a hostless origin");
 });
 
 test("the cookie's format: sign-in time in ms, a dot, HMAC-SHA-256 of it (base64url) under a key derived from the token for this purpose alone", () => {
