@@ -92,7 +92,8 @@ export const dashboardPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app,
     return reply.redirect("/dashboard", 303);
   });
 
-  app.post("/dashboard/logout", async (_request, reply) => {
+  app.post("/dashboard/logout", async (request, reply) => {
+    fleet.auth.signOut(request.cookies?.[SESSION_COOKIE]);
     reply.header("set-cookie", `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     return reply.redirect("/dashboard", 303);
   });
