@@ -123,9 +123,10 @@ const updater = createUpdater({
   mods,
   signatures: { policy: signing, verifier: nativeVerifier },
   log: (line) => trace(`${line}\n`),
-  // config.fleetSecret: check-ins carry board credentials (docs/fleet.md). The time is the
-  // wall clock: until SNTP has set it the server finds it outside its window.
-  ...(config.fleetSecret ? { options: { boardAuth: { secret: String(config.fleetSecret), wallTime: () => Date.now() } } } : {}),
+  // config.fleetSecret: check-ins carry board credentials (docs/fleet.md). Their time is the
+  // system clock once SNTP has set it, until then what the update server's Date headers told
+  // (modules/core/engine/wall-clock.ts).
+  ...(config.fleetSecret ? { options: { boardAuth: { secret: String(config.fleetSecret), hostTime: () => Date.now() } } } : {}),
   defaults: {
     host: String(config.updateHost ?? "192.168.4.2"),
     port: Number(config.updatePort ?? 8000),
