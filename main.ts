@@ -31,6 +31,7 @@ import { clientIO, serverIO } from "./modules/moddable/network-io";
 import { PreferenceStore } from "./modules/moddable/preference-store";
 import { TimerClock } from "./modules/moddable/timer-clock";
 import { MdnsAnnouncer } from "./modules/moddable/mdns-announce";
+import { SntpTime } from "./modules/moddable/sntp-time";
 import { announceTxt } from "./modules/core/announce";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
 import { ModManager } from "./modules/core/mods/mod-boot";
@@ -150,10 +151,16 @@ const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: M
 
 // Announced on the LAN it joins, for `ota discover` (modules/core/announce.ts).
 const announcer = new MdnsAnnouncer(apSsid, portalPort, () => announceTxt(device, storedPassword(store) !== undefined), (line) => trace(line));
+// With board credentials, config.sntp (default pool.ntp.org, "" off) sets the system clock
+// their times come from (modules/moddable/sntp-time.ts); until it has, or without it, the
+// core takes the update server's time. A board without credentials asks no time server.
+const sntp = config.fleetSecret ? new SntpTime(String(config.sntp ?? "pool.ntp.org"), (line) => trace(`${line}\n`)) : undefined;
 wifi.onChange = (message) => {
   trace(`wifi: ${message}\n`);
-  if (message === "gotIP") announcer.start();
-  else if (message === "disconnect" || message === "lostIP") announcer.stop();
+  if (message === "gotIP") {
+    announcer.start();
+    sntp?.start();
+  } else if (message === "disconnect" || message === "lostIP") announcer.stop();
 };
 
 const stored = loadCredentials(store)[0];
