@@ -16,6 +16,7 @@ import { rulesFromObject } from "../../server/rules";
 import { buildImage } from "../../tools/esp-image";
 import { boardImageOf } from "../../twin/fleet/memory-ota";
 import { FleetSimulator } from "../../twin/fleet/simulator";
+import { Twin } from "../../twin/device";
 
 const v1 = buildImage({ version: "1.0.0", size: 20_000 });
 const v2 = buildImage({ version: "2.0.0", size: 24_000 });
@@ -28,6 +29,7 @@ describe("a board whose clock starts at 1970, under --require-board-auth", () =>
   let dir: string;
   let server: OtaServer;
   let sim: FleetSimulator | undefined;
+  let twin: Twin | undefined;
   let url: string;
   const log: Array<Record<string, unknown>> = [];
   const token = "clock-test-token-0123456789abcdef";
@@ -56,6 +58,7 @@ describe("a board whose clock starts at 1970, under --require-board-auth", () =>
   });
   after(async () => {
     sim?.stop();
+    await twin?.stop();
     await server.app.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -97,5 +100,23 @@ describe("a board whose clock starts at 1970, under --require-board-auth", () =>
       return l.msg === "incoming request" && req?.method === "HEAD" && req.url === "/_catalog";
     });
     assert.equal(heads.length, 2, "one HEAD /_catalog per boot");
+  });
+
+  test("the host twin's board (twin/device.ts) starts with an unset clock too and learns the time", { timeout: 30_000 }, async () => {
+    const before = log.length;
+    twin = await Twin.start({
+      flashPath: join(dir, "twin-flash.bin"),
+      fresh: true,
+      firstApp: () => v1,
+      server: { host: "127.0.0.1", port: Number(new URL(url).port), path: "." },
+      requirePassword: false,
+      joinMs: 50,
+      updater: { boardAuth: { secret }, checkIn: { url: `${url}/update`, intervalMs: 500 } },
+    });
+    const mac = twin.device.macs.sta;
+    await waitFor("the twin's check-in recorded", async () => (await fetch(`${url}/api/devices/${encodeURIComponent(mac)}/history`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+    const heads = log.slice(before).filter((l) => (l.req as { method?: string; url?: string } | undefined)?.url === "/_catalog" && l.msg === "incoming request");
+    assert.equal(heads.length, 1, "it asked the time once");
+    assert.deepEqual(log.slice(before).filter((l) => /without valid board credentials/.test(String(l.msg))), []);
   });
 });
