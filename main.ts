@@ -149,8 +149,10 @@ const portal = createPortal({ updater, boot: policy, device, wifi, store, system
 // (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
 const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, bodyRouter: portal.bodyRouter, clock, probe: platform.portProbe, log: (line) => trace(line) });
 
-// Announced on the LAN it joins, for `ota discover` (modules/core/announce.ts).
-const announcer = new MdnsAnnouncer(apSsid, portalPort, () => announceTxt(device, storedPassword(store) !== undefined), (line) => trace(line));
+// Announced on the LAN it joins, for `ota discover` (modules/core/announce.ts); not tried where
+// mDNS cannot run (the simulator: platform-api.ts mdnsUnavailable).
+const announcer = platform.mdnsUnavailable === undefined ? new MdnsAnnouncer(apSsid, portalPort, () => announceTxt(device, storedPassword(store) !== undefined), (line) => trace(line)) : undefined;
+if (!announcer) trace(`mdns: not announced: ${String(platform.mdnsUnavailable)}\n`);
 // With board credentials, config.sntp (default pool.ntp.org, "" off) sets the system clock
 // their times come from (modules/moddable/sntp-time.ts); until it has, or without it, the
 // core takes the update server's time. A board without credentials asks no time server.
@@ -158,9 +160,9 @@ const sntp = config.fleetSecret ? new SntpTime(String(config.sntp ?? "pool.ntp.o
 wifi.onChange = (message) => {
   trace(`wifi: ${message}\n`);
   if (message === "gotIP") {
-    announcer.start();
+    announcer?.start();
     sntp?.start();
-  } else if (message === "disconnect" || message === "lostIP") announcer.stop();
+  } else if (message === "disconnect" || message === "lostIP") announcer?.stop();
 };
 
 const stored = loadCredentials(store)[0];

@@ -20,12 +20,30 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-/** What the server block does: serve `root` (the yardstick), or sit in front of ota-server in X-Accel-Redirect mode. */
+/** What the server block does: serve `root` (the yardstick), sit in front of ota-server in X-Accel-Redirect mode, or balance several ota-servers. */
 export type NginxSite =
   | { kind: "static"; root: string }
-  | { kind: "accel"; upstreamPort: number; prefix: string; dir: string };
+  | { kind: "accel"; upstreamPort: number; prefix: string; dir: string }
+  | { kind: "balance"; upstreamPorts: number[] };
 
 function siteConfig(site: NginxSite, port: number): string {
+  // A server that is gone (killed, restarting) is skipped for a second; a GET it dropped goes to the next one.
+  if (site.kind === "balance")
+    return `  upstream ota_servers {
+${site.upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=1s;`).join("\n")}
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://ota_servers;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_connect_timeout 2s;
+      proxy_next_upstream error timeout http_502 http_503;
+    }
+  }`;
   if (site.kind === "static")
     return `  server {
     listen 127.0.0.1:${port};

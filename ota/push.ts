@@ -144,6 +144,12 @@ export async function pushOne(board: Board, file: PushFile, view: ProgressView, 
   return follow(board, before, file, view, row, options);
 }
 
+/** What the board is doing while its start-up check runs: a mod's check is the mod's, not the firmware's. */
+export function checkingText(file: Pick<PushFile, "kind">, leftMs: number | undefined): string {
+  const what = file.kind === "mod" ? "checking the new mod" : "checking the new firmware";
+  return leftMs === undefined ? what : `${what}: ${Math.ceil(leftMs / 1000)} s left`;
+}
+
 /** Follows restarts until the board settles on a verdict for `file`. */
 async function follow(board: Board, before: BoardStatus, file: PushFile, view: ProgressView, row: number, options: PushOptions): Promise<Verdict> {
   let deadline = Date.now() + options.comeBackMs;
@@ -158,7 +164,7 @@ async function follow(board: Board, before: BoardStatus, file: PushFile, view: P
       const checking = s.validation.phase === "checking" || s.validation.phase === "rolling-back" || s.otaState === "pending-verify" || modChecking(s, file);
       if (!checking) return judge(s, file);
       const left = s.validation.remainingMs;
-      view.phase(row, left === undefined ? "checking the new firmware" : `checking the new firmware: ${Math.ceil(left / 1000)} s left`);
+      view.phase(row, checkingText(file, left));
       deadline = Math.max(deadline, Date.now() + (left ?? 0) + options.comeBackMs);
     }
     if (Date.now() > deadline) {

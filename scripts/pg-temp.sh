@@ -4,12 +4,14 @@
 #                                   free loopback port, note both in DIR, print the URL
 #                                   (postgres://ota@127.0.0.1:PORT/postgres)
 #   scripts/pg-temp.sh stop DIR     stop it, remove its folder and DIR
+#   scripts/pg-temp.sh down DIR     stop the server only (fast shutdown), keeping its data
+#   scripts/pg-temp.sh up DIR       start it again, same port and settings (restart tests)
 # As root it installs Debian's `postgresql` when the binaries are missing (not
 # with PG_TEMP_NO_INSTALL=1), and runs the server as the unprivileged
 # `postgres` user (initdb refuses root).
 set -euo pipefail
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|down|up DIR" >&2; exit 2; }
 
 bindir() {
   local b
@@ -51,8 +53,9 @@ start)
   # Tests need no durability; PG_TEMP_DURABLE=1 (the bench) keeps PostgreSQL's defaults.
   fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ "${PG_TEMP_DURABLE:-0}" = 1 ] && fast=""
-  as_owner "$bin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 30 \
-    -o "-p $port -k $home -c listen_addresses=127.0.0.1 $fast -c max_connections=200" \
+  opts="-p $port -k $home -c listen_addresses=127.0.0.1 $fast -c max_connections=200"
+  echo "$opts" >"$dir/opts"
+  as_owner "$bin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 30 -o "$opts" \
     start >/dev/null || { cat "$home/server.log" >&2; exit 1; }
   echo "$port" >"$dir/port"
   echo "postgres://ota@127.0.0.1:$port/postgres"
@@ -67,5 +70,13 @@ stop)
   [ -n "$home" ] && rm -rf "$home"
   rm -rf "$dir"
   ;;
-*) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+down|up)
+  home=$(cat "$dir/home")
+  bin=$(bindir)
+  owner=$(stat -c %U "$home/data")
+  if [ "$cmd" = down ]; then as_owner "$bin/pg_ctl" -D "$home/data" -m fast -w stop >/dev/null
+  else as_owner "$bin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 30 -o "$(cat "$dir/opts")" start >/dev/null || { tail -n 20 "$home/server.log" >&2; exit 1; }
+  fi
+  ;;
+*) echo "usage: $0 start|stop|down|up DIR" >&2; exit 2 ;;
 esac

@@ -62,6 +62,8 @@ export interface TwinOptions {
   server: ServerSettings;
   /** Portal port on 127.0.0.1; 0 picks a free one. */
   portalPort?: number;
+  /** The portal closes a connection with no traffic for this long, as the board's server does. Default 30 s. */
+  portalIdleMs?: number;
   /** Download speed of the simulated board, bytes/s (0 = unlimited). */
   bytesPerSecond?: number;
   /** How long the board is unreachable while it restarts. Default 1500 ms. */
@@ -169,7 +171,7 @@ export const TWIN_NETWORK = { ssid: "TwinLAN", password: "twinlan-2026" };
 export class Twin {
   readonly flash: DeviceFlash;
   readonly store: JsonFileStore;
-  private readonly portal = new PortalServer();
+  private readonly portal: PortalServer;
   private session: BootSession | undefined;
   private bootCount = 0;
   private bootWaiters: Array<{ count: number; resolve: () => void }> = [];
@@ -181,6 +183,7 @@ export class Twin {
   port = 0;
 
   private constructor(private readonly options: TwinOptions) {
+    this.portal = new PortalServer({ idleMs: options.portalIdleMs });
     mkdirSync(dirname(options.flashPath), { recursive: true });
     const first = options.firstApp ?? (() => demoImage(demoFirmwares()[0]));
     const nvsPath = join(dirname(options.flashPath), `${basename(options.flashPath)}.nvs.json`);
@@ -285,7 +288,14 @@ export class Twin {
     // Powered again after a cut; a cut armed for a later operation survives an orderly restart.
     if (this.flash.chip.dead) this.flash.chip.powerRestored();
     this.store.reload();
-    const result = boot(this.flash, { chipId, chipRevision, rollback });
+    let result: BootResult;
+    try {
+      result = boot(this.flash, { chipId, chipRevision, rollback });
+    } catch (error) {
+      // The power went during the bootloader's own otadata write (ABORTED or PENDING_VERIFY): the twin is resetting already.
+      if (error instanceof PowerLoss) return;
+      throw error;
+    }
     const device = deviceInfo(result, this.flash.chip.size, chipRevision);
     const clock = new NodeClock();
     const http = new NodeHttpClient({ bytesPerSecond: this.options.bytesPerSecond, allowHost: this.options.allowHost });

@@ -35,4 +35,13 @@ export interface Platform {
   flashSize(): number;
   sdkVersion(): string;
   macs(): { sta: string; ap: string; base: string };
+  /**
+   * Why this build does not announce itself over mDNS; undefined where it does (the board).
+   * The lin simulator must not even try: SDK 8.2.3's lin socket refuses every multicast
+   * address (modules/network/socket/lin/modSocket.c tests `0 != inet_pton(...)`), and the
+   * half-made socket's destructor then closes fd 0 (its calloc'ed skt), so the next ECMA-419
+   * TCP socket gets fd 0, which lin tcp.c's write takes for a closed socket ("write to closed
+   * socket"): the first request to the update server after the station joined failed.
+   */
+  readonly mdnsUnavailable?: string;
 }

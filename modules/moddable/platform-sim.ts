@@ -41,6 +41,7 @@ const platform: Platform = {
   chipRevision: () => undefined,
   flashSize: () => 4 * 1024 * 1024,
   sdkVersion: () => "Moddable simulator (lin)",
+  mdnsUnavailable: "the SDK's lin socket cannot join a multicast group (platform-api.ts)",
   macs: () => {
     const mac = String(config.simMac ?? "02:00:00:00:00:01");
     return { sta: mac, ap: mac, base: mac };

@@ -91,8 +91,11 @@ export const adminApiPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app, 
     async (request, reply) => reply.code(201).send(await createRollout(fleet, request.body)),
   );
 
-  app.post<{ Params: { id: number } }>("/api/rollouts/:id/advance", { schema: { params: idParams } }, async (request) =>
-    fleet.rollouts.advance(request.params.id),
+  // Optional `stage`: the stage the caller saw (1-based); advancing from any other answers 409, so two admins advance once.
+  app.post<{ Params: { id: number }; Body: { stage?: number } | undefined }>(
+    "/api/rollouts/:id/advance",
+    { schema: { params: idParams, body: { type: ["object", "null"], additionalProperties: false, properties: { stage: { type: "integer", minimum: 1, maximum: 10 } } } } },
+    async (request) => fleet.rollouts.advance(request.params.id, "by hand", { stage: request.body?.stage }),
   );
   app.post<{ Params: { id: number }; Body: { reason?: string } | undefined }>(
     "/api/rollouts/:id/halt",

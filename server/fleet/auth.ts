@@ -3,11 +3,13 @@
 // time (SHA-256 of both, then timingSafeEqual, so the length leaks nothing
 // either) and never logged. The cookie holds no token: it is the sign-in time,
 // signed with a key derived from the token, so changing the token signs
-// everyone out. Cookie-authenticated writes must come from the same origin.
+// everyone out; signing out revokes that one cookie (revoked-sessions.ts).
+// Cookie-authenticated writes must come from the same origin.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { redactUrl } from "../redact";
 import "@fastify/cookie"; // request.cookies, parsed by the plugin the admin routes register
+import { RevokedSessions } from "./revoked-sessions";
 
 export const SESSION_COOKIE = "ota_admin";
 export const SESSION_MAX_AGE_S = 12 * 60 * 60;
@@ -24,6 +26,7 @@ export type AuthOutcome = { ok: true; via: "bearer" | "cookie" } | { ok: false; 
 
 export class AdminAuth {
   private readonly sessionKey: Buffer | undefined;
+  private readonly revoked = new RevokedSessions(SESSION_MAX_AGE_S * 1000);
 
   constructor(private readonly token: string | undefined) {
     if (token !== undefined && token.length < MIN_TOKEN_LENGTH)
@@ -50,13 +53,22 @@ export class AdminAuth {
     return `${issued}.${this.sign(issued)}`;
   }
 
-  private validSession(value: string | undefined, now: number): boolean {
-    if (!value || !this.sessionKey) return false;
+  /** The session's sign-in time and signature when the cookie is genuine, unexpired and not signed out. */
+  private validSession(value: string | undefined, now: number): { issued: number; signature: string } | undefined {
+    if (!value || !this.sessionKey) return undefined;
     const m = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value);
-    if (!m) return false;
-    const age = now - Number(m[1]);
-    if (age < 0 || age > SESSION_MAX_AGE_S * 1000) return false;
-    return timingSafeEqual(Buffer.from(m[2]), Buffer.from(this.sign(m[1])));
+    if (!m) return undefined;
+    const issued = Number(m[1]);
+    const age = now - issued;
+    if (age < 0 || age > SESSION_MAX_AGE_S * 1000) return undefined;
+    if (!timingSafeEqual(Buffer.from(m[2]), Buffer.from(this.sign(m[1])))) return undefined;
+    return this.revoked.has(issued, m[2]) ? undefined : { issued, signature: m[2] };
+  }
+
+  /** Sign-out: the cookie stops working now, not when it expires (a copy of it included). */
+  signOut(value: string | undefined, now = Date.now()): void {
+    const session = this.validSession(value, now);
+    if (session) this.revoked.revoke(session.issued, session.signature, now);
   }
 
   check(request: FastifyRequest, now = Date.now()): AuthOutcome {

@@ -5,6 +5,8 @@
 import type { CheckinView, DeviceView, DownloadView } from "./registry";
 import type { RolloutView, StageView } from "./rollouts";
 import { esc as escText } from "../../modules/core/portal/html";
+import { barChart, type ChartBar } from "./chart";
+import type { DeviceFilter, DevicePage, FleetPicture } from "./device-search";
 
 /** The portal's escaping (text and quoted attributes), for any value; null and undefined as "". */
 export const esc = (value: unknown): string => escText(String(value ?? ""));
@@ -21,6 +23,11 @@ h2{font-size:1.05rem;margin:.2rem 0 .6rem}
 table{width:100%;border-collapse:collapse;font-size:.88rem}
 th,td{text-align:left;padding:.35rem .45rem;border-bottom:1px solid #e4e7ec;vertical-align:top}
 tr.rolled-back td,tr.failed td{background:#fdecea}
+.charts{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem}
+figure.chart{margin:0 0 .6rem;flex:1 1 320px}
+figure.chart figcaption{font-size:.85rem;font-weight:600;margin-bottom:.2rem}
+figure.chart a:hover rect{opacity:.75}
+.pager{margin:.6rem 0;display:flex;gap:1rem;justify-content:center}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.78rem;font-weight:600;background:#e4e7ec;white-space:nowrap}
 .badge.valid,.badge.completed,.badge.done{background:#def3e2;color:#16652a}
 .badge.rolled-back,.badge.failed,.badge.halted{background:#c62828;color:#fff}
@@ -153,7 +160,9 @@ function stageCard(s: StageView): string {
 function rolloutCard(r: RolloutView, now: number): string {
   const actions: string[] = [];
   const post = (what: string, label: string, cls = "") =>
-    `<form class="inline" method="post" action="/dashboard/rollouts/${r.id}/${what}"><button class="${cls}" data-action="${what}">${esc(label)}</button></form>`;
+    `<form class="inline" method="post" action="/dashboard/rollouts/${r.id}/${what}">${
+      what === "advance" ? `<input type="hidden" name="stage" value="${r.stage}">` : ""
+    }<button class="${cls}" data-action="${what}">${esc(label)}</button></form>`;
   if (r.state === "active") {
     const next = r.stages[r.stage];
     actions.push(post("advance", next ? `Advance to stage ${next.number} (${next.percent} %)` : "Complete rollout"));
@@ -189,8 +198,10 @@ function deviceRow(d: DeviceView, now: number): string {
 
 export interface Overview {
   now: number;
-  devices: DeviceView[];
-  total: number;
+  /** One page of the devices matching `filter`. */
+  devices: DevicePage;
+  filter: DeviceFilter;
+  picture: FleetPicture;
   rollouts: RolloutView[];
   images: Array<{ path: string; version: string | null }>;
   channels: string[];
@@ -199,12 +210,61 @@ export interface Overview {
   maxUploadBytes: number;
 }
 
+/** The list's address with these filters and page (empty ones left out). */
+export function listHref(filter: DeviceFilter, page = 1): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (typeof v === "string" && v !== "") q.set(k, v);
+  if (page > 1) q.set("page", String(page));
+  const text = q.toString();
+  return `/dashboard${text ? `?${text}` : ""}#devices`;
+}
+
+const resultTone = (label: string): ChartBar["tone"] => (label === "rolled-back" || label === "failed" ? "bad" : label === "valid" ? "ok" : "wait");
+
+/** The fleet's picture: boards per version, per last result, per stage of the rollouts under way. */
+function charts(o: Overview, current: RolloutView[]): string {
+  const versions = o.picture.versions.map((v) => ({ ...v, href: v.label === "other" ? undefined : listHref({ version: v.label }) }));
+  const results = o.picture.results.map((r) => ({ ...r, tone: resultTone(r.label), href: listHref({ result: r.label }) }));
+  const stages = current.flatMap((r) =>
+    r.stages.map((st) => ({
+      label: `${r.kind === "mod" ? "mod " : ""}${r.id}: stage ${st.number} (${st.percent} %)`,
+      count: st.boards,
+      tone: (st.state === "halted" ? "bad" : st.state === "done" ? "ok" : "wait") as ChartBar["tone"],
+      href: listHref({ channel: r.channel }),
+    })),
+  );
+  return `<div class="charts">${barChart("chart-versions", "Boards per version", versions)}${barChart("chart-results", "Boards per last result", results)}${
+    stages.length ? barChart("chart-stages", "Boards per stage of the rollouts under way", stages) : ""
+  }</div>`;
+}
+
+function searchForm(o: Overview): string {
+  const f = o.filter;
+  const option = (value: string, label: string, selected: string | undefined) => `<option value="${esc(value)}"${value === (selected ?? "") ? " selected" : ""}>${esc(label)}</option>`;
+  return `<form id="device-search" method="get" action="/dashboard#devices" class="grid">
+<label>MAC <input name="mac" value="${esc(f.mac ?? "")}" placeholder="part of a MAC" maxlength="64"></label>
+<label>Version <input name="version" value="${esc(f.version ?? "")}" list="versions" maxlength="64"></label>
+<datalist id="versions">${o.picture.versions.filter((v) => v.label !== "other").map((v) => `<option value="${esc(v.label)}">`).join("")}</datalist>
+<label>Channel <select name="channel">${option("", "any", f.channel)}${[...new Set([...o.picture.channels, ...(f.channel ? [f.channel] : [])])].map((c) => option(c, c, f.channel)).join("")}</select></label>
+<label>Last result <select name="result">${option("", "any", f.result)}${["valid", "rolled-back", "failed", "none"].map((r) => option(r, r, f.result)).join("")}</select></label>
+<div><button type="submit">Search</button> <a href="/dashboard#devices">clear</a></div></form>`;
+}
+
+function pager(o: Overview): string {
+  const { page, pages } = o.devices;
+  if (pages <= 1) return "";
+  const link = (n: number, text: string, rel: string) => `<a href="${esc(listHref(o.filter, n))}" rel="${rel}">${text}</a>`;
+  return `<nav class="pager" data-page="${page}" data-pages="${pages}">${page > 1 ? link(page - 1, "← previous", "prev") : ""} page ${page} of ${pages} ${
+    page < pages ? link(page + 1, "next →", "next") : ""
+  }</nav>`;
+}
+
 export function overviewPage(o: Overview): string {
-  const rolledBack = o.devices.filter((d) => d.lastResult === "rolled-back").length;
-  const versions = new Map<string, number>();
-  for (const d of o.devices) versions.set(d.version ?? "unknown", (versions.get(d.version ?? "unknown") ?? 0) + 1);
+  const rolledBack = o.picture.results.find((r) => r.label === "rolled-back")?.count ?? 0;
   const current = o.rollouts.filter((r) => r.state === "active" || r.state === "halted");
   const past = o.rollouts.filter((r) => r.state !== "active" && r.state !== "halted");
+  const searching = Object.values(o.filter).some((v) => v !== undefined && v !== "");
+  const list = o.devices.devices;
   return page(
     "Fleet · ota-server",
     `${o.error ? `<p class="error" id="page-error">${esc(o.error)}</p>` : ""}${o.note ? `<p class="note" id="page-note">${esc(o.note)}</p>` : ""}
@@ -212,14 +272,19 @@ export function overviewPage(o: Overview): string {
 ${current.length ? current.map((r) => rolloutCard(r, o.now)).join("") : '<p class="muted">No rollout under way.</p>'}
 ${past.length ? `<details><summary>Earlier rollouts (${past.length})</summary>${past.map((r) => rolloutCard(r, o.now)).join("")}</details>` : ""}
 </section>
-<section id="devices"><h2>Devices <span class="muted">${o.total} known · ${[...versions].map(([v, n]) => `${esc(v)}: ${n}`).join(" · ")}${
+<section id="devices"><h2>Devices <span class="muted">${o.picture.total} known · ${o.picture.versions.map((v) => `${esc(v.label)}: ${v.count}`).join(" · ")}${
       rolledBack ? ` · <strong style="color:#c62828">${rolledBack} rolled back</strong>` : ""
     }</span></h2>
+${o.picture.total ? `${charts(o, current)}${searchForm(o)}` : ""}
 ${
-  o.devices.length
-    ? `<table class="cards devices"><thead><tr><th>Device</th><th>Channel</th><th>Version</th><th>Chip</th><th>Last seen</th><th>Last result</th><th>Last answer</th></tr></thead><tbody>
-${o.devices.map((d) => deviceRow(d, o.now)).join("")}</tbody></table>${o.total > o.devices.length ? `<p class="muted">Showing the ${o.devices.length} seen most recently.</p>` : ""}`
-    : '<p class="muted">No board has checked in yet. Boards check in at the advanced-updater endpoint (ota-server --config).</p>'
+  list.length
+    ? `<p class="muted" id="device-count" data-matching="${o.devices.matching}">${searching ? `${o.devices.matching} matching` : `${o.devices.matching} devices`}${
+        o.devices.pages > 1 ? ` · showing ${(o.devices.page - 1) * o.devices.size + 1}–${(o.devices.page - 1) * o.devices.size + list.length}` : ""
+      }</p><table class="cards devices"><thead><tr><th>Device</th><th>Channel</th><th>Version</th><th>Chip</th><th>Last seen</th><th>Last result</th><th>Last answer</th></tr></thead><tbody>
+${list.map((d) => deviceRow(d, o.now)).join("")}</tbody></table>${pager(o)}`
+    : o.picture.total
+      ? '<p class="muted" id="device-count" data-matching="0">No device matches.</p>'
+      : '<p class="muted">No board has checked in yet. Boards check in at the advanced-updater endpoint (ota-server --config).</p>'
 }</section>
 <section id="upload"><h2>Upload an image</h2>
 <form id="upload-form"><div class="grid">

@@ -9,11 +9,37 @@ import { normalizeMac } from "../device-headers";
 import { createRollout } from "./admin-api";
 import { SESSION_COOKIE, SESSION_MAX_AGE_S } from "./auth";
 import { devicePage, loginPage, overviewPage } from "./dashboard-pages";
+import { fleetPicture, searchDevices, type DeviceFilter } from "./device-search";
 import type { Fleet } from "./fleet";
 import { catalogBins, catalogImage } from "./images";
 import { FleetError } from "./rollouts";
 
 type Form = Record<string, string | undefined>;
+
+interface OverviewQuery {
+  error?: string;
+  note?: string;
+  mac?: string;
+  version?: string;
+  channel?: string;
+  result?: string;
+  page?: number;
+}
+
+// Search values go to SQL only as parameters; PostgreSQL refuses a NUL in text, so none may get that far.
+const searchText = (max: number) => ({ type: "string", maxLength: max, pattern: "^[^\\u0000]*$" }) as const;
+const overviewQuery = {
+  type: "object",
+  properties: {
+    error: { type: "string" },
+    note: { type: "string" },
+    mac: searchText(64),
+    version: searchText(64),
+    channel: searchText(32),
+    result: searchText(16),
+    page: { type: "integer", minimum: 1, maximum: 1_000_000 },
+  },
+} as const;
 
 function html(reply: FastifyReply, body: string, status = 200): FastifyReply {
   return reply.code(status).type("text/html; charset=utf-8").header("cache-control", "no-store").header("x-frame-options", "DENY").send(body);
@@ -66,25 +92,32 @@ export const dashboardPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app,
     return reply.redirect("/dashboard", 303);
   });
 
-  app.post("/dashboard/logout", async (_request, reply) => {
+  app.post("/dashboard/logout", async (request, reply) => {
+    fleet.auth.signOut(request.cookies?.[SESSION_COOKIE]);
     reply.header("set-cookie", `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     return reply.redirect("/dashboard", 303);
   });
 
-  app.get<{ Querystring: { error?: string; note?: string } }>("/dashboard", async (request, reply) => {
-    const [devices, total, rollouts, bins] = await Promise.all([fleet.registry.devices({ limit: 500 }), fleet.registry.count(), fleet.rollouts.list(20), catalogBins(fleet.root)]);
+  app.get<{ Querystring: OverviewQuery }>("/dashboard", { schema: { querystring: overviewQuery } }, async (request, reply) => {
+    const q = request.query;
+    // An empty field of the search form is no filter.
+    const given = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v.trim());
+    const filter: DeviceFilter = { mac: given(q.mac), version: given(q.version), channel: given(q.channel), result: given(q.result) };
+    const [devices, picture, rollouts, bins] = await Promise.all([
+      searchDevices(fleet.db, filter, q.page ?? 1),
+      fleetPicture(fleet.db),
+      fleet.rollouts.list(20),
+      catalogBins(fleet.root),
+    ]);
     const images = [];
     for (const path of bins) {
       const info = await catalogImage(fleet.root, path).catch(() => undefined);
       if (info) images.push({ path, version: info.version });
     }
-    const channels = [...new Set(["stable", "beta", ...devices.map((d) => d.channel)])];
-    // Boards whose last update failed first, then by MAC: a stable order to scan.
-    const failedFirst = (d: { lastResult: string | null }) => (d.lastResult === "rolled-back" || d.lastResult === "failed" ? 0 : 1);
-    devices.sort((a, b) => failedFirst(a) - failedFirst(b) || a.mac.localeCompare(b.mac));
-    const error = typeof request.query.error === "string" ? request.query.error.slice(0, 300) : undefined;
-    const note = typeof request.query.note === "string" ? request.query.note.slice(0, 300) : undefined;
-    return html(reply, overviewPage({ now: fleet.now(), devices, total, rollouts, images, channels, error, note, maxUploadBytes: fleet.maxUploadBytes }));
+    const channels = [...new Set(["stable", "beta", ...picture.channels])];
+    const error = typeof q.error === "string" ? q.error.slice(0, 300) : undefined;
+    const note = typeof q.note === "string" ? q.note.slice(0, 300) : undefined;
+    return html(reply, overviewPage({ now: fleet.now(), devices, filter, picture, rollouts, images, channels, error, note, maxUploadBytes: fleet.maxUploadBytes }));
   });
 
   app.get<{ Params: { mac: string } }>("/dashboard/devices/:mac", async (request, reply) => {
@@ -107,11 +140,14 @@ export const dashboardPlugin: FastifyPluginAsync<{ fleet: Fleet }> = async (app,
   app.post<{ Body: Form }>("/dashboard/rollouts", async (request, reply) =>
     act(reply, () => createRollout(fleet, rolloutFromForm(request.body ?? {})), (id) => `Rollout ${id} started`),
   );
-  app.post<{ Params: { id: string; action: string } }>("/dashboard/rollouts/:id/:action", async (request, reply) => {
+  app.post<{ Params: { id: string; action: string }; Body: Form | undefined }>("/dashboard/rollouts/:id/:action", async (request, reply) => {
     const id = Number(request.params.id);
     const { action } = request.params;
     if (!Number.isInteger(id) || id < 1) return back(reply, { error: "No such rollout" });
-    if (action === "advance") return act(reply, () => fleet.rollouts.advance(id), (n) => `Rollout ${n} advanced`);
+    // The page's Advance button names the stage it showed: a second press (or a second admin) is refused.
+    const seen = Number(request.body?.stage);
+    const stage = Number.isInteger(seen) && seen >= 1 ? seen : undefined;
+    if (action === "advance") return act(reply, () => fleet.rollouts.advance(id, "by hand", { stage }), (n) => `Rollout ${n} advanced`);
     if (action === "halt") return act(reply, () => fleet.rollouts.halt(id), (n) => `Rollout ${n} halted`);
     if (action === "resume") return act(reply, () => fleet.rollouts.resume(id), (n) => `Rollout ${n} resumed`);
     return back(reply, { error: `Unknown action ${action.slice(0, 20)}` });

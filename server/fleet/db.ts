@@ -25,6 +25,12 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   readonly dialect: Dialect;
+  /**
+   * Appended to a SELECT inside a transaction to lock the rows it reads until
+   * the commit (PostgreSQL: FOR UPDATE; SQLite: "", BEGIN IMMEDIATE already
+   * holds the only write lock). Servers sharing one PostgreSQL serialise on it.
+   */
+  readonly forUpdate: string;
   /** For banners and logs: the file, or the PostgreSQL URL without its password. */
   readonly description: string;
   /**
@@ -46,6 +52,7 @@ export async function openDb(spec: string): Promise<Db> {
 
 class SqliteDb implements Db {
   readonly dialect = "sqlite" as const;
+  readonly forUpdate = "";
   private readonly statements = new Map<string, Database.Statement>();
   // better-sqlite3 is synchronous; a transaction awaits between its
   // statements, so everything goes through one queue to keep others out.
@@ -161,26 +168,40 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-function queryable(client: pg.Pool | pg.PoolClient, texts: Map<string, string>): Queryable {
-  const text = (sql: string) => {
-    let t = texts.get(sql);
-    if (t === undefined) {
-      t = numbered(sql);
-      texts.set(sql, t);
+/** A statement as pg sends it; `name` makes PostgreSQL parse and plan it once per connection. */
+type Statement = { text: string; name?: string };
+
+/**
+ * Named (prepared) statements, except those whose result columns could change
+ * under a running server (`SELECT *`: another server's migration adding a
+ * column would make a prepared one fail until reconnect).
+ */
+function statement(sql: string, n: number): Statement {
+  const text = numbered(sql);
+  return /\bSELECT\s+\*|\.\*/i.test(sql) ? { text } : { text, name: `ota_${n}` };
+}
+
+function queryable(client: pg.Pool | pg.PoolClient, statements: Map<string, Statement>): Queryable {
+  const config = (sql: string, params: readonly Param[]) => {
+    let st = statements.get(sql);
+    if (st === undefined) {
+      st = statement(sql, statements.size + 1);
+      statements.set(sql, st);
     }
-    return t;
+    return { ...st, values: params as Param[] };
   };
   return {
-    all: async <T>(sql: string, params: readonly Param[] = []) => (await client.query(text(sql), params as Param[])).rows as T[],
-    get: async <T>(sql: string, params: readonly Param[] = []) => (await client.query(text(sql), params as Param[])).rows[0] as T | undefined,
-    run: async (sql: string, params: readonly Param[] = []) => (await client.query(text(sql), params as Param[])).rowCount ?? 0,
+    all: async <T>(sql: string, params: readonly Param[] = []) => (await client.query(config(sql, params))).rows as T[],
+    get: async <T>(sql: string, params: readonly Param[] = []) => (await client.query(config(sql, params))).rows[0] as T | undefined,
+    run: async (sql: string, params: readonly Param[] = []) => (await client.query(config(sql, params))).rowCount ?? 0,
     exec: async (sql: string) => void (await client.query(sql)),
   };
 }
 
 class PostgresDb implements Db {
   readonly dialect = "postgres" as const;
-  private readonly texts = new Map<string, string>();
+  readonly forUpdate = " FOR UPDATE";
+  private readonly texts = new Map<string, Statement>();
   private readonly pooled: Queryable;
 
   private constructor(
@@ -191,7 +212,11 @@ class PostgresDb implements Db {
   }
 
   static async open(url: string): Promise<PostgresDb> {
-    const pool = new pg.Pool({ connectionString: url, max: 10, types, connectionTimeoutMillis: 10_000 });
+    // Single statements (a check-in's rows, repeated by the board at its next
+    // check-in anyway) commit without waiting for the WAL flush: a crash of
+    // PostgreSQL may lose the last fraction of a second of them, never
+    // corrupt anything. Transactions (rollout decisions) wait for it.
+    const pool = new pg.Pool({ connectionString: url, max: 10, types, connectionTimeoutMillis: 10_000, options: "-c synchronous_commit=off" });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on("error", () => undefined);
     const shown = new URL(url);
@@ -220,16 +245,24 @@ class PostgresDb implements Db {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // pg-pool listens for errors only on idle clients: a checked-out one whose
+    // server goes away (restart, kill) would emit an unhandled 'error' and end
+    // the process. The failing query reports it instead.
+    const ignore = () => undefined;
+    client.on("error", ignore);
+    let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
+      await client.query("BEGIN; SET LOCAL synchronous_commit = on");
       const result = await fn(queryable(client, this.texts));
       await client.query("COMMIT");
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      await client.query("ROLLBACK").catch((e: Error) => (broken = e));
       throw error;
     } finally {
-      client.release();
+      client.removeListener("error", ignore);
+      // A client that cannot even roll back is dropped, not handed to the next caller.
+      client.release(broken);
     }
   }
 

@@ -33,6 +33,8 @@ export interface FleetOptions {
   maxUploadBytes?: number;
   /** How often scheduled rollout advances are checked, ms. Default 1000. */
   tickMs?: number;
+  /** How long a check-in waits for the registry before the rules answer alone, ms. Default 2000. */
+  deadlineMs?: number;
   /** Board credentials (board-auth.ts): the fleet secret boards sign their check-ins with. Never printed. */
   fleetSecret?: string;
   /** With fleetSecret: a check-in without valid credentials is answered by the rules alone and not recorded. */
@@ -79,6 +81,7 @@ export class Fleet {
   readonly rollouts: Rollouts;
   readonly auth: AdminAuth;
   readonly maxUploadBytes: number;
+  private readonly deadlineMs: number;
   readonly boardAuth: BoardAuth | undefined;
   readonly retention: Retention;
   /** Check-ins refused credentials under requireBoardAuth: answered by the rules, never recorded. */
@@ -103,6 +106,7 @@ export class Fleet {
     this.auth = auth;
     this.boardAuth = options.fleetSecret === undefined ? undefined : new BoardAuth(options.fleetSecret, options.requireBoardAuth ?? false, options.boardAuthWindowMs);
     this.maxUploadBytes = options.maxUploadBytes ?? 16 * 1024 * 1024;
+    this.deadlineMs = options.deadlineMs ?? 2000;
     const tickMs = options.tickMs ?? 1000;
     this.ticker = setInterval(() => this.track(this.rollouts.tick()).catch((error: Error) => log.error({ err: error.message }, "fleet: scheduled advance failed")), tickMs);
     this.ticker.unref();
@@ -137,73 +141,100 @@ export class Fleet {
     if (!mac) return ruled;
     const report = parseUpdateReport(request.headers, device.family);
     const mod = readModHeaders(request.headers);
-    const channel = ruled?.channel ?? DEFAULT_CHANNEL;
-    const bucket = bucketOf(mac);
+    // Trusted only once its credentials are checked, when boards carry them: a check-in the deadline
+    // cut short is then recorded as untrusted (or, under requireBoardAuth, not at all).
+    const decision: Decision = { device, mac, report, trusted: this.boardAuth === undefined, image: device.mode === "sketch" ? ruled?.firmware : ruled?.filesystem, source: ruled?.source, mod, modImage: ruled?.mod };
+    this.decisions.set(request, decision);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // A registry that stops answering (PostgreSQL restarting, a lock held) must not hold the board:
+    // past the deadline the rules answer and the late choice is dropped.
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.deadlineMs)));
     try {
-      let trusted = true;
-      if (this.boardAuth) {
-        const credentials = await this.track(this.boardAuth.check(this.db, request.headers, mac, this.now()));
-        if (!credentials.ok) {
-          if (this.boardAuth.required) {
-            this.unrecorded.add(request);
-            request.log.info({ reason: credentials.reason }, "fleet: check-in without valid board credentials: answered by the rules, not recorded");
-            return ruled;
-          }
-          trusted = false;
-        }
+      const consulted = await Promise.race([this.consult(request, decision, ruled, mod), late]);
+      if (!consulted) {
+        request.log.error({ deadlineMs: this.deadlineMs }, "fleet: registry too slow, answering by the rules");
+        return ruled;
       }
-      const decision: Decision = { device, mac, report, trusted, image: device.mode === "sketch" ? ruled?.firmware : ruled?.filesystem, source: ruled?.source, mod, modImage: ruled?.mod };
-      this.decisions.set(request, decision);
-      await this.track(
-        this.registry.touch(
-          {
-            mac, family: device.family, channel, bucket, apMac: device.apMac, baseMac: device.baseMac, chip: chipOf(device),
-            flashSize: device.chipSize, freeSpace: device.freeSpace, sketchSize: device.sketchSize, version: device.version,
-            sketchMd5: device.sketchMd5, sdkVersion: device.sdkVersion, report,
-            runningMod: mod.host ? mod.running : undefined, modHost: mod.host ? hostText(mod.host) : undefined, modReport: mod.report,
-          },
-          this.now(),
-        ),
-      );
-      if (report) {
-        const { halted, notCounted } = await this.track(this.rollouts.recordReport(mac, report, "firmware", trusted));
-        decision.reportNotCounted = notCounted;
-        if (halted !== undefined) request.log.warn({ rollout: halted }, "fleet: rollout halted by its failure threshold");
-        if (notCounted) request.log.info({ result: report.result, notCounted }, "fleet: report recorded, not counted toward its rollout");
+      if (consulted.unrecorded) return ruled;
+      for (const halted of consulted.halted) request.log.warn({ rollout: halted }, "fleet: rollout halted by its failure threshold");
+      if (consulted.choice) {
+        decision.choice = consulted.choice;
+        decision.image = consulted.choice.image;
+        decision.source = consulted.choice.source;
       }
-      if (mod.report) {
-        const { halted, notCounted } = await this.track(this.rollouts.recordReport(mac, mod.report, "mod", trusted));
-        decision.modReportNotCounted = notCounted;
-        if (halted !== undefined) request.log.warn({ rollout: halted }, "fleet: mod rollout halted by its failure threshold");
-        if (notCounted) request.log.info({ result: mod.report.result, notCounted }, "fleet: mod report recorded, not counted toward its rollout");
+      if (consulted.modChoice) {
+        decision.modChoice = consulted.modChoice;
+        decision.modImage = consulted.modChoice.image;
       }
-      if (device.mode !== "sketch") return ruled;
-      if (device.version !== undefined) await this.track(this.rollouts.noteRunningVersion(mac, device.version, "firmware", trusted));
-      let target = ruled;
-      const choice = await this.track(this.rollouts.choose(channel, mac, bucket));
-      if (choice) {
-        decision.choice = choice;
-        decision.image = choice.image;
-        decision.source = choice.source;
-        const { version: _ruleVersion, ...rest } = ruled ?? { source: choice.source };
-        target = { ...rest, source: choice.source, firmware: choice.image };
-      }
-      // Mod rollouts only for boards that host mods: no query for the others.
-      if (mod.host) {
-        if (mod.running) await this.track(this.rollouts.noteRunningVersion(mac, mod.running, "mod", trusted));
-        const modChoice = await this.track(this.rollouts.choose(channel, mac, bucket, "mod"));
-        if (modChoice) {
-          decision.modChoice = modChoice;
-          decision.modImage = modChoice.image;
-          target = { ...(target ?? { source: modChoice.source }), mod: modChoice.image };
-        }
-      }
-      return target;
+      return consulted.target;
     } catch (error) {
       request.log.error({ err: (error as Error).message }, "fleet: registry unavailable, answering by the rules");
       return ruled;
+    } finally {
+      clearTimeout(timer);
     }
   };
+
+  /**
+   * The registry's part of a check-in: the board's credentials, its row, its
+   * reports (counted toward a rollout only when they can be true), and the
+   * rollouts' choice. `unrecorded`: refused credentials under requireBoardAuth.
+   */
+  private async consult(request: FastifyRequest, decision: Decision, ruled: Target | undefined, mod: ModHeaders) {
+    const { device, mac, report } = decision;
+    const channel = ruled?.channel ?? DEFAULT_CHANNEL;
+    const bucket = bucketOf(mac);
+    const halted: number[] = [];
+    if (this.boardAuth) {
+      const credentials = await this.track(this.boardAuth.check(this.db, request.headers, mac, this.now()));
+      if (credentials.ok) decision.trusted = true;
+      else if (this.boardAuth.required) {
+        this.unrecorded.add(request);
+        request.log.info({ reason: credentials.reason }, "fleet: check-in without valid board credentials: answered by the rules, not recorded");
+        return { unrecorded: true as const, target: ruled, halted };
+      }
+    }
+    const trusted = decision.trusted;
+    await this.track(
+      this.registry.touch(
+        {
+          mac, family: device.family, channel, bucket, apMac: device.apMac, baseMac: device.baseMac, chip: chipOf(device),
+          flashSize: device.chipSize, freeSpace: device.freeSpace, sketchSize: device.sketchSize, version: device.version,
+          sketchMd5: device.sketchMd5, sdkVersion: device.sdkVersion, report,
+          runningMod: mod.host ? mod.running : undefined, modHost: mod.host ? hostText(mod.host) : undefined, modReport: mod.report,
+        },
+        this.now(),
+      ),
+    );
+    if (report) {
+      const { halted: id, notCounted } = await this.track(this.rollouts.recordReport(mac, report, "firmware", trusted));
+      decision.reportNotCounted = notCounted;
+      if (id !== undefined) halted.push(id);
+      if (notCounted) request.log.info({ result: report.result, notCounted }, "fleet: report recorded, not counted toward its rollout");
+    }
+    if (mod.report) {
+      const { halted: id, notCounted } = await this.track(this.rollouts.recordReport(mac, mod.report, "mod", trusted));
+      decision.modReportNotCounted = notCounted;
+      if (id !== undefined) halted.push(id);
+      if (notCounted) request.log.info({ result: mod.report.result, notCounted }, "fleet: mod report recorded, not counted toward its rollout");
+    }
+    if (device.mode !== "sketch") return { target: ruled, halted };
+    if (device.version !== undefined) await this.track(this.rollouts.noteRunningVersion(mac, device.version, "firmware", trusted));
+    let target = ruled;
+    const choice = await this.track(this.rollouts.choose(channel, mac, bucket));
+    if (choice) {
+      const { version: _ruleVersion, ...rest } = ruled ?? { source: choice.source };
+      target = { ...rest, source: choice.source, firmware: choice.image };
+    }
+    // Mod rollouts only for boards that host mods: no query for the others.
+    let modChoice: Choice | undefined;
+    if (mod.host) {
+      if (mod.running) await this.track(this.rollouts.noteRunningVersion(mac, mod.running, "mod", trusted));
+      modChoice = await this.track(this.rollouts.choose(channel, mac, bucket, "mod"));
+      if (modChoice) target = { ...(target ?? { source: modChoice.source }), mod: modChoice.image };
+    }
+    return { target, halted, choice, modChoice };
+  }
 
   /** Called once per response when its connection part is over (finished or cut). */
   responseClosed(request: FastifyRequest, reply: FastifyReply, bytesBefore: number, startedAt: number, startedMs: number): void {
@@ -217,6 +248,8 @@ export class Fleet {
     if (this.unrecorded.has(request)) return;
     const status = reply.statusCode;
     const onUpdater = this.endpoint !== undefined && request.routeOptions.url === this.endpoint;
+    // Under requireBoardAuth a check-in is recorded only once its credentials passed (not when the deadline cut the check short).
+    if (onUpdater && this.boardAuth?.required && this.decisions.get(request)?.trusted !== true) return;
     // What the server decided to send (send-file.ts); a board's `<image>.sig` fetch goes with the image's download.
     const sent = sentFile(request);
     const isDownload = sent !== undefined && !isSignatureName(sent.path);

@@ -216,6 +216,14 @@ ALTER TABLE devices ADD COLUMN history_rows BIGINT NOT NULL DEFAULT 0;
 UPDATE devices SET history_rows = (SELECT count(*) FROM checkins WHERE checkins.mac = devices.mac);
 `,
   },
+  {
+    version: 5,
+    name: "dashboard at fleet scale: devices by version and by last result (the fleet's picture and its filters)",
+    sql: `
+CREATE INDEX devices_version ON devices (version);
+CREATE INDEX devices_last_result ON devices (last_result);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

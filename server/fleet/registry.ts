@@ -150,7 +150,7 @@ export interface DownloadView {
 
 type DbRow = Record<string, unknown>;
 
-function deviceView(r: DbRow): DeviceView {
+export function deviceView(r: DbRow): DeviceView {
   return {
     mac: String(r.mac),
     family: String(r.family),

@@ -154,6 +154,9 @@ export function checkStages(stages: unknown): number[] {
   return stages as number[];
 }
 
+/** Any constant: PostgreSQL's advisory lock around creating and resuming rollouts. */
+const CHANNEL_LOCK_KEY = 7_462_014;
+
 const iso = (ms: number) => new Date(Number(ms)).toISOString();
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 
@@ -176,8 +179,9 @@ export class Rollouts {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private async row(q: Queryable, id: number): Promise<RolloutRow> {
-    const r = await q.get<RolloutRow>("SELECT * FROM rollouts WHERE id = ?", [id]);
+  /** `lock`: inside a transaction, hold the row until the commit (servers sharing a PostgreSQL take turns). */
+  private async row(q: Queryable, id: number, lock = false): Promise<RolloutRow> {
+    const r = await q.get<RolloutRow>(`SELECT * FROM rollouts WHERE id = ?${lock ? this.db.forUpdate : ""}`, [id]);
     if (!r) throw new FleetError(404, `no rollout ${id}`);
     return normalize(r);
   }
@@ -198,6 +202,7 @@ export class Rollouts {
     if (every !== null && (!Number.isInteger(every) || every < 100)) throw new FleetError(400, "advanceEveryMs: whole milliseconds, at least 100, or null");
     const now = this.now();
     const id = await this.db.transaction(async (tx) => {
+      await this.channelLock(tx);
       const open = await tx.all<{ id: number; state: RolloutState }>(
         "SELECT id, state FROM rollouts WHERE channel = ? AND kind = ? AND state IN ('active', 'halted')",
         [spec.channel, kind],
@@ -221,19 +226,32 @@ export class Rollouts {
     return this.get(id);
   }
 
-  async advance(id: number, by = "by hand"): Promise<RolloutView> {
+  /**
+   * One stage on. `expected.stage` (1-based): only from that stage, else 409,
+   * so two people pressing Advance at once move it once; `expected.due`: only
+   * while the scheduled advance is still due (several servers tick).
+   */
+  async advance(id: number, by = "by hand", expected: { stage?: number; due?: boolean } = {}): Promise<RolloutView> {
     const now = this.now();
     await this.db.transaction(async (tx) => {
-      const r = await this.row(tx, id);
+      const r = await this.row(tx, id, true);
       if (r.state === "halted") throw new FleetError(409, `rollout ${id} is halted: resume it first`);
       if (r.state !== "active") throw new FleetError(409, `rollout ${id} is ${r.state}`);
+      if (expected.stage !== undefined && expected.stage !== r.stage + 1) throw new FleetError(409, `rollout ${id} is at stage ${r.stage + 1} now, not ${expected.stage}`);
+      if (expected.due && !(r.advance_every_ms != null && Number(r.stage_started_at) + Number(r.advance_every_ms) <= now))
+        throw new FleetError(409, `rollout ${id} advanced meanwhile`);
       const stages = JSON.parse(r.stages) as number[];
       if (r.stage < stages.length - 1) {
-        await tx.run("UPDATE rollouts SET stage = ?, stage_started_at = ?, updated_at = ? WHERE id = ?", [r.stage + 1, now, now, id]);
+        // Conditional on what was read: a second writer that got past the lock changes nothing.
+        const changed = await tx.run("UPDATE rollouts SET stage = ?, stage_started_at = ?, updated_at = ? WHERE id = ? AND state = 'active' AND stage = ?", [
+          r.stage + 1, now, now, id, r.stage,
+        ]);
+        if (changed !== 1) throw new FleetError(409, `rollout ${id} changed meanwhile`);
         await this.event(tx, id, "advanced", r.stage + 2, `to ${stages[r.stage + 1]} % ${by}`, now);
         return;
       }
-      await tx.run("UPDATE rollouts SET state = 'completed', updated_at = ? WHERE id = ?", [now, id]);
+      const changed = await tx.run("UPDATE rollouts SET state = 'completed', updated_at = ? WHERE id = ? AND state = 'active' AND stage = ?", [now, id, r.stage]);
+      if (changed !== 1) throw new FleetError(409, `rollout ${id} changed meanwhile`);
       const [image, rollout] = r.kind === "mod" ? ["baseline_mod", "baseline_mod_rollout_id"] : ["baseline_image", "baseline_rollout_id"];
       await tx.run(
         `INSERT INTO channels (name, ${image}, ${rollout}, updated_at) VALUES (?, ?, ?, ?)
@@ -248,24 +266,32 @@ export class Rollouts {
   async halt(id: number, reason = "halted by hand"): Promise<RolloutView> {
     const now = this.now();
     await this.db.transaction(async (tx) => {
-      const r = await this.row(tx, id);
-      if (r.state !== "active") throw new FleetError(409, `rollout ${id} is ${r.state}`);
-      await this.haltIn(tx, r, reason, now);
+      const r = await this.row(tx, id, true);
+      if (r.state !== "active" || !(await this.haltIn(tx, r, reason, now))) throw new FleetError(409, `rollout ${id} is ${r.state === "active" ? "halted" : r.state}`);
     });
     return this.get(id);
   }
 
   /** `stage` (0-based) is the stage that tripped the halt; by hand, the current one. */
-  private async haltIn(tx: Queryable, r: RolloutRow, reason: string, now: number, stage = r.stage): Promise<void> {
-    await tx.run("UPDATE rollouts SET state = 'halted', halted_reason = ?, updated_at = ? WHERE id = ? AND state = 'active'", [reason, now, r.id]);
+  /** False when the rollout was no longer active (halted once, with one event, whoever comes first). */
+  private async haltIn(tx: Queryable, r: RolloutRow, reason: string, now: number, stage = r.stage): Promise<boolean> {
+    const changed = await tx.run("UPDATE rollouts SET state = 'halted', halted_reason = ?, updated_at = ? WHERE id = ? AND state = 'active'", [reason, now, r.id]);
+    if (changed !== 1) return false;
     await this.event(tx, r.id, "halted", stage + 1, reason, now);
+    return true;
+  }
+
+  /** Creating and resuming look at the channel's other rollouts: one at a time across servers (PostgreSQL). */
+  private async channelLock(tx: Queryable): Promise<void> {
+    if (this.db.dialect === "postgres") await tx.all("SELECT pg_advisory_xact_lock(?)", [CHANNEL_LOCK_KEY]);
   }
 
   /** Back to active at the same stage; the halt rule counts outcomes from now on. */
   async resume(id: number): Promise<RolloutView> {
     const now = this.now();
     await this.db.transaction(async (tx) => {
-      const r = await this.row(tx, id);
+      await this.channelLock(tx);
+      const r = await this.row(tx, id, true);
       if (r.state !== "halted") throw new FleetError(409, `rollout ${id} is ${r.state}, not halted`);
       const other = await tx.get<{ id: number }>("SELECT id FROM rollouts WHERE channel = ? AND kind = ? AND state = 'active'", [r.channel, r.kind]);
       if (other) throw new FleetError(409, `channel ${r.channel} has rollout ${other.id} under way`);
@@ -287,7 +313,7 @@ export class Rollouts {
       const r = normalize(raw);
       if (r.stage >= (JSON.parse(r.stages) as number[]).length - 1) continue; // completing stays a decision for a person
       try {
-        await this.advance(r.id, "on schedule");
+        await this.advance(r.id, "on schedule", { stage: r.stage + 1, due: true });
         advanced.push(r.id);
       } catch (error) {
         if (!(error instanceof FleetError)) throw error; // halted or advanced meanwhile
@@ -298,31 +324,35 @@ export class Rollouts {
 
   /** What the board should be offered instead of its rule's image (or, kind "mod", its rule's mod), if anything. */
   async choose(channel: string, mac: string, bucket: number, kind: RolloutKind = "firmware"): Promise<Choice | undefined> {
-    const rolledBack = new Set(
-      (
-        await this.db.all<{ image: string }>(
-          "SELECT r.image FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id WHERE d.mac = ? AND d.outcome = 'rolled-back' AND r.kind = ?",
-          [mac, kind],
-        )
-      ).map((r) => r.image),
-    );
-    const active = await this.db.get<RolloutRow>("SELECT * FROM rollouts WHERE channel = ? AND kind = ? AND state = 'active' ORDER BY id DESC LIMIT 1", [channel, kind]);
-    if (active && !rolledBack.has(active.image)) {
-      const r = normalize(active);
-      const stages = JSON.parse(r.stages) as number[];
-      const stage = firstStage(bucket, stages.slice(0, r.stage + 1));
-      if (stage >= 0) return { kind: "rollout", image: r.image, rolloutId: r.id, stage, source: `rollout ${r.id} stage ${stage + 1}`, ...(r.version ? { version: r.version } : {}) };
-    }
     const [column, rolloutColumn] = kind === "mod" ? ["baseline_mod", "baseline_mod_rollout_id"] : ["baseline_image", "baseline_rollout_id"];
-    const baseline = await this.db.get<{ image: string; id: number }>(
-      `SELECT ${column} AS image, ${rolloutColumn} AS id FROM channels WHERE name = ? AND ${column} IS NOT NULL`,
-      [channel],
+    // Every check-in asks this: one statement (one round trip to PostgreSQL) for the
+    // active rollout, the images this board rolled back, the channel's baseline and
+    // the last rollout image the board ran well.
+    type Row = { k: "active" | "rolled-back" | "baseline" | "kept"; image: string; id: number; stages: string | null; stage: number | null; version: string | null };
+    const rows = await this.db.all<Row>(
+      `SELECT 'active' AS k, a.image, a.id, a.stages, a.stage, a.version FROM
+         (SELECT image, id, stages, stage, version FROM rollouts WHERE channel = ? AND kind = ? AND state = 'active' ORDER BY id DESC LIMIT 1) AS a
+       UNION ALL
+       SELECT 'rolled-back', r.image, r.id, NULL, NULL, NULL FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+         WHERE d.mac = ? AND d.outcome = 'rolled-back' AND r.kind = ?
+       UNION ALL
+       SELECT 'baseline', ${column}, ${rolloutColumn}, NULL, NULL, NULL FROM channels WHERE name = ? AND ${column} IS NOT NULL
+       UNION ALL
+       SELECT 'kept', k.image, k.id, NULL, NULL, NULL FROM
+         (SELECT r.image AS image, r.id AS id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+          WHERE d.mac = ? AND d.outcome = 'valid' AND r.channel = ? AND r.kind = ? ORDER BY r.id DESC LIMIT 1) AS k`,
+      [channel, kind, mac, kind, channel, mac, channel, kind],
     );
-    const kept = await this.db.get<{ image: string; id: number }>(
-      `SELECT r.image AS image, r.id AS id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
-       WHERE d.mac = ? AND d.outcome = 'valid' AND r.channel = ? AND r.kind = ? ORDER BY r.id DESC LIMIT 1`,
-      [mac, channel, kind],
-    );
+    const rolledBack = new Set(rows.filter((r) => r.k === "rolled-back").map((r) => r.image));
+    const active = rows.find((r) => r.k === "active");
+    if (active && !rolledBack.has(active.image)) {
+      const id = Number(active.id);
+      const stages = JSON.parse(active.stages!) as number[];
+      const stage = firstStage(bucket, stages.slice(0, Number(active.stage) + 1));
+      if (stage >= 0) return { kind: "rollout", image: active.image, rolloutId: id, stage, source: `rollout ${id} stage ${stage + 1}`, ...(active.version ? { version: active.version } : {}) };
+    }
+    const baseline = rows.find((r) => r.k === "baseline");
+    const kept = rows.find((r) => r.k === "kept");
     const candidates: Choice[] = [];
     if (baseline && !rolledBack.has(baseline.image))
       candidates.push({ kind: "baseline", image: baseline.image, rolloutId: Number(baseline.id), source: `channel ${channel} ${kind === "mod" ? "mod " : ""}baseline (rollout ${baseline.id})` });
@@ -400,6 +430,10 @@ export class Rollouts {
     if (!known) return {};
     if (known.outcome === report.result && (known.not_counted ?? undefined) === whyNot(known)) return known.not_counted ? { notCounted: known.not_counted } : {};
     return this.db.transaction(async (tx) => {
+      // The rollout's row first: reports of one rollout are counted one at a
+      // time, so concurrent failures on several servers see each other and
+      // the halt fires once.
+      await this.row(tx, Number(known.rollout_id), true);
       const row = await this.reportRow(tx, mac, report, kind);
       if (!row) return {};
       const notCounted = whyNot(row);
@@ -410,7 +444,7 @@ export class Rollouts {
         report.result, now, notCounted ? 0 : 1, notCounted ?? null, rolloutId, mac,
       ]);
       if (notCounted || !isFailure(report.result)) return outcome;
-      const r = await this.row(tx, rolloutId);
+      const r = await this.row(tx, rolloutId, true);
       if (r.state !== "active") return outcome;
       const stage = Number(row.stage);
       const c = await tx.get<{ done: number; bad: number }>(
@@ -422,8 +456,8 @@ export class Rollouts {
       const done = Number(c?.done ?? 0);
       const bad = Number(c?.bad ?? 0);
       if (done < r.min_outcomes || bad / done <= r.threshold) return outcome;
-      await this.haltIn(tx, r, `stage ${stage + 1}: ${bad} of ${done} updates failed or rolled back (${pct(bad / done)} > ${pct(r.threshold)})`, now, stage);
-      return { halted: rolloutId };
+      const halted = await this.haltIn(tx, r, `stage ${stage + 1}: ${bad} of ${done} updates failed or rolled back (${pct(bad / done)} > ${pct(r.threshold)})`, now, stage);
+      return halted ? { halted: rolloutId } : outcome;
     });
   }
 

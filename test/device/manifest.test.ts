@@ -317,6 +317,58 @@ test("the import walk notices a module missing from the manifest", () => {
   }
 });
 
+/** Module keys of our own files reached from "main" on a platform (the files XS loads at run time unless preloaded). */
+function reachedKeys(platform: string): Set<string> {
+  const keys = keysFor(platform);
+  const reached = new Set<string>();
+  const queue = ["main"];
+  while (queue.length > 0) {
+    const key = queue.shift()!;
+    if (reached.has(key)) continue;
+    const file = keys.get(key);
+    if (file === undefined || !/\.(ts|js)$/.test(file) || !existsSync(join(root, file))) continue;
+    reached.add(key);
+    for (const specifier of runtimeImports(file)) queue.push(specifier.startsWith(".") ? posix.normalize(posix.join(posix.dirname(key), specifier)) : specifier);
+  }
+  return reached;
+}
+
+/**
+ * Our modules XS loads at run time, and why each cannot be preloaded (docs/architecture.md,
+ * "Memory"). A preloaded module is run by the linker at build time: its functions, classes and
+ * constants are in flash and cost no XS heap; a module loaded at run time puts every function
+ * and class it defines in the slot heap (in the simulator the idle portal went from 285-298 KB
+ * of slots to 61-69 KB by preloading the rest).
+ */
+const NOT_PRELOADED: Record<string, string> = {
+  main: "runs the app when it loads (Wi-Fi, sockets, files: native calls the linker cannot make)",
+  "modules/moddable/platform": "builds the platform when it loads (the simulator's plays the bootloader on its files)",
+  "modules/moddable/preference-store": "the SDK's preference module reads its file when it loads in the simulator",
+  "ota/host": "the host connects its receivers at run time, and mods import it by name",
+};
+/** Simulator adapters over the ECMA-419 files module, which the linker cannot run ("link: unavailable function"). */
+const NOT_PRELOADED_LIN = ["modules/moddable/files-root", "modules/moddable/flash-area-file", "modules/moddable/ota-writer-file", "modules/moddable/sim-flash"];
+
+test("preload: every core module and every adapter main reaches is preloaded, except those that cannot be", () => {
+  const coreKeys = readdirSync(join(root, "modules/core"), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => posix.join("modules/core", f.replace(/\\/g, "/").replace(/\.ts$/, "")));
+  assert.ok(coreKeys.length >= 50, `found ${coreKeys.length} core modules`);
+  for (const platform of ["esp32", "lin"]) {
+    const preload = new Set([...list(manifest.preload), ...list(manifest.platforms[platform].preload)]);
+    const keys = keysFor(platform);
+    for (const key of preload) assert.ok(keys.has(key) || key in SDK[platform] || key.startsWith("embedded:"), `${platform}: preload names ${key}, which no module has`);
+    for (const key of coreKeys) assert.ok(preload.has(key), `${platform}: ${key} is preloaded (engine-neutral: nothing in it needs the device)`);
+    const runtime = platform === "lin" ? [...Object.keys(NOT_PRELOADED), ...NOT_PRELOADED_LIN] : Object.keys(NOT_PRELOADED);
+    const reached = reachedKeys(platform);
+    assert.ok(reached.size >= 60, `${platform}: only ${reached.size} modules reached`);
+    for (const key of reached) {
+      if (runtime.includes(key)) assert.ok(!preload.has(key), `${platform}: ${key} cannot be preloaded`);
+      else assert.ok(preload.has(key), `${platform}: ${key} is loaded at run time (in the heap): preload it, or say in NOT_PRELOADED why it cannot be`);
+    }
+  }
+});
+
 const sdk = process.env.MODDABLE;
 test("SDK paths exist in $MODDABLE", { skip: sdk && existsSync(sdk) ? false : "set MODDABLE to an SDK checkout to check $(MODULES) paths" }, () => {
   const expand = (p: string) => p.replace("$(MODULES)", join(sdk!, "modules")).replace("$(MODDABLE)", sdk!);

@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProgressView } from "../../ota/progress";
+import { checkingText } from "../../ota/push";
 
 function fakeOut(isTTY: boolean) {
   const writes: string[] = [];
@@ -54,4 +55,10 @@ test("pipe: a line at each 10 % passed (all of them when one piece passes severa
   assert.deepEqual([...text.matchAll(/^b {2}(\d+) %/gm)].map((m) => Number(m[1])), [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
   assert.equal(text.match(/verifying/g)?.length, 1);
   assert.ok(!text.includes("\x1b"));
+});
+
+test("the start-up check's phase names what is checked: a mod's check is not the firmware's", () => {
+  assert.equal(checkingText({ kind: "mod" }, 12_300), "checking the new mod: 13 s left");
+  assert.equal(checkingText({ kind: "mod" }, undefined), "checking the new mod");
+  assert.equal(checkingText({ kind: "image" }, 5_000), "checking the new firmware: 5 s left");
 });

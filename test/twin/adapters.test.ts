@@ -5,8 +5,9 @@ import { createServer } from "node:http";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
-import type { HttpFailure } from "../../modules/core/ports";
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
+import type { HttpFailure, PortalRequest } from "../../modules/core/ports";
+import { IDLE_MS, PortalServer } from "../../twin/adapters/portal-server";
 import { NodeHttpClient } from "../../twin/adapters/http-client";
 import { JsonFileStore } from "../../twin/adapters/store";
 import { nodeDigest } from "../../twin/adapters/digest";
@@ -182,4 +183,57 @@ test("digest and clock adapters", async () => {
   assert.equal(clock.pending, 1);
   clock.dispose();
   assert.equal(clock.pending, 0);
+});
+
+/** A raw TCP client of the twin's portal server: resolves with the ms until the server closed it. */
+function closedAfter(port: number, send: (socket: Socket) => void, limitMs: number): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = connect(port, "127.0.0.1", () => send(socket));
+    const timer = setTimeout(() => (socket.destroy(), resolve(undefined)), limitMs);
+    socket.on("data", () => {});
+    socket.on("error", reject);
+    socket.on("close", () => (clearTimeout(timer), resolve(performance.now() - started)));
+  });
+}
+
+test("portal server: a connection with no traffic for idleMs is closed, as the board's server does (30 s there); a slow upload that keeps sending is not, and an idle one's sink hears \"idle\"", async () => {
+  assert.equal(IDLE_MS, 30_000, "the board's default");
+  const portal = new PortalServer({ idleMs: 300 });
+  const aborts: string[] = [];
+  let written = 0;
+  portal.handler = Object.assign(() => ({ status: 200, headers: [], body: "ok" }), {
+    bodyRouter: (head: PortalRequest) => (head.path === "/up" ? { stream: { write: (c: Uint8Array) => void (written += c.length), end: () => ({ status: 202, headers: [], body: "" }), abort: (why: string) => void aborts.push(why) } } : undefined),
+  });
+  const port = await portal.listen(0);
+  try {
+    // half a request head, then nothing
+    const idle = await closedAfter(port, (s) => s.write("GET / HTTP/1.1\r\nHost: x\r\n"), 3000);
+    assert.ok(idle !== undefined && idle >= 250 && idle < 2000, `closed after ${idle} ms`);
+    // an upload's body that stops after its first bytes: closed, its sink aborted as idle
+    const stalled = await closedAfter(port, (s) => s.write("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc"), 3000);
+    assert.ok(stalled !== undefined && stalled < 2000, `closed after ${stalled} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(aborts, ["idle"]);
+    // a slow client that sends something every 100 ms for 900 ms (three times idleMs) is served
+    let answer = "";
+    const slow = await closedAfter(
+      port,
+      (s) => {
+        s.on("data", (d: Buffer) => (answer += d.toString()));
+        s.write("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n");
+        let sent = 0;
+        const tick = setInterval(() => {
+          s.write("x");
+          if (++sent === 10) clearInterval(tick);
+        }, 100);
+      },
+      5000,
+    );
+    assert.ok(slow !== undefined && slow >= 900, `closed after ${slow} ms`);
+    assert.match(answer, /^HTTP\/1\.1 202/);
+    assert.equal(written, 3 + 10);
+  } finally {
+    await portal.close();
+  }
 });

@@ -8,7 +8,9 @@
 // "reboots" there is no handler and connections are dropped, as an
 // unreachable board would. Each request carries the client's address and the
 // board address it arrived at (`boardAddress` maps the socket's local address:
-// the twin's loopback plays the board's access point).
+// the twin's loopback plays the board's access point). A connection with no traffic either way for idleMs
+// (default 30 s, the board's: modules/moddable/http-server.ts) is closed and
+// its body sink aborted with "idle", as the board's sweep does.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { PortalBodyRouter, PortalBodySink, PortalRequest, PortalResponse } from "../../modules/core/ports";
@@ -18,9 +20,19 @@ import { MAX_FORM_BODY } from "../../modules/core/portal/portal";
 /** Largest piece handed to a body sink (the port's bound). */
 export const BODY_PIECE = 4096;
 
+/** The board's default (modules/moddable/http-server.ts PortalServerOptions.idleMs). */
+export const IDLE_MS = 30_000;
+
+export interface PortalServerOptions {
+  /** A connection with no traffic for this long is closed. Default IDLE_MS. */
+  idleMs?: number;
+}
+
 export class PortalServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** Sockets closed for idleness: their sink's abort says so. */
+  private readonly idled = new WeakSet<Socket>();
   /** Told when a streamed body (an upload) has been taken whole: its path, size and the time from its first byte to its last (benches). */
   onStreamed: ((path: string, bytes: number, ms: number) => void) | undefined;
   /** The running firmware's handler (and its body router); undefined while the board restarts. */
@@ -28,11 +40,17 @@ export class PortalServer {
   /** The board's address a request arrived at, from the socket's local address (PortalRequest.localAddress); the socket's own when unset. */
   boardAddress: ((local: string) => string) | undefined;
 
-  constructor() {
+  constructor(options: PortalServerOptions = {}) {
+    const idleMs = options.idleMs ?? IDLE_MS;
     this.server = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10 * 60_000 }, (req, res) => this.serve(req, res));
-    this.server.on("connection", (socket) => {
+    this.server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
+      // Node's socket timeout restarts on every read and write: "idle" as the board's sweep means it.
+      socket.setTimeout(idleMs, () => {
+        this.idled.add(socket);
+        socket.destroy();
+      });
     });
   }
 
@@ -106,7 +124,7 @@ export class PortalServer {
     const abort = (why: string) => {
       if (done) return;
       done = true;
-      sink.abort(why);
+      sink.abort(this.idled.has(req.socket) ? "idle" : why);
       req.socket.destroy();
     };
     let first = 0;

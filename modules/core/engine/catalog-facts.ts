@@ -28,6 +28,8 @@ export interface CatalogFact {
   projectName?: string;
   /** MD5 of the file (lowercase hex), when the server has hashed it. */
   md5?: string;
+  /** Bytes (a mod row's size, which AutoConnect's listing lacks). */
+  size?: number;
   /** A signature file sits beside the image (the server does not judge it). */
   signed?: boolean;
   /** The first 16 hex digits of its key id (the key's fingerprint). */
@@ -36,8 +38,6 @@ export interface CatalogFact {
   kind?: "mod";
   /** A mod's XS major.minor (the server's "17.7"). */
   xs?: { major: number; minor: number };
-  /** A mod's size in bytes (AutoConnect's listing gives none for a file row). */
-  size?: number;
 }
 
 /** The XS versions a mod host has (ModHost.xs). */
@@ -70,12 +70,12 @@ export function toFact(row: Record<string, unknown>): CatalogFact | undefined {
   if (typeof version === "string" && version.length > 0 && version.length <= MAX_VERSION) fact.version = version;
   if (typeof projectName === "string" && projectName.length > 0 && projectName.length <= MAX_PROJECT) fact.projectName = projectName;
   if (typeof md5 === "string" && MD5_HEX.test(md5)) fact.md5 = md5.toLowerCase();
+  if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0) fact.size = size;
   if (typeof signed === "boolean") fact.signed = signed;
   if (typeof signer === "string" && /^[0-9a-f]{16}$/.test(signer)) fact.signer = signer;
   if (kind === "mod") fact.kind = "mod";
   const m = typeof xs === "string" ? /^(\d{1,3})\.(\d{1,3})(?:\.\d{1,3})?$/.exec(xs) : null;
   if (m) fact.xs = { major: Number(m[1]), minor: Number(m[2]) };
-  if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0) fact.size = size;
   return fact;
 }
 

@@ -4,7 +4,9 @@
 // server adapter reads it, to the updater's upload session, which runs the same
 // pipeline as a download. Contract (scripts and tests rely on it):
 //   Content-Length required (411), x-MD5 optional (32 hex digits, else 400),
-//   a form upload (multipart/form-data) is refused (415); 413 over the update
+//   a form upload (multipart/form-data, or application/x-www-form-urlencoded:
+//   a form without enctype, and curl --data-binary without -H "Content-Type:
+//   application/octet-stream") is refused (415); 413 over the update
 //   slot and 409 while another update runs, both before the body is read;
 //   202 {"ok":true} once the body is in: verify and commit follow, and
 //   /progress and /api/progress show the rest; 422 {"ok":false,"error"} when
@@ -36,6 +38,9 @@ const MAX_NAME = 64;
 
 type Routed = ReturnType<PortalBodyRouter>;
 
+/** The two form encodings (HTML 4.01 17.13.4): neither carries an image as its raw bytes. */
+const FORM_TYPE = /^\s*(?:multipart\/|application\/x-www-form-urlencoded\s*(?:;|$))/i;
+
 /** The text without control characters (a name from a header goes into progress and pages). */
 function printable(text: string): string {
   let out = "";
@@ -50,7 +55,7 @@ export function uploadSink(updater: Updater, head: PortalRequest, kind: UpdateKi
   const what = kind === "mod" ? "mod" : "image";
   const length = head.headers.get("content-length")?.trim();
   if (length === undefined || !/^\d{1,10}$/.test(length)) return refuse(411, `Send the ${what} with its size (Content-Length)`);
-  if (/^\s*multipart\//i.test(head.headers.get("content-type") ?? "")) return refuse(415, `Send the ${what} as the raw request body (Content-Type: application/octet-stream), not as a form`);
+  if (FORM_TYPE.test(head.headers.get("content-type") ?? "")) return refuse(415, `Send the ${what} as the raw request body (Content-Type: application/octet-stream), not as a form`);
   const md5 = head.headers.get("x-md5")?.trim().toLowerCase();
   const name = printable(head.headers.get("x-filename") ?? "").trim().slice(0, MAX_NAME) || (kind === "mod" ? "uploaded mod" : "uploaded image");
   const signature = head.headers.get(SIGNATURE_HEADER_KEY);

@@ -138,6 +138,9 @@ export function verifySignature(signatureFile: Uint8Array | string | undefined, 
   const facts = image.facts;
   if (!facts) return refuse("no-descriptor", NO_DESCRIPTOR);
   const signed = file.claim;
+  // The .sig's own claim passed claimProblem when parsed; the image's facts are checked here, before they are
+  // compared or shown: a control character in its project or version could forge a statement line.
+  if (claimProblem({ ...signed, ...facts })) return notOwner("bad-signature", "the image's app description cannot be signed (a control character in its project or version)");
   const sha256 = image.sha256 === undefined ? signed.sha256 : typeof image.sha256 === "string" ? image.sha256.toLowerCase() : toHex(image.sha256);
   // Facts first: they come from the image's head, so a swapped signature is named before any byte is hashed.
   if (signed.projectName !== facts.projectName) return notOwner("swapped", `the signature is for project "${signed.projectName}", this image is "${facts.projectName}"`);
@@ -148,7 +151,6 @@ export function verifySignature(signatureFile: Uint8Array | string | undefined, 
   if (!key) return refuse("unknown-key", unknownKey(file.keyId, keys));
   // The claim checked is rebuilt from the image itself, never taken from the file.
   const claim: Claim = { sha256, size: image.size, ...facts };
-  if (claimProblem(claim)) return notOwner("bad-signature", "the image's app description cannot be signed (a control character in its project or version)");
   if (!signatureInRange(file.signature) || !verifier.verifyP256(statementBytes(claim), file.signature, key.point)) {
     return notOwner("bad-signature", `the signature does not verify with key ${key.fingerprint}`);
   }
@@ -182,7 +184,8 @@ export function signedBytesRefusal(claim: Claim, sha256: string, size: number): 
  * engine's two steps in one call): checkSignatureAtHead(), then the bytes.
  */
 export function checkSignature(signature: SignatureInput, image: ReceivedImage, policy: SignaturePolicy, verifier: SignatureVerifier): SignatureVerdict {
-  const verdict = checkSignatureAtHead(signature, image, policy, verifier);
+  // The head alone, as the engine has it before the bytes (given the SHA-256, verifySignature would do the second step itself).
+  const verdict = checkSignatureAtHead(signature, { size: image.size, facts: image.facts }, policy, verifier);
   if (!verdict.ok || !verdict.signed) return verdict;
   const sha256 = typeof image.sha256 === "string" ? image.sha256 : toHex(image.sha256);
   return signedBytesRefusal(verdict.claim, sha256, image.size) ?? verdict;

@@ -195,6 +195,114 @@ test("go back is refused without a bootable image and while the new image is bei
   assert.equal(rolled.policy.goBack(), "ota_1 holds no bootable firmware");
 });
 
+test("go back while a failed image is rolling back: refused, and neither the journal nor the boot slot is touched", () => {
+  const x = board("pending-verify", [scripted("sensor", { fail: "no reply on I2C" })]);
+  x.clock.advance(0);
+  assert.equal(x.policy.status().phase, "rolling-back");
+  const last = new BootJournal(x.store).last();
+  assert.equal(x.policy.goBack(), "The board is going back to the previous firmware");
+  assert.deepEqual(new BootJournal(x.store).last(), last, "still the rollback's record");
+  assert.equal(new BootJournal(x.store).pending(), undefined, "no Go back pending");
+  assert.equal(x.flash.states[1], "valid", "the previous image was not set NEW by a second switch");
+  x.clock.advance(60_000);
+  assert.equal(x.system.restarts, 0, "no second restart scheduled (the rollback's is the bootloader's)");
+});
+
+test("go back whose boot switch fails (esp_ota_set_boot_partition refuses): said so, recorded as failed, no pending record left for the next boot to call a rollback, no restart", () => {
+  const x = board("valid", []);
+  assert.equal(x.policy.status().previous.bootable, true);
+  x.flash.intact[1] = false; // the image went bad after the page was drawn: bootOther() throws
+  const refused = "Cannot start 2.0.0: esp_ota_set_boot_partition: image does not verify (ESP_ERR_OTA_VALIDATE_FAILED)";
+  assert.equal(x.policy.goBack(), refused);
+  const failed = { version: "2.0.0", result: "failed", reason: "esp_ota_set_boot_partition: image does not verify (ESP_ERR_OTA_VALIDATE_FAILED)" };
+  assert.deepEqual(new BootJournal(x.store).last(), failed);
+  assert.equal(x.store.get(PENDING_KEY), undefined);
+  assert.equal(x.flash.bootSlot, 0);
+  x.clock.advance(60_000);
+  assert.equal(x.system.restarts, 0);
+  assert.equal(x.policy.blocked(), undefined, "not left 'going back'");
+  // the next boot (a reset, the same image) reports the failure, not a rollback that never happened
+  const next = board("valid", [], {}, true, x.store);
+  assert.deepEqual(next.policy.status().lastUpdate, failed);
+});
+
+test("start() twice: the window opens once (one poll per period, one deadline), and a settled record is not settled again", () => {
+  const check = scripted("station", { wait: "not joined" });
+  const x = board("pending-verify", [check]);
+  x.clock.advance(4000);
+  x.policy.start();
+  const polls = check.polls;
+  x.clock.advance(1000);
+  assert.equal(check.polls, polls + 1, "one timer");
+  x.clock.advance(5000);
+  assert.equal(x.flash.boot.restarts, 1, "the window still closes 10 s after the first start()");
+  const store = new MemoryStore();
+  new BootJournal(store).setPending({ partition: "ota_1", version: "3.0.0" });
+  const y = board("valid", [], {}, true, store);
+  new BootJournal(store).settle({ version: "3.1.0", result: "failed", reason: "later" });
+  new BootJournal(store).setPending({ partition: "ota_1", version: "3.2.0" });
+  y.policy.start();
+  assert.deepEqual(new BootJournal(store).pending(), { partition: "ota_1", version: "3.2.0" }, "a later pending record is not settled by a second start()");
+});
+
+test("the console says each step: the window opening, a confirm, a rollback, a rollback that cannot happen, a reset the bootloader undid", () => {
+  const ok = board("pending-verify", [scripted("portal")]);
+  ok.clock.advance(0);
+  assert.deepEqual(ok.log, ["boot: 2.1.0 in ota_0 is pending-verify; start-up checks have 10 s", "boot: 2.1.0 passed its start-up checks and is confirmed"]);
+  const bad = board("pending-verify", [scripted("sensor", { fail: "no reply" })]);
+  bad.clock.advance(0);
+  assert.deepEqual(bad.log.slice(1), ["boot: 2.1.0 failed its start-up check (sensor: no reply); rolling back"]);
+  const alone = board("pending-verify", [scripted("sensor", { fail: "no reply" })], {}, false);
+  alone.clock.advance(0);
+  assert.deepEqual(alone.log.slice(2), ["boot: cannot roll back (Rollback is not possible, do not have any suitable apps in slots (ESP_ERR_OTA_ROLLBACK_FAILED)); keeping 2.1.0"]);
+  const store = new MemoryStore();
+  new BootJournal(store).setPending({ partition: "ota_1", version: "3.0.0" });
+  assert.deepEqual(board("valid", [], {}, true, store).log, ["boot: 3.0.0 in ota_1 did not start; the bootloader went back to ota_0"]);
+  const back = board("valid", []);
+  back.policy.goBack();
+  assert.deepEqual(back.log, ["boot: going back to 2.0.0 in ota_1"]);
+});
+
+test("a running image without an app description: named by the journal's pending record, else 'the new firmware'", () => {
+  for (const [pending, name] of [[{ partition: "ota_0", version: "2.5.0" }, "2.5.0"], [undefined, "the new firmware"]] as const) {
+    const store = new MemoryStore();
+    if (pending) new BootJournal(store).setPending(pending);
+    const flash = new FakeFlash({ slotSize: 65536, runningImage: buildImage({ size: 4096, seed: 7 }), runningState: "pending-verify", otherImage: OLD_IMAGE });
+    const clock = new FakeClock();
+    const policy = new BootPolicy({ boot: flash.boot, store, clock, system: new FakeSystem() }, { windowMs: 10_000 });
+    policy.addCheck(scripted("portal"));
+    policy.start();
+    assert.match(policy.blocked() ?? "", /still being checked/);
+    clock.advance(0);
+    assert.deepEqual(policy.status().lastUpdate, { version: name, result: "valid" });
+  }
+});
+
+test("a start-up check without stop(): the window closes without it; custom poll period and Go back delay are kept", () => {
+  const bare: StartupCheck = { name: "bare", poll: () => "pass" };
+  const x = board("pending-verify", [bare]);
+  x.clock.advance(0);
+  assert.equal(x.policy.status().phase, "confirmed");
+  const check = scripted("station", { wait: "not joined" });
+  const y = board("pending-verify", [check], { pollMs: 250 });
+  y.clock.advance(0);
+  y.clock.advance(750);
+  assert.equal(check.polls, 4, "polled at 0, 250, 500 and 750 ms");
+  const z = board("valid", [], { restartDelayMs: 300 });
+  z.policy.goBack();
+  z.clock.advance(299);
+  assert.equal(z.system.restarts, 0);
+  z.clock.advance(1);
+  assert.equal(z.system.restarts, 1);
+});
+
+test("status() carries only what applies: no last update, window, wait, warning or refusal on a plain valid board", () => {
+  const x = board("valid", []);
+  assert.deepEqual(Object.keys(x.policy.status()).sort(), ["otaState", "phase", "previous", "running"]);
+  const y = board("pending-verify", [scripted("portal")]);
+  assert.deepEqual(Object.keys(y.policy.status()).sort(), ["otaState", "phase", "previous", "remainingMs", "running"], "checking, before the first poll: nothing waited for yet");
+});
+
 test("go back on a board that keeps its secure_version: refused to an older secure_version, with the reason in status; allowed to an equal one", () => {
   const store = new MemoryStore();
   const flash = new FakeFlash({ slotSize: 65536, runningImage: buildAppImage({ size: 4096, seed: 3, version: "2.1.0", secureVersion: 2 }), runningState: "valid", otherImage: buildAppImage({ size: 4096, seed: 4, version: "2.0.0", secureVersion: 1 }) });

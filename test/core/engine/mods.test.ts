@@ -166,6 +166,50 @@ test("install from the catalog: fw=<name>.xsa goes through the ModSink, is stage
   assert.deepEqual(mods.mods.status().mod, { name: "hello", version: "1.1.0", state: "valid" });
 });
 
+// What AutoConnect's updateserver.py and our server really list: a `file` row is a name and a type, no size.
+const BARE_CATALOG = json(
+  `[{"name":"fw-2.0.0.bin","type":"bin","date":"11/22/26","time":"10:55:15","size":${IMAGE.length}},` +
+    `{"name":"hello-1.1.0.xsa","type":"file"},{"name":"huge.xsa","type":"file"},{"name":"notes.txt","type":"file"},{"name":"nosize.bin","type":"bin"}]`,
+);
+const BARE_FACTS = json(
+  `[{"name":"hello-1.1.0.xsa","kind":"mod","version":"1.1.0","xs":"17.7","size":${HELLO.length},"md5":"${md5Hex(HELLO)}","signed":false},` +
+    `{"name":"huge.xsa","kind":"mod","version":"9.0.0","xs":"17.7","size":40000,"signed":false}]`,
+);
+
+test("catalog: a mod's file row has no size in AutoConnect's listing: kept, sized by our server's row (too large refused), unknown without it, and it installs", async () => {
+  const withFacts = modBoard(new ModRig(), { route: serve((r) => (r.path.startsWith("/_catalog") ? BARE_CATALOG : r.path.startsWith("/api/catalog") ? BARE_FACTS : undefined)) });
+  withFacts.rig.updater.loadCatalog();
+  await withFacts.rig.settle();
+  let catalog = withFacts.rig.updater.catalog();
+  assert.ok(catalog.state === "ready");
+  if (catalog.state !== "ready") return;
+  assert.deepEqual(catalog.entries.map((e) => e.name), ["fw-2.0.0.bin", "hello-1.1.0.xsa", "huge.xsa"], "a bin row still needs its size; plain files are skipped");
+  const [, hello, huge] = catalog.entries;
+  assert.equal(hello.kind, "mod");
+  assert.equal(hello.size, HELLO.length, "the size our server gives");
+  assert.equal(hello.disabled, undefined);
+  assert.equal(huge.size, 40000);
+  assert.equal(huge.disabled, "Too large: Mod is 39.1 KB, the mod partition holds 16 KB", "sized against a mod slot once the size is known");
+
+  // AutoConnect's updateserver.py has no /api/catalog: the size stays unknown and the download's Content-Length decides.
+  const bare = modBoard(new ModRig(), { route: serve((r) => (r.path.startsWith("/_catalog") ? BARE_CATALOG : r.path.startsWith("/api/catalog") ? { status: 404 } : undefined)) });
+  bare.rig.updater.loadCatalog();
+  await bare.rig.settle();
+  catalog = bare.rig.updater.catalog();
+  assert.ok(catalog.state === "ready");
+  if (catalog.state !== "ready") return;
+  const unknown = catalog.entries.find((e) => e.name === "hello-1.1.0.xsa");
+  assert.equal(unknown?.kind, "mod");
+  assert.equal(unknown?.size, undefined);
+  assert.equal(unknown?.disabled, undefined);
+  assert.equal(bare.rig.updater.start("hello-1.1.0.xsa"), undefined);
+  await bare.rig.settle();
+  const p = bare.rig.updater.progress();
+  assert.equal(p.phase, "done", p.error);
+  assert.equal(p.received, HELLO.length);
+  assert.equal(modState(bare.mods).slots[0]?.name, "hello");
+});
+
 test("a refused mod download is recorded as the last mod update, not as a firmware update", async () => {
   const bad = HELLO.slice();
   bad[2000] ^= 1;

@@ -39,6 +39,14 @@ test("refused from the head alone: no size 411, a form 415, busy 409, too large 
   const form = responded(web.portal.bodyRouter(upload({ "content-length": "100", "content-type": "multipart/form-data; boundary=x" })));
   assert.equal(form.status, 415);
   assert.match(JSON.parse(form.body).error, /raw request body/);
+  // the other form encoding too (a <form> without enctype, curl --data-binary's default type), any case, with parameters
+  for (const type of ["application/x-www-form-urlencoded", "Application/X-WWW-Form-Urlencoded; charset=UTF-8", " application/x-www-form-urlencoded "]) {
+    const urlencoded = responded(web.portal.bodyRouter(upload({ "content-length": "100", "content-type": type })));
+    assert.deepEqual([urlencoded.status, JSON.parse(urlencoded.body).error], [415, "Send the image as the raw request body (Content-Type: application/octet-stream), not as a form"], type);
+  }
+  // a type that only starts like it is no form
+  assert.ok("stream" in (web.portal.bodyRouter(upload({ "content-length": "100", "content-type": "application/x-www-form-urlencodedx" })) ?? {}));
+  web.updater.uploaded.length = 0;
   web.updater.uploadRefusal = { status: 409, error: "An update is already running" };
   const busy = responded(web.portal.bodyRouter(upload({ "content-length": "100" })));
   assert.deepEqual([busy.status, JSON.parse(busy.body)], [409, { ok: false, error: "An update is already running" }]);

@@ -4,7 +4,7 @@
 // the host plugs in.
 import { test, assert } from "../../harness/t";
 import type { SignatureVerifier } from "../../../modules/core/ports";
-import { checkSignature, signaturePolicy, NOT_SIGNED_BY_OWNER, type BoardFacts, type ReceivedImage, type SignatureVerdict } from "../../../modules/core/signature/policy";
+import { boardRuleRefusal, checkSignature, checkSignatureAtHead, signaturePolicy, signedBytesRefusal, verifySignature, NOT_SIGNED_BY_OWNER, type BoardFacts, type ReceivedImage, type SignatureVerdict } from "../../../modules/core/signature/policy";
 import { readImageFacts } from "../../../modules/core/signature/statement";
 import { parseSignatureFile, formatSignatureFile } from "../../../modules/core/signature/sig-file";
 import { signingKeyEntries } from "../../../modules/core/signature/keys";
@@ -93,6 +93,63 @@ test("editing the version line of a .sig does not make it valid for another imag
   const file = parseSignatureFile(signImage(older, OWNER));
   file.claim = claimFor(IMAGE);
   refused(decide(formatSignatureFile(file)), "bad-signature", /does not verify/);
+});
+
+test("a signature for another secure_version or another size: refused, naming the secure_versions, or as changed bytes", () => {
+  const claim = claimFor(IMAGE);
+  refused(decide(signClaim({ ...claim, secureVersion: 3 }, OWNER)), "swapped", `${NOT_SIGNED_BY_OWNER}: the signature is for secure_version 3, this image has 2`);
+  refused(decide(signClaim({ ...claim, size: claim.size + 1 }, OWNER)), "tampered", `${NOT_SIGNED_BY_OWNER}: the image was changed after it was signed (its SHA-256 differs)`);
+});
+
+test("verifySignature on its own checks the image's real SHA-256 when it is given (raw or hex, any case), the signed one only when not", () => {
+  const keys = signaturePolicy([OWNER.config], BOARD, nobleDigest).keys;
+  const head = { size: IMAGE.length, facts: readImageFacts(IMAGE) };
+  const other = sha256Bytes(Uint8Array.of(1, 2, 3));
+  const check = (sha256?: Uint8Array | string) => verifySignature(SIG, { ...head, ...(sha256 === undefined ? {} : { sha256 }) }, keys, nobleVerifier);
+  for (const wrong of [other, sha256Hex(Uint8Array.of(1, 2, 3))]) {
+    const verdict = check(wrong);
+    assert.deepEqual(verdict.ok ? "ok" : [verdict.refusal, verdict.message], ["tampered", `${NOT_SIGNED_BY_OWNER}: the image was changed after it was signed (its SHA-256 differs)`]);
+  }
+  for (const right of [sha256Bytes(IMAGE), sha256Hex(IMAGE).toUpperCase(), undefined]) {
+    const verdict = check(right);
+    assert.ok(verdict.ok, String(right));
+    if (verdict.ok) assert.equal(verdict.claim.sha256, sha256Hex(IMAGE));
+  }
+});
+
+test("an image whose app description has a control character in its version is refused as unsignable, before it is compared or shown", () => {
+  const odd = buildAppImage({ size: 20_000, version: "1.2.0\nsize: 1", secureVersion: 2, seed: 5 });
+  const message = `${NOT_SIGNED_BY_OWNER}: the image's app description cannot be signed (a control character in its project or version)`;
+  refused(decide(SIG, odd), "bad-signature", message);
+  refused(decide(SIG, buildAppImage({ size: 20_000, version: "1.2.0\u007f", secureVersion: 2, seed: 5 })), "bad-signature", message);
+  // a printable version is no control character: only "swapped"
+  refused(decide(SIG, buildAppImage({ size: 20_000, version: "1.2.0~", secureVersion: 2, seed: 5 })), "swapped", /for version 1\.2\.0, this image is version 1\.2\.0~/);
+});
+
+test("the two steps the engine takes: the head (facts, .sig, key, signature) before anything is erased, then the bytes' SHA-256 and size against the claim", () => {
+  const policy = signaturePolicy([OWNER.config], BOARD, nobleDigest);
+  const head = checkSignatureAtHead(SIG, { size: IMAGE.length, facts: readImageFacts(IMAGE) }, policy, nobleVerifier);
+  if (!head.ok || !head.signed) return assert.fail("the head should pass");
+  assert.equal(signedBytesRefusal(head.claim, sha256Hex(IMAGE), IMAGE.length), undefined);
+  assert.equal(signedBytesRefusal(head.claim, sha256Hex(IMAGE).toUpperCase(), IMAGE.length), undefined, "hex in any case");
+  const tampered = { ok: false, refusal: "tampered", message: "Not signed by this board's owner: the image was changed after it was signed (its SHA-256 differs)" };
+  assert.deepEqual(signedBytesRefusal(head.claim, sha256Hex(Uint8Array.of(1)), IMAGE.length), tampered);
+  assert.deepEqual(signedBytesRefusal(head.claim, sha256Hex(IMAGE), IMAGE.length + 1), tampered);
+  // .sig input that could not be read as one (the header was not base64) is "malformed" with the reason
+  const unreadable = checkSignatureAtHead({ unreadable: "x-Firmware-Signature is not base64" }, { size: IMAGE.length, facts: readImageFacts(IMAGE) }, policy, nobleVerifier);
+  assert.deepEqual(unreadable, { ok: false, refusal: "malformed", message: "Not signed by this board's owner: its signature file is unreadable (x-Firmware-Signature is not base64)" });
+  assert.equal(checkSignatureAtHead(new TextEncoder().encode(SIG), { size: IMAGE.length, facts: readImageFacts(IMAGE) }, policy, nobleVerifier).ok, true, "the .sig's bytes");
+});
+
+test("verifySignature without the image's app description, and the board rules with signatures off or no usable key", () => {
+  const keys = signaturePolicy([OWNER.config], BOARD, nobleDigest).keys;
+  assert.deepEqual(verifySignature(SIG, { size: IMAGE.length, facts: undefined }, keys, nobleVerifier), { ok: false, refusal: "no-descriptor", message: "Image has no app description (esp_app_desc_t), so it cannot be checked against its signature" });
+  assert.equal(boardRuleRefusal(undefined, signaturePolicy([], BOARD, nobleDigest)), undefined, "signatures off: no rule applies");
+  const broken = signaturePolicy(["not a key", "nor this"], BOARD, nobleDigest);
+  const refusal = boardRuleRefusal(readImageFacts(IMAGE), broken);
+  assert.equal(refusal?.refusal, "no-usable-key");
+  assert.equal(broken.keyErrors.length, 2);
+  assert.equal(refusal?.message, `Signed updates only, but none of this board's keys is usable (${broken.keyErrors[0]}; ${broken.keyErrors[1]})`);
 });
 
 test("a downgrade (lower secure_version than the running firmware) is refused even when properly signed", () => {

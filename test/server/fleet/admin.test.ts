@@ -131,6 +131,11 @@ describe("admin token", () => {
     const out = await send(s.port, "POST", "/dashboard/logout", { cookie: session, origin: `http://127.0.0.1:${s.port}` });
     assert.equal(out.status, 303);
     assert.match(String(out.headers["set-cookie"]), /Max-Age=0/);
+    // a copy of the signed-out cookie is refused at once, not 12 hours later; a new sign-in works
+    assert.equal((await send(s.port, "GET", "/dashboard", { cookie: session })).status, 401);
+    assert.equal((await send(s.port, "GET", "/api/devices", { cookie: session })).status, 401);
+    const again = await send(s.port, "POST", "/dashboard/login", { "content-type": "application/x-www-form-urlencoded" }, `token=${encodeURIComponent(TOKEN)}`);
+    assert.equal((await send(s.port, "GET", "/dashboard", { cookie: String(again.headers["set-cookie"]).split(";")[0] })).status, 200);
   });
 
   test("with the cookie, writes must come from this origin", async () => {

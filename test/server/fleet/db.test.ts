@@ -105,6 +105,19 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test("migration 5: the devices' indexes the dashboard filters and counts by", async () => {
+      const names =
+        backend.name === "sqlite"
+          ? await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices' ORDER BY name")
+          : await db.all<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'devices' ORDER BY indexname");
+      for (const index of ["devices_last_result", "devices_version"]) assert.ok(names.some((n) => n.name === index), index);
+    });
+
+    test("PostgreSQL: single statements commit without waiting for the WAL flush, transactions (rollout decisions) wait", { skip: backend.name !== "postgres" }, async () => {
+      assert.equal((await db.get<{ synchronous_commit: string }>("SHOW synchronous_commit"))?.synchronous_commit, "off");
+      assert.equal(await db.transaction(async (tx) => (await tx.get<{ synchronous_commit: string }>("SHOW synchronous_commit"))?.synchronous_commit), "on");
+    });
+
     test("a schema newer than this server knows is refused with the reason", async () => {
       await db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [SCHEMA_VERSION + 1, "from the future", 0]);
       await assert.rejects(migrate(db), /schema version \d+, newer than this ota-server knows/);

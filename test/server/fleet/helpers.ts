@@ -35,14 +35,14 @@ let lastSignedAt = 0;
 export async function startFleetServer(
   backend: Backend,
   options: {
-    rules?: string; token?: string | null; files?: Record<string, Uint8Array>; tickMs?: number; logLevel?: "info" | "debug" | "trace"; now?: () => number; maxUploadBytes?: number;
+    rules?: string; token?: string | null; files?: Record<string, Uint8Array>; tickMs?: number; logLevel?: "info" | "debug" | "trace"; now?: () => number; maxUploadBytes?: number; deadlineMs?: number;
     fleet?: Partial<FleetOptions>;
   } = {},
 ): Promise<FleetServer> {
   const db = await backend.fresh();
   const rules = options.rules === undefined ? undefined : parseRules(options.rules, "yaml");
   const token = options.token === null ? undefined : (options.token ?? TOKEN);
-  const server = await start({ rules, logLevel: options.logLevel ?? "info", fleet: { db: db.url, adminToken: token, tickMs: options.tickMs, now: options.now, maxUploadBytes: options.maxUploadBytes, ...options.fleet } });
+  const server = await start({ rules, logLevel: options.logLevel ?? "info", fleet: { db: db.url, adminToken: token, tickMs: options.tickMs, now: options.now, maxUploadBytes: options.maxUploadBytes, deadlineMs: options.deadlineMs, ...options.fleet } });
   for (const [name, bytes] of Object.entries(options.files ?? {})) {
     await mkdir(dirname(join(server.dir, name)), { recursive: true });
     await writeFile(join(server.dir, name), bytes);
