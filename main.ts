@@ -31,6 +31,7 @@ import { clientIO, serverIO } from "./modules/moddable/network-io";
 import { PreferenceStore } from "./modules/moddable/preference-store";
 import { TimerClock } from "./modules/moddable/timer-clock";
 import { MdnsAnnouncer } from "./modules/moddable/mdns-announce";
+import { SntpTime } from "./modules/moddable/sntp-time";
 import { announceTxt } from "./modules/core/announce";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
 import { ModManager } from "./modules/core/mods/mod-boot";
@@ -123,9 +124,10 @@ const updater = createUpdater({
   mods,
   signatures: { policy: signing, verifier: nativeVerifier },
   log: (line) => trace(`${line}\n`),
-  // config.fleetSecret: check-ins carry board credentials (docs/fleet.md). The time is the
-  // wall clock: until SNTP has set it the server finds it outside its window.
-  ...(config.fleetSecret ? { options: { boardAuth: { secret: String(config.fleetSecret), wallTime: () => Date.now() } } } : {}),
+  // config.fleetSecret: check-ins carry board credentials (docs/fleet.md). Their time is the
+  // system clock once SNTP has set it, until then what the update server's Date headers told
+  // (modules/core/engine/wall-clock.ts).
+  ...(config.fleetSecret ? { options: { boardAuth: { secret: String(config.fleetSecret), hostTime: () => Date.now() } } } : {}),
   defaults: {
     host: String(config.updateHost ?? "192.168.4.2"),
     port: Number(config.updatePort ?? 8000),
@@ -151,10 +153,16 @@ const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: M
 // mDNS cannot run (the simulator: platform-api.ts mdnsUnavailable).
 const announcer = platform.mdnsUnavailable === undefined ? new MdnsAnnouncer(apSsid, portalPort, () => announceTxt(device, storedPassword(store) !== undefined), (line) => trace(line)) : undefined;
 if (!announcer) trace(`mdns: not announced: ${String(platform.mdnsUnavailable)}\n`);
+// With board credentials, config.sntp (default pool.ntp.org, "" off) sets the system clock
+// their times come from (modules/moddable/sntp-time.ts); until it has, or without it, the
+// core takes the update server's time. A board without credentials asks no time server.
+const sntp = config.fleetSecret ? new SntpTime(String(config.sntp ?? "pool.ntp.org"), (line) => trace(`${line}\n`)) : undefined;
 wifi.onChange = (message) => {
   trace(`wifi: ${message}\n`);
-  if (message === "gotIP") announcer?.start();
-  else if (message === "disconnect" || message === "lostIP") announcer?.stop();
+  if (message === "gotIP") {
+    announcer?.start();
+    sntp?.start();
+  } else if (message === "disconnect" || message === "lostIP") announcer?.stop();
 };
 
 const stored = loadCredentials(store)[0];

@@ -37,7 +37,7 @@ import { behaves, firmwareXs } from "./flash/app-image";
 import { ModReset, TwinModHost, firmwareSeed } from "./adapters/mod-host";
 import { FlashOtaWriter } from "./flash/ota-writer";
 import { TwinBootControl } from "./adapters/boot-control";
-import { NodeClock } from "./adapters/clock";
+import { NodeClock, unsetSystemClock } from "./adapters/clock";
 import { nodeDigest } from "./adapters/digest";
 import { NodeHttpClient } from "./adapters/http-client";
 import { JsonFileStore } from "./adapters/store";
@@ -325,7 +325,10 @@ export class Twin {
     const portalHost = `127.0.0.1:${this.port}`;
     ap.start();
     for (const check of [accessPointCheck(wifi, ap), portalCheck(http, clock, { host: "127.0.0.1", port: this.port, bootId }), stationCheck(wifi, this.store), ...(this.options.checks?.() ?? [])]) policy.addCheck(check);
-    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: this.options.updater, signatures, log, ...(mods ? { mods } : {}) });
+    // Board credentials on a board whose clock nothing has set (unless the caller gives one): the core learns the time.
+    const auth = this.options.updater?.boardAuth;
+    const updaterOptions = auth ? { ...this.options.updater, boardAuth: { ...auth, hostTime: auth.hostTime ?? unsetSystemClock(clock) } } : this.options.updater;
+    const updater = createUpdater({ http, ota: writer, digest: nodeDigest, clock, store: this.store, device, system, boot: policy, defaults: this.options.server, options: updaterOptions, signatures, log, ...(mods ? { mods } : {}) });
     const security = { requirePassword: this.options.requirePassword ?? true, apHasPassword: (this.options.apPassword ?? "") !== "" };
     // Loopback is where the user is: the board's access point while it is up, else its station; the LAN address (options.lan) is the station.
     this.portal.boardAddress = (local) => {

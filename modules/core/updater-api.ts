@@ -132,10 +132,13 @@ export interface UpdaterOptions {
   checkIn?: { url: string; intervalMs: number };
   /**
    * Board credentials (engine/checkin-auth.ts): the fleet secret from the
-   * board's config signs every check-in; `wallTime` is the host's wall clock in
-   * ms (SNTP on the board: the server refuses times outside its window).
+   * board's config signs every check-in with the board's wall-clock time
+   * (engine/wall-clock.ts): `hostTime` (the host's Date.now(), SNTP on the
+   * board) while it is plausibly set (after 2024), else what the update
+   * server's Date headers told; a check-in with neither first asks the
+   * server (one HEAD), and goes unsigned if that did not tell either.
    */
-  boardAuth?: { secret: string; wallTime: () => number };
+  boardAuth?: { secret: string; hostTime?: () => number };
 }
 
 /**

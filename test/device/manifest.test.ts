@@ -88,6 +88,8 @@ const SDK_COMMON: Record<string, string | undefined> = {
   // Moddable's mDNS responder (the board announces itself for `ota discover`); it runs on the
   // SDK's socket module, which manifest_net.json already brings in.
   mdns: "$(MODULES)/network/mdns/manifest.json",
+  // SNTP for the board's clock (board credentials), on the same socket module.
+  sntp: "$(MODULES)/network/sntp/manifest.json",
   // ECMA-419 sockets: modules/io/manifests/{esp32,lin}/manifest.json map them (lwip/, lin/)
   "embedded:io/socket/tcp": "$(MODDABLE)/modules/io/manifest.json",
   "embedded:io/socket/listener": "$(MODDABLE)/modules/io/manifest.json",

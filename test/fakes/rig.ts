@@ -2,7 +2,7 @@
 // bench) createUpdater() wired to a manual clock, a scripted HTTP client, a
 // byte-exact flash, an NVS-limited store and noble digests.
 import type { Updater, UpdaterOptions, ServerSettings } from "../../modules/core/updater-api";
-import type { DeviceInfo } from "../../modules/core/ports";
+import type { DeviceInfo, HttpClient } from "../../modules/core/ports";
 import { createUpdater } from "../../modules/core/engine/updater";
 import { BootPolicy, type BootPolicyOptions } from "../../modules/core/boot/policy";
 import { FakeClock } from "./clock";
@@ -34,6 +34,8 @@ export interface RigOptions {
   log?: (line: string) => void;
   /** A board that hosts mods: the updater gets this rig's (booted) ModManager, and shares its store, clock and system. */
   mods?: ModRig;
+  /** What the updater gets instead of `http` itself (an adapter's timing the script cannot play: a synchronous or late callback). */
+  wrapHttp?: (http: ScriptedHttp) => HttpClient;
 }
 
 export interface Rig {
@@ -66,7 +68,7 @@ export function createRig(o: RigOptions): Rig {
   const app = flash.boot.running().app;
   const signing = signaturePolicy(o.signingKeys ?? [], { chipId: device.chipId, projectName: app?.projectName ?? device.appName, secureVersion: app?.secureVersion ?? 0 }, nobleDigest);
   const updater = createUpdater({
-    http,
+    http: o.wrapHttp ? o.wrapHttp(http) : http,
     ota: flash.writer,
     digest: nobleDigest,
     clock,

@@ -38,3 +38,14 @@ export class NodeClock implements Clock {
     this.live.clear();
   }
 }
+
+/**
+ * The system clock of a board nothing has set: an ESP32's gettimeofday()
+ * counts from 1970-01-01 at boot until SNTP sets it. A twin's board takes it
+ * as its `hostTime`, so its credentials need what the core learns from the
+ * server (modules/core/engine/wall-clock.ts).
+ */
+export function unsetSystemClock(clock: NodeClock): () => number {
+  const boot = clock.now();
+  return () => Math.floor(clock.now() - boot);
+}

@@ -12,7 +12,7 @@ import type { Updater } from "../../modules/core/updater-api";
 import { parseUpdateUrl } from "../../modules/core/engine/checkin";
 import { createUpdater } from "../../modules/core/engine/updater";
 import { BootPolicy } from "../../modules/core/boot/policy";
-import { NodeClock } from "../adapters/clock";
+import { NodeClock, unsetSystemClock } from "../adapters/clock";
 import { nodeDigest } from "../adapters/digest";
 import { NodeHttpClient } from "../adapters/http-client";
 import { MemoryOtaWriter, type BoardImage } from "./memory-ota";
@@ -195,7 +195,8 @@ export class VirtualBoard {
         checkIn: { url: this.options.url, intervalMs: this.options.intervalMs },
         restartDelayMs: this.options.restartDelayMs,
         stallMs: 5000,
-        ...(this.options.fleetSecret !== undefined ? { boardAuth: { secret: this.options.fleetSecret, wallTime: () => Date.now() } } : {}),
+        // A board without SNTP: its clock starts at 1970, the core learns the time from the server.
+        ...(this.options.fleetSecret !== undefined ? { boardAuth: { secret: this.options.fleetSecret, hostTime: unsetSystemClock(this.clock) } } : {}),
       },
     });
     policy.start();

@@ -51,7 +51,13 @@ export interface SessionTarget {
   /** Where the image's .sig file sits (`<path>.sig` of a catalog image), asked for first when signatures are required. */
   signaturePath?: string;
   /** A header made afresh for each request from the others (a check-in's credentials: checkin-auth.ts; a resend must not be a replay). */
-  sign?: (headers: ReadonlyArray<readonly [string, string]>) => readonly [string, string];
+  sign?: (headers: ReadonlyArray<readonly [string, string]>) => readonly [string, string] | undefined;
+  /**
+   * Work before the first request (a check-in's: learn the time its credentials
+   * need, updater.ts): the session sends once it calls back, or after stallMs
+   * without (the exchange is then aborted); never a failure.
+   */
+  prepare?: (done: () => void) => HttpExchange;
 }
 
 type Interruption = "stall" | "drop" | "short";
@@ -80,9 +86,30 @@ export class UpdateSession extends SessionBase {
   start(): void {
     if (this.phase !== "idle") return;
     this.phase = "connecting";
+    const prepare = this.target.prepare;
+    if (prepare) return this.prepareFirst(prepare);
+    this.first();
+  }
+
+  private first(): void {
     const path = this.target.signaturePath;
     if (path !== undefined && this.sink.signaturesRequired) return this.fetchSignature(path);
     this.send(0);
+  }
+
+  private prepareFirst(prepare: (done: () => void) => HttpExchange): void {
+    const seq = ++this.seq;
+    const go = (timedOut: boolean) => {
+      if (seq !== this.seq || !this.active()) return;
+      const exchange = this.exchange;
+      this.seq++; // whatever the preparation's exchange says later is ignored
+      this.exchange = undefined;
+      if (timedOut) exchange?.abort();
+      this.first();
+    };
+    this.arm(this.options.stallMs, () => go(true));
+    const exchange = prepare(() => go(false));
+    if (seq === this.seq) this.exchange = exchange;
   }
 
   /** GET <path>.sig, then the image: the signature must be in before the image's first bytes. */
@@ -108,7 +135,8 @@ export class UpdateSession extends SessionBase {
     this.requestedFrom = from;
     this.headSeen = false;
     const headers: Array<readonly [string, string]> = [...(this.target.headers ?? [])];
-    if (this.target.sign) headers.push(this.target.sign(headers));
+    const signed = this.target.sign?.(headers);
+    if (signed) headers.push(signed);
     if (from > 0) headers.push(["Range", `bytes=${from}-`]);
     this.armStall();
     const live = () => seq === this.seq && this.active();

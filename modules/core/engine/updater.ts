@@ -12,6 +12,7 @@ import { fetchCatalog } from "./catalog-client";
 import { applyFacts, fetchCatalogFacts } from "./catalog-facts";
 import { checkInHeaders, modHeaders, parseUpdateUrl, updateResultHeaders } from "./checkin";
 import { checkInAuthHeader } from "./checkin-auth";
+import { WallClock, askTime, learningHttp } from "./wall-clock";
 import { formatSize, modTooLarge } from "../messages";
 import { ImageSink } from "./image-sink";
 import { SniffSink, kindOfHeader } from "./sniff-sink";
@@ -42,8 +43,12 @@ export function entryKind(entry: Pick<CatalogEntry, "name" | "kind">): UpdateKin
   return entry.kind ?? (isModName(entry.name) ? "mod" : "firmware");
 }
 
-export function createUpdater(deps: UpdaterDeps): Updater {
-  const options = deps.options ?? {};
+export function createUpdater(given: UpdaterDeps): Updater {
+  const options = given.options ?? {};
+  const auth = options.boardAuth;
+  // With credentials, every answer from an update server tells the wall clock the time.
+  const wall = auth ? new WallClock(given.clock, auth.hostTime) : undefined;
+  const deps: UpdaterDeps = wall ? { ...given, http: learningHttp(given.http, wall) } : given;
   const stallMs = options.stallMs ?? DEFAULTS.stallMs;
   const sessionOptions = {
     chipId: deps.device.chipId,
@@ -89,13 +94,20 @@ export function createUpdater(deps: UpdaterDeps): Updater {
 
   // Each signed check-in's time is after the last one's, as the server requires, even within one millisecond.
   let lastAuthAt = 0;
-  const auth = options.boardAuth;
-  const signCheckIn = auth
+  const signCheckIn = auth && wall
     ? (headers: ReadonlyArray<readonly [string, string]>) => {
-        lastAuthAt = Math.max(Math.floor(auth.wallTime()), lastAuthAt + 1);
+        const now = wall.now();
+        if (now === undefined) {
+          deps.log?.("check-in sent without board credentials: the board does not know the time (no clock set, no Date from the server)");
+          return undefined;
+        }
+        lastAuthAt = Math.max(Math.floor(now), lastAuthAt + 1);
         return checkInAuthHeader(deps.digest, auth.secret, headers, lastAuthAt);
       }
     : undefined;
+  /** A check-in whose credentials need the time, not known yet: asks the check-in's server first. */
+  const learnTimeFirst = (where: { host: string; port: number }) =>
+    wall && !wall.known() ? (done: () => void) => askTime(deps.http, where, done) : undefined;
 
   /** A check-in's answer: firmware or a mod, by its x-Ota-Kind and its first bytes. */
   const chooseSink = (head: HttpResponseHead): UpdateSink | { error: string } => {
@@ -193,7 +205,8 @@ export function createUpdater(deps: UpdaterDeps): Updater {
     checkIn(url) {
       const parsed = parseUpdateUrl(url);
       if ("error" in parsed) return parsed.error;
-      return begin({ name: url.trim(), ...parsed, headers: deviceHeaders(), acceptNotModified: true, sign: signCheckIn }, undefined, mods ? chooseSink : undefined);
+      const prepare = learnTimeFirst(parsed);
+      return begin({ name: url.trim(), ...parsed, headers: deviceHeaders(), acceptNotModified: true, sign: signCheckIn, ...(prepare ? { prepare } : {}) }, undefined, mods ? chooseSink : undefined);
     },
 
     upload(request) {

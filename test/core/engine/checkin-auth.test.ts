@@ -33,19 +33,19 @@ test("the signed text: time, then the device headers by lower-cased name, values
 });
 
 test("a check-in carries credentials over its own headers with a later time on every request; none without a secret", async () => {
-  let wall = 5_000;
-  const rig = createRig({ route: [{ status: 304 }, { status: 304 }], options: { boardAuth: { secret: "fleet-secret-0123456789", wallTime: () => wall } } });
+  let wall = 1_800_000_005_000;
+  const rig = createRig({ route: [{ status: 304 }, { status: 304 }], options: { boardAuth: { secret: "fleet-secret-0123456789", hostTime: () => wall } } });
   rig.updater.checkIn("http://192.168.4.2:8000/u");
   await rig.settle();
   rig.updater.checkIn("http://192.168.4.2:8000/u"); // same millisecond: still later than the last
   await rig.settle();
   const sent = [0, 1].map((i) => rig.http.header(i, "x-Ota-Auth"));
-  assert.equal(sent[0]?.split(" ")[1], "5000");
-  assert.equal(sent[1]?.split(" ")[1], "5001");
+  assert.equal(sent[0]?.split(" ")[1], "1800000005000");
+  assert.equal(sent[1]?.split(" ")[1], "1800000005001");
   const headers = rig.http.requests[1].headers ?? [];
   const own = headers.filter(([n]) => n !== "x-Ota-Auth");
-  assert.deepEqual(checkInAuthHeader(nobleDigest, "fleet-secret-0123456789", own, 5001)[1], sent[1]);
-  wall = 9_000;
+  assert.deepEqual(checkInAuthHeader(nobleDigest, "fleet-secret-0123456789", own, 1_800_000_005_001)[1], sent[1]);
+  wall = 1_800_000_009_000;
   const plain = createRig({ route: [{ status: 304 }] });
   plain.updater.checkIn("http://192.168.4.2:8000/u");
   await plain.settle();
