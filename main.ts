@@ -141,7 +141,7 @@ const bootId = newBootId(clock.now());
 // Secure by default (docs/production.md): no update until a portal password is set, unless
 // config.requirePassword is false (a bench board; the home page then warns).
 // mcconfig's command-line form (requirePassword=false) arrives as a string.
-const security = { requirePassword: String(config.requirePassword ?? true) !== "false", apHasPassword: String(config.apPassword ?? "") !== "" };
+const security = { requirePassword: String(config.requirePassword ?? true) !== "false", apHasPassword: String(config.apPassword ?? "") !== "", loopbackIsAp: platform.loopbackIsAp === true };
 if (!security.requirePassword) trace("requirePassword is off: updates need no portal password\n");
 else if (storedPassword(store) === undefined) trace("no portal password yet: updates are refused until one is set on the access point (/password)\n");
 const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods, ap, networksChanged: () => ap.networksChanged(), security });

@@ -221,6 +221,13 @@ export interface PortalSecurity {
   apHasPassword?: boolean;
   /** The wrong-password back-off (portal/login-throttle.ts); the board's defaults when absent. */
   throttle?: ThrottleOptions;
+  /**
+   * A client on loopback (127.x, ::1) counts as one on the access point while the AP is up.
+   * Only the lin simulator sets it (Platform.loopbackIsAp): its clients are on the same
+   * machine, and its AP and station both report the machine's address, so without it a fresh
+   * simulator could never have its password or Wi-Fi set. Default false; never on a board.
+   */
+  loopbackIsAp?: boolean;
 }
 
 /** Wrong portal passwords per client address: free tries, then a wait that doubles up to a cap (portal/login-throttle.ts). */

@@ -28,6 +28,12 @@ export interface Platform {
   /** Runs the mod XS mapped (Moddable's Modules). */
   modHost(): ModHost;
   restart(): void;
+  /**
+   * The simulator: a loopback client counts as one on the access point while it is up
+   * (PortalSecurity.loopbackIsAp), so a fresh simulator's password and Wi-Fi can be set from
+   * the same machine. Absent on a board, where the AP's own /24 decides (portal/security.ts).
+   */
+  readonly loopbackIsAp?: boolean;
   runningPartition(): string;
   chipId(): number;
   /** The chip revision (major * 100 + minor); undefined where unknown (the simulator). */

@@ -42,6 +42,9 @@ const platform: Platform = {
   flashSize: () => 4 * 1024 * 1024,
   sdkVersion: () => "Moddable simulator (lin)",
   mdnsUnavailable: "the SDK's lin socket cannot join a multicast group (platform-api.ts)",
+  // The simulator's AP and station both report the machine's address, so no client could be
+  // told to be on the AP: loopback stands for it while it is up (docs/device.md, "Simulator").
+  loopbackIsAp: true,
   macs: () => {
     const mac = String(config.simMac ?? "02:00:00:00:00:01");
     return { sta: mac, ap: mac, base: mac };

@@ -116,7 +116,7 @@ export function createPortal(deps: PortalDeps): Portal {
     if (storedPassword(deps.store) === undefined) {
       if (!passwordRequired(deps) || lock === undefined || (lock === "installs" && method !== "POST")) return undefined;
       const wifi = deps.wifi.status();
-      const onAp = arrivedOnAp(request, wifi, apStatus(deps.ap, wifi).up);
+      const onAp = arrivedOnAp(request, wifi, apStatus(deps.ap, wifi).up, deps.security?.loopbackIsAp === true);
       if (lock === "setup" && onAp) return undefined;
       const text = lock === "installs" ? PASSWORD_FIRST : `${PASSWORD_FIRST}: until then Wi-Fi set-up and the password page answer on the board's access point only`;
       if (jsonClient(request)) return jsonResponse({ ok: false, error: text }, 403);

@@ -39,15 +39,24 @@ function subnet24(address: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** 127.x, ::1 or an IPv4-mapped 127.x. */
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.trim().toLowerCase();
+  return a === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
 /**
  * Whether the request came over the board's access point. The local address
  * decides when the adapter knows it (the twin); else the client's: ESP-IDF's
  * soft-AP hands out addresses in its own /24 (192.168.4.x beside 192.168.4.1).
  * A station on that same /24 makes the peer ambiguous, unknown is never the AP,
- * and nothing arrives on an AP that is down.
+ * and nothing arrives on an AP that is down. loopbackIsAp (the simulator, PortalSecurity):
+ * a loopback client is on the AP while it is up.
  */
-export function arrivedOnAp(request: PortalRequest, wifi: WifiStatus, apUp: boolean): boolean {
+export function arrivedOnAp(request: PortalRequest, wifi: WifiStatus, apUp: boolean, loopbackIsAp = false): boolean {
   if (!apUp) return false;
+  if (loopbackIsAp && isLoopback(request.remoteAddress)) return true;
   if (request.localAddress !== undefined) return request.localAddress === wifi.apAddress;
   const ap = subnet24(wifi.apAddress);
   if (ap === undefined || subnet24(request.remoteAddress) !== ap) return false;

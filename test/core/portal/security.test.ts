@@ -120,6 +120,26 @@ test("the interface: the local address decides when the adapter knows it; a stat
   assert.equal(lifecycle.get("/wifi", { localAddress: "192.168.4.1" }).status, 200);
 });
 
+test("the simulator (loopbackIsAp): a loopback client counts as on the AP while it is up, so its password can be set from the same machine", () => {
+  const simulator = (): PortalRig => {
+    const rig = portalRig({ security: { loopbackIsAp: true } });
+    // The lin simulator: AP and station both report the machine's address.
+    rig.wifi.current = { ...rig.wifi.current, apAddress: "192.0.2.2", connected: true, stationAddress: "192.0.2.2" };
+    return rig;
+  };
+  for (const address of ["127.0.0.1", "::1", "::ffff:127.0.0.1"]) assert.equal(simulator().get("/password", { remoteAddress: address }).status, 200, address);
+  const rig = simulator();
+  assert.equal(rig.get("/password", { remoteAddress: "192.0.2.2" }).status, 403, "the machine's own address stays ambiguous");
+  assert.equal(rig.post("/update/settings", FIELDS, { remoteAddress: "127.0.0.1" }).status, 403, "installs still wait for a password");
+  assert.equal(rig.post("/password", { new: "Sim-pass-1", confirm: "Sim-pass-1" }, { remoteAddress: "127.0.0.1" }).status, 200);
+  assert.equal(rig.store.get(PASSWORD_KEY), "Sim-pass-1");
+  assert.equal(rig.get("/password", { remoteAddress: "127.0.0.1" }).status, 401, "then the password is asked for, loopback or not");
+  const down = simulator();
+  down.wifi.current = { ...down.wifi.current, apUp: false };
+  assert.equal(down.get("/wifi", { remoteAddress: "127.0.0.1" }).status, 403, "nothing arrives on an AP that is down");
+  assert.equal(portalRig().get("/wifi", { remoteAddress: "127.0.0.1" }).status, 403, "a board (no loopbackIsAp): loopback is not the AP");
+});
+
 test("once a password is set, Wi-Fi and the password page ask for it from anywhere, and are no longer limited to the AP", () => {
   const rig = portalRig();
   rig.store.set(PASSWORD_KEY, "hunter22");
