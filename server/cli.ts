@@ -5,25 +5,19 @@ import { Command, InvalidArgumentError } from "commander";
 import { buildServer } from "./app";
 import { TOKEN_ENV } from "./fleet/auth";
 import { SECRET_ENV } from "./fleet/board-auth";
-import { DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_PER_BOARD, fleetBanner, fleetOptionsFromCli } from "./fleet/cli-options";
+import { DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_PER_BOARD, fleetBanner, fleetOptionsFromCli, type FleetFlags } from "./fleet/cli-options";
 import { pinoLevelFromPython } from "./options";
 import { loadRules, type Rules } from "./rules";
 import { runSigningCommand, SIGNING_VERBS } from "./signing-cli";
 
-interface CliOptions {
+/** The fleet's flags are cli-options.ts's own (FleetFlags); the rest are the server's. */
+interface CliOptions extends FleetFlags {
   port: number;
   bind: string;
   catalog: string;
   log: string;
   config?: string;
   open: boolean;
-  db?: string;
-  adminToken?: string;
-  fleetSecret?: string;
-  fleetSecretFile?: string;
-  requireBoardAuth?: boolean;
-  historyDays?: number;
-  historyPerBoard?: number;
   accelRedirect?: string;
   accelDir?: string;
 }
