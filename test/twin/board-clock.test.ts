@@ -5,18 +5,15 @@
 // first check-in after the reboot into an update, which carries the update's
 // outcome, is recorded and counted toward the rollout.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { buildServer, type OtaServer } from "../../server/app";
 import type { RolloutView } from "../../server/fleet/rollouts";
-import { rulesFromObject } from "../../server/rules";
 import { buildImage } from "../../tools/esp-image";
 import { boardImageOf } from "../../twin/fleet/memory-ota";
 import { FleetSimulator } from "../../twin/fleet/simulator";
 import { Twin } from "../../twin/device";
+import { startFleetTestServer, type FleetTestServer } from "../support/fleet-server";
 
 const v1 = buildImage({ version: "1.0.0", size: 20_000 });
 const v2 = buildImage({ version: "2.0.0", size: 24_000 });
@@ -26,8 +23,8 @@ interface History {
 }
 
 describe("a board whose clock starts at 1970, under --require-board-auth", () => {
+  let running: FleetTestServer;
   let dir: string;
-  let server: OtaServer;
   let sim: FleetSimulator | undefined;
   let twin: Twin | undefined;
   let url: string;
@@ -35,32 +32,19 @@ describe("a board whose clock starts at 1970, under --require-board-auth", () =>
   const token = "clock-test-token-0123456789abcdef";
   const secret = "clock-fleet-secret-0123456789abcdef";
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "ota-board-clock-"));
-    mkdirSync(join(dir, "catalog"));
-    writeFileSync(join(dir, "catalog", "v1.bin"), v1);
-    writeFileSync(join(dir, "catalog", "v2.bin"), v2);
     const logStream = new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) log.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });
-    server = await buildServer({
-      catalogDir: join(dir, "catalog"),
-      logLevel: "info",
-      logStream,
-      rules: rulesFromObject({ default: { firmware: "v1.bin" } }),
-      fleet: { db: join(dir, "fleet.db"), adminToken: token, fleetSecret: secret, requireBoardAuth: true },
-    });
-    await server.app.listen({ port: 0, host: "127.0.0.1" });
-    const a = server.app.server.address();
-    url = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+    running = await startFleetTestServer("ota-board-clock-", { v1, v2 }, { adminToken: token, fleetSecret: secret, requireBoardAuth: true }, { logLevel: "info", logStream });
+    ({ dir, url } = running);
   });
   after(async () => {
     sim?.stop();
     await twin?.stop();
-    await server.app.close();
-    rmSync(dir, { recursive: true, force: true });
+    await running.stop();
   });
   const api = async <T>(path: string, init: RequestInit = {}) =>
     (await (await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } })).json()) as T;

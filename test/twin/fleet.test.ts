@@ -3,12 +3,8 @@
 // into an in-memory slot, and at the next boot keep the image or roll back as
 // the start-up check says, reporting the outcome on their next check-in.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildServer, type OtaServer } from "../../server/app";
-import { rulesFromObject } from "../../server/rules";
+import { startFleetTestServer, type FleetTestServer } from "../support/fleet-server";
 import { buildImage } from "../../tools/esp-image";
 import { boardImageOf, MemoryOtaWriter } from "../../twin/fleet/memory-ota";
 import { boardMac, FleetSimulator } from "../../twin/fleet/simulator";
@@ -18,31 +14,17 @@ const v1 = buildImage({ version: "1.0.0", size: 20_000 });
 const v2 = buildImage({ version: "2.0.0", size: 24_000 });
 
 describe("fleet simulator against a server", () => {
-  let dir: string;
-  let server: OtaServer;
+  let running: FleetTestServer;
   let sim: FleetSimulator | undefined;
   let url: string;
   const token = "sim-test-token-0123456789abcdef";
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "ota-fleet-sim-"));
-    const { mkdirSync, writeFileSync } = await import("node:fs");
-    mkdirSync(join(dir, "catalog"));
-    writeFileSync(join(dir, "catalog", "v1.bin"), v1);
-    writeFileSync(join(dir, "catalog", "v2.bin"), v2);
-    server = await buildServer({
-      catalogDir: join(dir, "catalog"),
-      logLevel: "silent",
-      rules: rulesFromObject({ default: { firmware: "v1.bin" } }),
-      fleet: { db: join(dir, "fleet.db"), adminToken: token },
-    });
-    await server.app.listen({ port: 0, host: "127.0.0.1" });
-    const a = server.app.server.address();
-    url = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+    running = await startFleetTestServer("ota-fleet-sim-", { v1, v2 }, { adminToken: token });
+    url = running.url;
   });
   after(async () => {
     sim?.stop();
-    await server.app.close();
-    rmSync(dir, { recursive: true, force: true });
+    await running.stop();
   });
 
   test("boards check in with the core's headers; one fails its start-up check, rolls back and says so", { timeout: 30_000 }, async () => {
@@ -68,32 +50,18 @@ describe("fleet simulator against a server", () => {
 });
 
 describe("fleet simulator with board credentials", () => {
-  let dir: string;
-  let server: OtaServer;
+  let running: FleetTestServer;
   let sim: FleetSimulator | undefined;
   let url: string;
   const token = "sim-test-token-0123456789abcdef";
   const secret = "sim-fleet-secret-0123456789abcdef";
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "ota-fleet-sim-auth-"));
-    const { mkdirSync, writeFileSync } = await import("node:fs");
-    mkdirSync(join(dir, "catalog"));
-    writeFileSync(join(dir, "catalog", "v1.bin"), v1);
-    writeFileSync(join(dir, "catalog", "v2.bin"), v2);
-    server = await buildServer({
-      catalogDir: join(dir, "catalog"),
-      logLevel: "silent",
-      rules: rulesFromObject({ default: { firmware: "v1.bin" } }),
-      fleet: { db: join(dir, "fleet.db"), adminToken: token, fleetSecret: secret, requireBoardAuth: true },
-    });
-    await server.app.listen({ port: 0, host: "127.0.0.1" });
-    const a = server.app.server.address();
-    url = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+    running = await startFleetTestServer("ota-fleet-sim-auth-", { v1, v2 }, { adminToken: token, fleetSecret: secret, requireBoardAuth: true });
+    url = running.url;
   });
   after(async () => {
     sim?.stop();
-    await server.app.close();
-    rmSync(dir, { recursive: true, force: true });
+    await running.stop();
   });
   const api = async <T>(path: string, init: RequestInit = {}) =>
     (await (await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } })).json()) as T;
