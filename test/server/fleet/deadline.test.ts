@@ -1,7 +1,8 @@
 // A registry that stops answering must not hold a board: on PostgreSQL, with
 // the devices table locked by someone else, a check-in waits at most the
 // fleet's deadline, is answered by the rules alone with a log line, and once
-// the lock is gone the registry records again.
+// the lock is gone the registry records again. Under --require-board-auth, a
+// check-in whose credentials the deadline left unchecked is never recorded.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
@@ -42,5 +43,37 @@ describe("check-ins when PostgreSQL stops answering", { skip: postgres.skip }, (
     const before = await s.fleet!.registry.count();
     await s.checkIn(macOf(2));
     assert.equal(await s.fleet!.registry.count(), before + 1);
+  });
+});
+
+describe("a signed check-in cut short by the deadline, under --require-board-auth", { skip: postgres.skip }, () => {
+  const SECRET = "deadline-fleet-secret-0123456789";
+  let s: FleetServer;
+  before(async () => {
+    s = await startFleetServer(postgres, { rules: "default: { firmware: fw/v1.bin }", files: { "fw/v1.bin": v1 }, deadlineMs: DEADLINE_MS, fleet: { fleetSecret: SECRET, requireBoardAuth: true } });
+  });
+  after(() => s?.stop());
+  const rows = async (mac: string) => Number((await s.fleet!.db.get<{ n: number }>("SELECT count(*) AS n FROM checkins WHERE mac = ?", [mac]))?.n);
+
+  test("answered by the rules and not recorded: its credentials were not checked when the answer went", async () => {
+    const locker = new pg.Client({ connectionString: s.db.url });
+    await locker.connect();
+    const mac = macOf(3);
+    try {
+      await locker.query("BEGIN");
+      await locker.query("LOCK TABLE board_auth IN ACCESS EXCLUSIVE MODE");
+      const r = await s.checkIn(mac, { secret: SECRET, settle: false });
+      assert.equal(r.status, 200, "the rule's image");
+      assert.ok(s.logs.some((l) => l.msg === "fleet: registry too slow, answering by the rules"));
+      await new Promise((res) => setTimeout(res, 300)); // the response's record step runs meanwhile
+    } finally {
+      await locker.query("ROLLBACK").catch(() => undefined);
+      await locker.end();
+    }
+    await s.fleet!.settled();
+    assert.equal(await rows(mac), 0, "no check-in row from an unverified check-in");
+    await s.checkIn(mac, { secret: SECRET });
+    await s.fleet!.settled();
+    assert.equal(await rows(mac), 1, "the same board's next check-in, verified in time, is recorded");
   });
 });
