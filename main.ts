@@ -20,7 +20,7 @@ import { measureImage } from "./modules/core/image-measure";
 import { MAX_FORM_BODY } from "./modules/core/portal/form";
 import type { DeviceInfo } from "./modules/core/ports";
 import { createUpdater } from "./modules/core/engine/updater";
-import { loadCredentials } from "./modules/core/portal/wifi-credentials";
+import { isActivePhase } from "./modules/core/portal/page-progress";
 import { cryptDigest } from "./modules/moddable/crypt-digest";
 import { nativeVerifier } from "./modules/moddable/ecdsa-verifier";
 import { signaturePolicy } from "./modules/core/signature/policy";
@@ -36,6 +36,7 @@ import { announceTxt } from "./modules/core/announce";
 import { ModdableWifi } from "./modules/moddable/wifi-control";
 import { ModManager } from "./modules/core/mods/mod-boot";
 import { ApLifecycle, readApConfig } from "./modules/core/wifi/ap-lifecycle";
+import { StationRejoin, readRejoinConfig } from "./modules/core/wifi/station-rejoin";
 import { connectHost } from "ota/host";
 
 /** Preference domain (NVS namespace: at most 15 characters). */
@@ -144,7 +145,14 @@ const bootId = newBootId(clock.now());
 const security = { requirePassword: String(config.requirePassword ?? true) !== "false", apHasPassword: String(config.apPassword ?? "") !== "", loopbackIsAp: platform.loopbackIsAp === true };
 if (!security.requirePassword) trace("requirePassword is off: updates need no portal password\n");
 else if (storedPassword(store) === undefined) trace("no portal password yet: updates are refused until one is set on the access point (/password)\n");
-const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods, ap, networksChanged: () => ap.networksChanged(), security });
+const rejoinConfig = readRejoinConfig(config.wifiRejoin);
+if (rejoinConfig.problem) trace(`${rejoinConfig.problem}\n`);
+const rejoin = new StationRejoin({ wifi, clock, store, busy: () => isActivePhase(updater.progress().phase), log: (line) => trace(`${line}\n`) }, rejoinConfig.options);
+const networksChanged = () => {
+  ap.networksChanged();
+  rejoin.networksChanged();
+};
+const portal = createPortal({ updater, boot: policy, device, wifi, store, system, clock, portalHost, bootId, signing, mods, ap, networksChanged, security });
 // A port already in use is logged and retried by the server; the app goes on meanwhile
 // (and the portal start-up check keeps waiting, so a new image that cannot serve is rolled back).
 const server = new PortalServer(portal, serverIO, { port: portalPort, maxBody: MAX_FORM_BODY, bodyRouter: portal.bodyRouter, clock, probe: platform.portProbe, log: (line) => trace(line) });
@@ -165,15 +173,9 @@ wifi.onChange = (message) => {
   } else if (message === "disconnect" || message === "lostIP") announcer?.stop();
 };
 
-const stored = loadCredentials(store)[0];
-if (stored) {
-  trace(`joining "${stored.ssid}"\n`);
-  try {
-    wifi.connect(stored.ssid, stored.password);
-  } catch (e) {
-    trace(`cannot join "${stored.ssid}": ${e instanceof Error ? e.message : String(e)}\n`);
-  }
-}
+// Joins the most recently used stored network now, and again while the link is gone (a router
+// restart): the SDK and ESP-IDF do not (docs/access-point.md). config.wifiRejoin: the first wait (s).
+rejoin.start();
 
 // Heap figures while a download runs (config.heapTrace): what the 4 KB
 // streaming costs, read from the SDK's instrumentation counters.

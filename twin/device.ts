@@ -22,7 +22,8 @@ import type { ServerSettings, Updater, UpdaterOptions } from "../modules/core/up
 import { createUpdater } from "../modules/core/engine/updater";
 import { createPortal, newBootId } from "../modules/core/portal/portal";
 import { SETTINGS_KEYS } from "../modules/core/engine/settings";
-import { loadCredentials, rememberCredential } from "../modules/core/portal/wifi-credentials";
+import { rememberCredential } from "../modules/core/portal/wifi-credentials";
+import { isActivePhase } from "../modules/core/portal/page-progress";
 import { BootPolicy, type BootPolicyOptions } from "../modules/core/boot/policy";
 import { accessPointCheck, portalCheck, stationCheck, type StartupCheck } from "../modules/core/boot/checks";
 import { ModManager, type ModManagerOptions } from "../modules/core/mods/mod-boot";
@@ -50,6 +51,7 @@ import { announceTxt } from "../modules/core/announce";
 import { seedPassword, setPassword, storedPassword } from "../modules/core/portal/basic-auth";
 import { TwinAnnouncer } from "./adapters/mdns";
 import { ApLifecycle, DEFAULT_FALLBACK_AFTER_S, DEFAULT_LINGER_S } from "../modules/core/wifi/ap-lifecycle";
+import { DEFAULT_REJOIN_S, MAX_REJOIN_S, StationRejoin, type StationRejoinOptions } from "../modules/core/wifi/station-rejoin";
 import type { ApMode } from "../modules/core/updater-api";
 
 export interface TwinOptions {
@@ -85,6 +87,8 @@ export interface TwinOptions {
   checks?: () => StartupCheck[];
   /** How long the station takes to join after boot. Default 200 ms. */
   joinMs?: number;
+  /** The station's rejoin after a lost link, as manifest config wifiRejoin: the first wait (default 15 s; 0 off), doubling to maxRetryMs (default 300 s). */
+  rejoin?: Partial<StationRejoinOptions>;
   /** The access point's lifecycle, as manifest config apMode / apFallbackAfter / apLinger (default fallback, 60 s, 300 s). */
   ap?: { mode?: ApMode; fallbackAfterMs?: number; lingerMs?: number };
   updater?: UpdaterOptions;
@@ -336,13 +340,18 @@ export class Twin {
       const w = wifi.status();
       return ap.status().up ? w.apAddress : (w.stationAddress ?? local);
     };
-    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, ap, networksChanged: () => ap.networksChanged(), security, ...(mods ? { mods } : {}) });
+    const rejoin = new StationRejoin({ wifi, clock, store: this.store, busy: () => isActivePhase(updater.progress().phase), log }, { firstRetryMs: DEFAULT_REJOIN_S * 1000, maxRetryMs: MAX_REJOIN_S * 1000, ...this.options.rejoin });
+    const networksChanged = () => {
+      ap.networksChanged();
+      rejoin.networksChanged();
+    };
+    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, ap, networksChanged, security, ...(mods ? { mods } : {}) });
     session.updater = updater;
     this.bootCount++;
     log(`booted ${result.partition.label}: ${device.appName} ${device.appVersion} (${policy.status().otaState})${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);
     policy.start();
     this.announcer?.announce(wifi.status().apSsid, this.port, announceTxt(device, storedPassword(this.store) !== undefined));
-    this.runFirmware(result, clock, wifi);
+    this.runFirmware(result, clock, rejoin);
     const ready = this.bootWaiters.filter((w) => w.count <= this.bootCount);
     this.bootWaiters = this.bootWaiters.filter((w) => w.count > this.bootCount);
     for (const w of ready) w.resolve();
@@ -373,18 +382,17 @@ export class Twin {
   }
 
   /**
-   * What the booted firmware does: join the stored network as main.ts does,
-   * unless its behaviour tag says otherwise ("no-wifi" never brings the station
-   * up; "crash" resets the board a moment after boot).
+   * What the booted firmware does: join the stored network and keep joining it as
+   * main.ts does, unless its behaviour tag says otherwise ("no-wifi" never brings
+   * the station up; "crash" resets the board a moment after boot).
    */
-  private runFirmware(result: BootResult, clock: NodeClock, wifi: SimulatedWifi): void {
+  private runFirmware(result: BootResult, clock: NodeClock, rejoin: StationRejoin): void {
     if (behaves(result.app, "crash")) {
       clock.setTimeout(() => this.reset("crash"), 300);
       return;
     }
-    const stored = loadCredentials(this.store)[0];
-    if (!stored || behaves(result.app, "no-wifi")) return;
-    clock.setTimeout(() => wifi.connect(stored.ssid, stored.password), this.options.joinMs ?? 200);
+    if (behaves(result.app, "no-wifi")) return;
+    clock.setTimeout(() => rejoin.start(), this.options.joinMs ?? 200);
   }
 
   /** Arms a power cut at a later flash operation (the twin then reboots as after a power cycle). */

@@ -1,5 +1,5 @@
 // A WifiControl whose scans finish when the test says so, and whose connect()
-// joins instantly. Records every call; the AP goes up and down as told
+// joins instantly (unless `joins` is false). Records every call; the AP goes up and down as told
 // (startAccessPoint throws while `apRefuses` is set) and station events are
 // sent by the test with station().
 import type { StationEvent, WifiControl, WifiNetwork, WifiStatus } from "../../modules/core/ports";
@@ -18,6 +18,10 @@ export class FakeWifi implements WifiControl {
   readonly apCalls: Array<"start" | "stop"> = [];
   /** When set, startAccessPoint() throws this message (the radio refused). */
   apRefuses: string | undefined;
+  /** false: connect() only records the attempt (the network is not there; the test sends station events). */
+  joins = true;
+  /** When set, connect() throws this message (the radio refused the attempt). */
+  connectRefuses: string | undefined;
   private readonly listeners: Array<(event: StationEvent) => void> = [];
 
   constructor(status: Partial<WifiStatus> = {}) {
@@ -47,6 +51,8 @@ export class FakeWifi implements WifiControl {
 
   connect(ssid: string, password: string): void {
     this.connects.push({ ssid, password });
+    if (this.connectRefuses !== undefined) throw new Error(this.connectRefuses);
+    if (!this.joins) return;
     this.current = { ...this.current, connected: true, stationSsid: ssid, stationAddress: "192.168.1.57" };
   }
 

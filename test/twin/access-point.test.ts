@@ -1,6 +1,7 @@
 // The access point's lifecycle on the twin, over HTTP (short timings): fallback
 // keeps it down while TwinLAN is joined, brings it up when the network is gone
-// for apFallbackAfter and down apLinger after the next join; setup mode keeps
+// for apFallbackAfter and down apLinger after the next join (pressed Connect, or
+// the board's own rejoin once the router is back); setup mode keeps
 // it down across a reboot once joined; always never closes it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -40,6 +41,26 @@ test("fallback: down while joined, up after the network is gone for apFallbackAf
     const closed = await waitForStatus(base, (x) => !x.ap.up, "AP down after the linger");
     assert.deepEqual(closed.ap, { ssid: "esp32-twin", address: "192.168.4.1", mode: "fallback", up: false, closesInS: null });
     assert.equal(s.twin.wifi.status().apUp, false);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("fallback, a router restart: the board rejoins by itself once its network is back, and the AP closes after the linger", async () => {
+  const logs: string[] = [];
+  const s = await startStack({ twin: { ap: { mode: "fallback", fallbackAfterMs: FALLBACK_MS, lingerMs: LINGER_MS }, rejoin: { firstRetryMs: 200, maxRetryMs: 400 }, log: (line) => logs.push(line) } });
+  try {
+    const base = s.twin.url;
+    await waitForStatus(base, (x) => x.station.connected, "joined TwinLAN");
+    s.twin.dropNetwork(TWIN_NETWORK.ssid);
+    await waitForStatus(base, (x) => x.ap.up && !x.station.connected, "AP back after the fallback");
+    const tries = logs.filter((l) => l === `twin: wifi: rejoining "${TWIN_NETWORK.ssid}"`).length;
+    assert.ok(tries >= 1, "tried while the network was away");
+    s.twin.restoreNetwork(TWIN_NETWORK.ssid); // nobody presses Connect
+    const back = await waitForStatus(base, (x) => x.station.connected, "rejoined by itself");
+    assert.equal(back.station.ssid, TWIN_NETWORK.ssid);
+    await waitForStatus(base, (x) => !x.ap.up, "AP down after the linger");
+    assert.ok(logs.filter((l) => l === `twin: wifi: rejoining "${TWIN_NETWORK.ssid}"`).length > tries, "the join came from a rejoin attempt");
   } finally {
     await s.stop();
   }

@@ -7,8 +7,9 @@
 // goes up and down without touching the station; station events come through
 // the event loop, never inside the call that caused them; and a station that
 // lost its link does not join again by itself (Moddable's xs6wifi.c retries
-// only a join under way, zeroing its retries once connected). A test makes a
-// network go away with dropNetwork() and come back with restoreNetwork().
+// only a join under way, zeroing its retries once connected): the firmware's
+// StationRejoin does. A test makes a network go away with dropNetwork() and
+// come back with restoreNetwork().
 import type { Clock, StationEvent, WifiControl, WifiNetwork, WifiStatus } from "../../modules/core/ports";
 
 export const SIMULATED_NETWORKS: readonly WifiNetwork[] = [
