@@ -57,12 +57,15 @@ export class StationRejoin {
     this.#waitMs = options.firstRetryMs;
   }
 
-  /** Listens to the station and joins the most recently used stored network now, unless already joined. */
+  /**
+   * Listens to the station and joins the most recently used stored network now, whatever
+   * the station reads (the simulator's Net reports an address before any join).
+   */
   start(): void {
     if (this.#started) return;
     this.#started = true;
     this.deps.wifi.onStation((event) => this.#station(event));
-    if (!this.deps.wifi.status().connected) this.#attempt("joining");
+    this.#attempt("joining");
   }
 
   /** The portal stored, used or forgot a network: its own Connect goes first, the wait starts over. */
