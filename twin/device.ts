@@ -345,7 +345,7 @@ export class Twin {
       ap.networksChanged();
       rejoin.networksChanged();
     };
-    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, ap, networksChanged, security, ...(mods ? { mods } : {}) });
+    this.portal.handler = createPortal({ updater, boot: policy, device, wifi, store: this.store, system, clock, portalHost, bootId, signing, ap, networksChanged, rejoin, security, ...(mods ? { mods } : {}) });
     session.updater = updater;
     this.bootCount++;
     log(`booted ${result.partition.label}: ${device.appName} ${device.appVersion} (${policy.status().otaState})${result.rejected.length ? ` (rejected ${result.rejected.map((r) => r.slot).join(", ")})` : ""}`);

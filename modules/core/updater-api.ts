@@ -263,6 +263,8 @@ export interface PortalDeps {
   ap?: ApView;
   /** Told after the portal stored or forgot a network (the AP lifecycle decides again: setup mode reopens the AP when none is left). */
   networksChanged?: () => void;
+  /** The station's rejoin (modules/core/wifi/station-rejoin.ts): /api/status and the home page say when it tries again. */
+  rejoin?: { nextInS(): number | null };
   /** Password rules and what the status reports; the board's defaults (a password required) when absent. */
   security?: PortalSecurity;
 }

@@ -53,7 +53,8 @@ test("fallback, a router restart: the board rejoins by itself once its network i
     const base = s.twin.url;
     await waitForStatus(base, (x) => x.station.connected, "joined TwinLAN");
     s.twin.dropNetwork(TWIN_NETWORK.ssid);
-    await waitForStatus(base, (x) => x.ap.up && !x.station.connected, "AP back after the fallback");
+    const away = await waitForStatus(base, (x) => x.ap.up && !x.station.connected, "AP back after the fallback");
+    assert.ok(typeof away.station.rejoinInS === "number" && away.station.rejoinInS <= 1, `the next attempt is planned: ${away.station.rejoinInS}`);
     const tries = logs.filter((l) => l === `twin: wifi: rejoining "${TWIN_NETWORK.ssid}"`).length;
     assert.ok(tries >= 1, "tried while the network was away");
     s.twin.restoreNetwork(TWIN_NETWORK.ssid); // nobody presses Connect

@@ -9,7 +9,7 @@ import { bootSection, bootStatusJson, type BootStatusJson } from "./pages-boot";
 import { signingJson, signingSection, type SigningJson } from "./signing";
 import { modSection, modStatusJson, type ModStatusJson } from "./pages-mods";
 import { passwordFirstNotice, securityJson, securitySection, type SecurityJson } from "./security";
-import { apStateText, apStatus } from "./ap-status";
+import { apStateText, apStatus, duration } from "./ap-status";
 import type { ApStatus } from "../updater-api";
 
 export interface StatusJson extends BootStatusJson, ModStatusJson {
@@ -21,7 +21,8 @@ export interface StatusJson extends BootStatusJson, ModStatusJson {
   boot: string;
   /** The AP's name and address, and its lifecycle: mode, up, seconds until it closes (null: no close planned). */
   ap: { ssid: string; address: string } & ApStatus;
-  station: { connected: boolean; ssid?: string; address?: string };
+  /** rejoinInS (not joined): seconds until the board tries its stored networks again; null when it will not by itself. */
+  station: { connected: boolean; ssid?: string; address?: string; rejoinInS?: number | null };
   update: string;
   /** Whether the board takes only signed images, and the keys' fingerprints. */
   signing: SigningJson;
@@ -40,7 +41,7 @@ export function statusJson(context: PortalContext): StatusJson {
     chip: device.chipId,
     boot: context.bootId,
     ap: { ssid: w.apSsid, address: w.apAddress, ...apStatus(context.deps.ap, w) },
-    station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false },
+    station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false, rejoinInS: context.deps.rejoin?.nextInS() ?? null },
     update: updater.progress().phase,
     signing: signingJson(context.deps.signing),
     security: securityJson(context.deps),
@@ -52,6 +53,12 @@ function stationText(context: PortalContext): string {
   const w = context.deps.wifi.status();
   if (!w.connected) return `<span class=off>not connected</span>`;
   return `${esc(w.stationSsid ?? "")} <span class=meta>${esc(w.stationAddress ?? "")}</span>`;
+}
+
+/** While the station is away: when the board tries its stored networks again. */
+function rejoinText(context: PortalContext): string {
+  const inS = context.deps.wifi.status().connected ? null : (context.deps.rejoin?.nextInS() ?? null);
+  return inS === null ? "" : `<p id=station-rejoin class=meta>Trying the stored networks again in ${duration(inS)}.</p>`;
 }
 
 export function homePage(context: PortalContext): string {
@@ -74,7 +81,7 @@ export function homePage(context: PortalContext): string {
     "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
     `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +
-    `</dl><p id=ap-state>${esc(apStateText(apStatus(context.deps.ap, w)))}</p></section><nav>` +
+    `</dl>${rejoinText(context)}<p id=ap-state>${esc(apStateText(apStatus(context.deps.ap, w)))}</p></section><nav>` +
     `<a id=menu-wifi href="/wifi">Wi-Fi</a><a id=menu-update href="/update">UPDATE</a>` +
     `<a id=menu-password class=alt href="/password">Portal password${storedPassword(store) ? " (set)" : ""}</a>` +
     "</nav>";

@@ -1,11 +1,13 @@
 // What the portal says of the access point's lifecycle: /api/status `ap`
 // (mode, up, closesInS beside ssid and address) and the home page's line,
-// and the Wi-Fi page telling the lifecycle when networks change (Node and XS).
+// and the Wi-Fi page telling the lifecycle when networks change; the station's
+// next rejoin attempt (station.rejoinInS, #station-rejoin) (Node and XS).
 import { test, assert } from "../../harness/t";
 import { header, portalRig, OPEN_PORTAL } from "../../fakes/portal-client";
 import { ApLifecycle } from "../../../modules/core/wifi/ap-lifecycle";
 import { rememberCredential } from "../../../modules/core/portal/wifi-credentials";
 import { apStateText, duration } from "../../../modules/core/portal/ap-status";
+import { StationRejoin } from "../../../modules/core/wifi/station-rejoin";
 
 function apJson(body: string): unknown {
   return JSON.parse(body).ap;
@@ -102,4 +104,28 @@ test("captive redirects go to the AP's address while it is up, to the station's 
   assert.equal(header(rig.get("/", { host: "ota-5e7111.local" }), "location"), "http://192.168.1.57:8080/");
   rig.wifi.station("lost");
   assert.equal(header(rig.get("/generate_204", { host: "192.168.4.1" }), "location"), "http://192.168.4.1:8080/", "no station address: the AP's is all there is");
+});
+
+test("/api/status station.rejoinInS and the home page's line: when the board tries its stored networks again", () => {
+  const rig = portalRig();
+  rig.wifi.current = { ...rig.wifi.current, connected: false };
+  rig.wifi.joins = false;
+  rememberCredential(rig.store, { ssid: "home", password: "password1" });
+  assert.deepEqual(JSON.parse(rig.get("/api/status").body).station, { connected: false, rejoinInS: null }, "no rejoin: null");
+  assert.doesNotMatch(rig.get("/").body, /id=station-rejoin/);
+
+  const rejoin = new StationRejoin({ wifi: rig.wifi, clock: rig.clock, store: rig.store }, { firstRetryMs: 15_000, maxRetryMs: 300_000 });
+  rig.deps.rejoin = rejoin;
+  rejoin.start(); // the boot join goes nowhere: the next attempt in 15 s
+  rig.clock.advance(5_000);
+  assert.deepEqual(JSON.parse(rig.get("/api/status").body).station, { connected: false, rejoinInS: 10 });
+  assert.match(rig.get("/").body, /<p id=station-rejoin class=meta>Trying the stored networks again in 10 s\.<\/p>/);
+  rig.clock.advance(10_000); // the first rejoin fails: the next in 30 s
+  assert.equal(JSON.parse(rig.get("/api/status").body).station.rejoinInS, 30);
+  rig.clock.advance(30_000 + 60_000); // two more fail: the next in 120 s
+  assert.match(rig.get("/").body, /Trying the stored networks again in 2 min\./);
+  assert.equal(rig.wifi.connects.length, 4);
+  rig.wifi.station("joined");
+  assert.deepEqual(JSON.parse(rig.get("/api/status").body).station, { connected: true, ssid: "home", address: "192.168.1.57" }, "joined: no rejoinInS");
+  assert.doesNotMatch(rig.get("/").body, /id=station-rejoin/);
 });
