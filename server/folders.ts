@@ -14,7 +14,7 @@
 // removed or renamed even before the event is read. Where a watch cannot be
 // set up, listings are not cached.
 import { constants, lstat, realpath, stat, watch, type BigIntStats, type Dirent, type FSWatcher } from "node:fs";
-import { open, readdir } from "node:fs/promises";
+import { open, readdir, type FileHandle } from "node:fs/promises";
 import { dirname, relative } from "node:path";
 import type { CatalogRoot, Refusal } from "./catalog-root";
 import { isHiddenName, throughDescriptor } from "./catalog-root";
@@ -132,13 +132,27 @@ interface Described {
 const headCache = new Map<string, { magic: boolean; facts: ImageFacts }>();
 const HEAD_CACHE_MAX = 8192;
 
-async function imageHead(path: string, root: CatalogRoot, checkDescriptor: boolean): Promise<{ st: BigIntStats; key: string; magic: boolean; facts: ImageFacts } | undefined> {
-  // O_NONBLOCK: a FIFO named *.bin must not hang the listing; O_NOFOLLOW: no symlink swapped in.
+/**
+ * Opens a catalog entry for a listing read (O_NONBLOCK: a FIFO named *.bin must not hang the
+ * listing; O_NOFOLLOW: no symlink swapped in), checks where the descriptor points when asked,
+ * and hands `read` the handle and its stats. undefined when it cannot be opened, points
+ * elsewhere or the read fails; the handle is closed in every case.
+ */
+export async function readEntry<T>(path: string, root: CatalogRoot, checkDescriptor: boolean, read: (handle: FileHandle, st: BigIntStats) => Promise<T | undefined>): Promise<T | undefined> {
   const handle = await open(path, FILE_FLAGS).catch(() => undefined);
   if (!handle) return undefined;
   try {
     if (checkDescriptor && !root.holdsDescriptor(handle.fd)) return undefined;
-    const st = await handle.stat({ bigint: true });
+    return await read(handle, await handle.stat({ bigint: true }));
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function imageHead(path: string, root: CatalogRoot, checkDescriptor: boolean): Promise<{ st: BigIntStats; key: string; magic: boolean; facts: ImageFacts } | undefined> {
+  return readEntry(path, root, checkDescriptor, async (handle, st) => {
     const key = fileVersion(st).key;
     if (!st.isFile()) return { st, key, magic: false, facts: {} };
     const hit = headCache.get(key);
@@ -157,23 +171,15 @@ async function imageHead(path: string, root: CatalogRoot, checkDescriptor: boole
     if (headCache.size >= HEAD_CACHE_MAX) headCache.delete(headCache.keys().next().value as string);
     headCache.set(key, found);
     return { st, key, ...found };
-  } catch {
-    return undefined;
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  });
 }
 
 // .sig files per file version, as headCache.
 const sigCache = new Map<string, SignatureInfo | undefined>();
 
 /** A .sig beside an image, opened like imageHead opens an image (no FIFO hang, no symlink swapped in, a regular file). */
-async function signatureAt(path: string, root: CatalogRoot, checkDescriptor: boolean): Promise<SignatureInfo | undefined> {
-  const handle = await open(path, FILE_FLAGS).catch(() => undefined);
-  if (!handle) return undefined;
-  try {
-    if (checkDescriptor && !root.holdsDescriptor(handle.fd)) return undefined;
-    const st = await handle.stat({ bigint: true });
+function signatureAt(path: string, root: CatalogRoot, checkDescriptor: boolean): Promise<SignatureInfo | undefined> {
+  return readEntry(path, root, checkDescriptor, async (handle, st) => {
     if (!st.isFile()) return undefined;
     const version = fileVersion(st);
     if (sigCache.has(version.key)) return sigCache.get(version.key);
@@ -181,20 +187,12 @@ async function signatureAt(path: string, root: CatalogRoot, checkDescriptor: boo
     if (sigCache.size >= HEAD_CACHE_MAX) sigCache.delete(sigCache.keys().next().value as string);
     sigCache.set(version.key, info);
     return info;
-  } catch {
-    return undefined;
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  });
 }
 
 /** A .xsa read whole (it is a few KB) through the image store, which keeps its digests, mod facts and bytes per file version. */
-async function modAt(path: string, root: CatalogRoot, checkDescriptor: boolean, images: ImageStore): Promise<{ mod: ModEntryFacts; volatile?: boolean } | undefined> {
-  const handle = await open(path, FILE_FLAGS).catch(() => undefined);
-  if (!handle) return undefined;
-  try {
-    if (checkDescriptor && !root.holdsDescriptor(handle.fd)) return undefined;
-    const st = await handle.stat({ bigint: true });
+function modAt(path: string, root: CatalogRoot, checkDescriptor: boolean, images: ImageStore): Promise<{ mod: ModEntryFacts; volatile?: boolean } | undefined> {
+  return readEntry(path, root, checkDescriptor, async (handle, st) => {
     if (!st.isFile()) return undefined;
     const size = Number(st.size);
     if (size > MAX_MOD_FILE_BYTES) return { mod: { size, error: `Mod file too large: ${size} bytes (at most ${MAX_MOD_FILE_BYTES})` } };
@@ -204,11 +202,7 @@ async function modAt(path: string, root: CatalogRoot, checkDescriptor: boolean, 
     const check = entry.mod ?? { ok: false, error: "not read" };
     const base = { size: entry.version.size, md5: entry.digests.md5, sha256: entry.digests.sha256 };
     return { mod: check.ok ? { ...base, facts: check.facts } : { ...base, error: check.error } };
-  } catch {
-    return undefined;
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  });
 }
 
 function fileEntry(name: string, st: BigIntStats, magic: boolean): CatalogEntry {

@@ -9,6 +9,7 @@ import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CatalogRoot, descriptorPath, hasHiddenSegment, isHiddenName, isInside } from "../../server/catalog-root";
+import { readEntry } from "../../server/folders";
 import { tempDir } from "./helpers";
 
 describe("containment guards", () => {
@@ -100,6 +101,17 @@ describe("containment guards", () => {
     // the same for a folder opened to be listed
     const folder = await root.openFolder({ path: join(base, "fw", "moving"), relative: "moving" });
     assert.equal(folder.ok, false);
+  });
+
+  test("guard 4 in the listing's reads (folders.ts readEntry): a descriptor outside the catalog is never read when the caller asks for the check", { skip: descriptorPath(0) === undefined ? "no /proc" : false }, async () => {
+    const outside = join(base, "outside", "ok.bin");
+    let reads = 0;
+    const read = async () => ++reads;
+    assert.equal(await readEntry(outside, root, true, read), undefined, "a symlink's target re-checked through its descriptor");
+    assert.equal(reads, 0);
+    assert.equal(await readEntry(join(base, "fw", "inner", "ok.bin"), root, true, read), 1, "inside: read");
+    assert.equal(await readEntry(outside, root, false, read), 2, "no check asked (a plain entry already inside): read");
+    assert.equal(await readEntry(join(base, "fw", "leak.bin"), root, false, read), undefined, "O_NOFOLLOW: a symlink itself is never opened");
   });
 
   test("guard 5, what the descriptor is: a FIFO opens without blocking and is refused; a folder is not a file", { timeout: 5000 }, async () => {
