@@ -71,9 +71,7 @@ export class StationRejoin {
   /** The portal stored, used or forgot a network: its own Connect goes first, the wait starts over. */
   networksChanged(): void {
     if (!this.#started) return;
-    this.#cancel();
-    this.#waitMs = this.options.firstRetryMs;
-    this.#next = 0;
+    this.#reset();
     if (!this.deps.wifi.status().connected) this.#arm();
   }
 
@@ -83,11 +81,8 @@ export class StationRejoin {
   }
 
   #station(event: StationEvent): void {
-    if (event === "joined") {
-      this.#cancel();
-      this.#waitMs = this.options.firstRetryMs;
-      this.#next = 0;
-    } else if (this.#timer === undefined) this.#arm();
+    if (event === "joined") this.#reset();
+    else if (this.#timer === undefined) this.#arm();
   }
 
   #arm(): void {
@@ -121,9 +116,12 @@ export class StationRejoin {
     if (!this.deps.wifi.status().connected && this.#timer === undefined) this.#arm();
   }
 
-  #cancel(): void {
+  /** Drops the planned attempt; the next wait is the first one again, from the first stored network. */
+  #reset(): void {
     if (this.#timer !== undefined) this.deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#waitMs = this.options.firstRetryMs;
+    this.#next = 0;
   }
 
   #log(line: string): void {
