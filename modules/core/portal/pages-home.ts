@@ -11,6 +11,7 @@ import { modSection, modStatusJson, type ModStatusJson } from "./pages-mods";
 import { passwordFirstNotice, securityJson, securitySection, type SecurityJson } from "./security";
 import { apStateText, apStatus, duration } from "./ap-status";
 import type { ApStatus } from "../updater-api";
+import type { WifiStatus } from "../ports";
 
 export interface StatusJson extends BootStatusJson, ModStatusJson {
   app: string;
@@ -41,7 +42,7 @@ export function statusJson(context: PortalContext): StatusJson {
     chip: device.chipId,
     boot: context.bootId,
     ap: { ssid: w.apSsid, address: w.apAddress, ...apStatus(context.deps.ap, w) },
-    station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false, rejoinInS: context.deps.rejoin?.nextInS() ?? null },
+    station: w.connected ? { connected: true, ssid: w.stationSsid, address: w.stationAddress } : { connected: false, rejoinInS: rejoinInS(context, w) },
     update: updater.progress().phase,
     signing: signingJson(context.deps.signing),
     security: securityJson(context.deps),
@@ -55,9 +56,13 @@ function stationText(context: PortalContext): string {
   return `${esc(w.stationSsid ?? "")} <span class=meta>${esc(w.stationAddress ?? "")}</span>`;
 }
 
-/** While the station is away: when the board tries its stored networks again. */
-function rejoinText(context: PortalContext): string {
-  const inS = context.deps.wifi.status().connected ? null : (context.deps.rejoin?.nextInS() ?? null);
+/** While the station is away: seconds until the board tries its stored networks again; null when joined or none is planned. */
+function rejoinInS(context: PortalContext, w: WifiStatus): number | null {
+  return w.connected ? null : (context.deps.rejoin?.nextInS() ?? null);
+}
+
+function rejoinText(context: PortalContext, w: WifiStatus): string {
+  const inS = rejoinInS(context, w);
   return inS === null ? "" : `<p id=station-rejoin class=meta>Trying the stored networks again in ${duration(inS)}.</p>`;
 }
 
@@ -81,7 +86,7 @@ export function homePage(context: PortalContext): string {
     "<section><h2>Wi-Fi</h2><dl>" +
     `<dt>Access point</dt><dd id=ap>${esc(w.apSsid)} <span class=meta>${esc(w.apAddress)}</span></dd>` +
     `<dt>Station</dt><dd id=station>${stationText(context)}</dd>` +
-    `</dl>${rejoinText(context)}<p id=ap-state>${esc(apStateText(apStatus(context.deps.ap, w)))}</p></section><nav>` +
+    `</dl>${rejoinText(context, w)}<p id=ap-state>${esc(apStateText(apStatus(context.deps.ap, w)))}</p></section><nav>` +
     `<a id=menu-wifi href="/wifi">Wi-Fi</a><a id=menu-update href="/update">UPDATE</a>` +
     `<a id=menu-password class=alt href="/password">Portal password${storedPassword(store) ? " (set)" : ""}</a>` +
     "</nav>";
